@@ -1,0 +1,186 @@
+//! The organization's invite link: a token derived from the deployment key,
+//! the organization and its current generation, never stored in clear.
+//! Resetting the link moves to the next generation with a fresh salt, after
+//! which the old token matches nothing.
+//!
+//! Architecture invariant: no I/O; the key and random salt are parameters.
+#![forbid(unsafe_code)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum InviteError {
+    #[error("The invite token is malformed.")]
+    Malformed,
+}
+
+/// Random bytes drawn at each reset.
+pub const SALT_LEN: usize = 16;
+/// 256-bit HMAC output in unpadded base64url.
+pub const TOKEN_CHARS: usize = 43;
+
+/// Where an organization's invite link stands. Only this is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteState {
+    generation: u64,
+    salt: [u8; SALT_LEN],
+}
+
+impl InviteState {
+    pub fn initial(salt: [u8; SALT_LEN]) -> Self {
+        Self {
+            generation: 1,
+            salt,
+        }
+    }
+
+    pub fn from_stored(generation: u64, salt: [u8; SALT_LEN]) -> Self {
+        Self { generation, salt }
+    }
+
+    /// The state after **Reset Link**.
+    pub fn rotated(&self, new_salt: [u8; SALT_LEN]) -> Self {
+        Self {
+            generation: self.generation.saturating_add(1),
+            salt: new_salt,
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn salt(&self) -> &[u8; SALT_LEN] {
+        &self.salt
+    }
+
+    /// The token for organization `org_id` in this state.
+    pub fn token(&self, key: &[u8; 32], org_id: i64) -> InviteToken {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"ls-users invite\0");
+        mac.update(&org_id.to_be_bytes());
+        mac.update(&self.generation.to_be_bytes());
+        mac.update(&self.salt);
+        InviteToken(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// An invite token. `Debug` never shows it.
+#[derive(Clone, Eq)]
+pub struct InviteToken(String);
+
+impl PartialEq for InviteToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for InviteToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InviteToken(<redacted>)")
+    }
+}
+
+impl InviteToken {
+    /// A token presented in a link. Taken exactly as given: no trimming, no
+    /// case folding; anything but 43 base64url characters is malformed.
+    pub fn parse_presented(raw: &str) -> Result<Self, InviteError> {
+        if raw.len() == TOKEN_CHARS
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InviteError::Malformed)
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The sign-up path of the link, relative to the public URL.
+    pub fn signup_path(&self) -> String {
+        format!("/user/signup/?token={}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEY: [u8; 32] = [9; 32];
+
+    #[test]
+    fn token_shape_and_path() {
+        let t = InviteState::initial([1; SALT_LEN]).token(&KEY, 1);
+        assert_eq!(t.expose().len(), TOKEN_CHARS);
+        assert_eq!(InviteToken::parse_presented(t.expose()), Ok(t.clone()));
+        assert_eq!(
+            t.signup_path(),
+            format!("/user/signup/?token={}", t.expose())
+        );
+        assert!(!format!("{t:?}").contains(t.expose()));
+    }
+
+    #[test]
+    fn presented_tokens_are_exact() {
+        let t = InviteState::initial([1; SALT_LEN]).token(&KEY, 1);
+        let s = t.expose();
+        assert!(InviteToken::parse_presented(&format!(" {s}")).is_err());
+        assert!(InviteToken::parse_presented(&format!("{s} ")).is_err());
+        assert!(InviteToken::parse_presented("").is_err());
+        assert!(InviteToken::parse_presented(&s[..42]).is_err());
+        let flipped: String = s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        if flipped != s {
+            assert_ne!(InviteToken::parse_presented(&flipped).unwrap(), t);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn rotation_always_changes_the_token(org in any::<i64>(), s1 in any::<[u8; 16]>(), s2 in any::<[u8; 16]>()) {
+            let a = InviteState::initial(s1);
+            let b = a.rotated(s2);
+            prop_assert_eq!(b.generation(), a.generation() + 1);
+            prop_assert_ne!(a.token(&KEY, org), b.token(&KEY, org));
+        }
+
+        #[test]
+        fn tokens_differ_between_organizations_and_keys(o1 in any::<i64>(), o2 in any::<i64>(), salt in any::<[u8; 16]>()) {
+            let st = InviteState::initial(salt);
+            prop_assume!(o1 != o2);
+            prop_assert_ne!(st.token(&KEY, o1), st.token(&KEY, o2));
+            prop_assert_ne!(st.token(&KEY, o1), st.token(&[8; 32], o1));
+        }
+
+        #[test]
+        fn derivation_is_deterministic(org in any::<i64>(), g in 1u64..1000, salt in any::<[u8; 16]>()) {
+            let st = InviteState::from_stored(g, salt);
+            prop_assert_eq!(st.token(&KEY, org), st.clone().token(&KEY, org));
+        }
+
+        #[test]
+        fn parse_never_panics(raw in "\\PC{0,60}") {
+            let _ = InviteToken::parse_presented(&raw);
+        }
+    }
+}
