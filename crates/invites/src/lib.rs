@@ -1,5 +1,6 @@
 //! The organization's invite link: a token derived from the deployment key,
-//! the organization and its current generation, never stored in clear.
+//! the organization's current generation and a salt drawn at each reset,
+//! never stored in clear (storage keeps the state and a keyed digest).
 //! Resetting the link moves to the next generation with a fresh salt, after
 //! which the old token matches nothing.
 //!
@@ -60,12 +61,12 @@ impl InviteState {
         &self.salt
     }
 
-    /// The token for organization `org_id` in this state.
-    pub fn token(&self, key: &[u8; 32], org_id: i64) -> InviteToken {
+    /// The token in this state. The 128-bit salt, drawn anew for every
+    /// organization and every reset, makes it unique to its organization.
+    pub fn token(&self, key: &[u8; 32]) -> InviteToken {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(b"ls-users invite\0");
-        mac.update(&org_id.to_be_bytes());
         mac.update(&self.generation.to_be_bytes());
         mac.update(&self.salt);
         InviteToken(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
@@ -122,7 +123,7 @@ mod tests {
 
     #[test]
     fn token_shape_and_path() {
-        let t = InviteState::initial([1; SALT_LEN]).token(&KEY, 1);
+        let t = InviteState::initial([1; SALT_LEN]).token(&KEY);
         assert_eq!(t.expose().len(), TOKEN_CHARS);
         assert_eq!(InviteToken::parse_presented(t.expose()), Ok(t.clone()));
         assert_eq!(
@@ -134,7 +135,7 @@ mod tests {
 
     #[test]
     fn presented_tokens_are_exact() {
-        let t = InviteState::initial([1; SALT_LEN]).token(&KEY, 1);
+        let t = InviteState::initial([1; SALT_LEN]).token(&KEY);
         let s = t.expose();
         assert!(InviteToken::parse_presented(&format!(" {s}")).is_err());
         assert!(InviteToken::parse_presented(&format!("{s} ")).is_err());
@@ -157,25 +158,27 @@ mod tests {
 
     proptest! {
         #[test]
-        fn rotation_always_changes_the_token(org in any::<i64>(), s1 in any::<[u8; 16]>(), s2 in any::<[u8; 16]>()) {
+        fn rotation_always_changes_the_token(s1 in any::<[u8; 16]>(), s2 in any::<[u8; 16]>()) {
             let a = InviteState::initial(s1);
             let b = a.rotated(s2);
             prop_assert_eq!(b.generation(), a.generation() + 1);
-            prop_assert_ne!(a.token(&KEY, org), b.token(&KEY, org));
+            // Even with the same salt drawn again, the generation moves on.
+            prop_assert_ne!(a.token(&KEY), b.token(&KEY));
+            prop_assert_ne!(a.token(&KEY), a.rotated(s1).token(&KEY));
         }
 
         #[test]
-        fn tokens_differ_between_organizations_and_keys(o1 in any::<i64>(), o2 in any::<i64>(), salt in any::<[u8; 16]>()) {
-            let st = InviteState::initial(salt);
-            prop_assume!(o1 != o2);
-            prop_assert_ne!(st.token(&KEY, o1), st.token(&KEY, o2));
-            prop_assert_ne!(st.token(&KEY, o1), st.token(&[8; 32], o1));
+        fn tokens_differ_between_salts_and_keys(s1 in any::<[u8; 16]>(), s2 in any::<[u8; 16]>()) {
+            prop_assume!(s1 != s2);
+            let a = InviteState::initial(s1);
+            prop_assert_ne!(a.token(&KEY), InviteState::initial(s2).token(&KEY));
+            prop_assert_ne!(a.token(&KEY), a.token(&[8; 32]));
         }
 
         #[test]
-        fn derivation_is_deterministic(org in any::<i64>(), g in 1u64..1000, salt in any::<[u8; 16]>()) {
+        fn derivation_is_deterministic(g in 1u64..1000, salt in any::<[u8; 16]>()) {
             let st = InviteState::from_stored(g, salt);
-            prop_assert_eq!(st.token(&KEY, org), st.clone().token(&KEY, org));
+            prop_assert_eq!(st.token(&KEY), st.clone().token(&KEY));
         }
 
         #[test]

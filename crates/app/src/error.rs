@@ -1,0 +1,68 @@
+use accounts::AccountError;
+use orgs::OrgError;
+use signup_policy::Deny;
+use thiserror::Error;
+
+use crate::StoreError;
+
+/// The input field a validation error is about (for the API's
+/// `validation_errors` and the CLI's messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Email,
+    Username,
+    Password,
+    Token,
+    Title,
+    Role,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Username => "username",
+            Field::Password => "password",
+            Field::Token => "token",
+            Field::Title => "title",
+            Field::Role => "role",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AppError {
+    #[error("{}: {source}", field.as_str())]
+    Invalid { field: Field, source: AccountError },
+    #[error("{}: {source}", field.as_str())]
+    InvalidOrg { field: Field, source: OrgError },
+    #[error("User with this email already exists")]
+    EmailTaken,
+    #[error("{0}")]
+    SignupDenied(Deny),
+    #[error("The email and password you entered don't match.")]
+    BadCredentials,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("You do not have permission to perform this action.")]
+    Forbidden,
+    #[error("An organization has one owner: choose administrator or member.")]
+    OneOwner,
+    #[error(
+        "no organization exists yet: start the server with --username/--password or sign up first"
+    )]
+    NoOrganization,
+    #[error("the operating system's random generator failed")]
+    Random,
+    #[error("password hashing failed")]
+    Hashing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub(crate) fn invalid(field: Field) -> impl FnOnce(AccountError) -> AppError {
+        move |source| AppError::Invalid { field, source }
+    }
+}

@@ -1,0 +1,187 @@
+//! What the use-cases need from storage. `infra` implements it with sea-orm
+//! on SQLite and PostgreSQL. Every method that writes more than one row is
+//! one transaction in the implementation.
+
+use std::future::Future;
+
+use accounts::{Email, PasswordHashString, SecretDigest, Username};
+use invites::InviteState;
+use orgs::{OrgTitle, Role};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A user with this (lower-cased) email exists.
+    #[error("User with this email already exists")]
+    EmailTaken,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The stored data breaks an invariant (a bad role string, say).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// The database could not do it; the cause is for the log only.
+    #[error("storage failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: Email,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub is_active: bool,
+    pub password_hash: Option<PasswordHashString>,
+    pub active_organization: Option<i64>,
+    pub date_joined: i64,
+    pub last_activity: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserWithRole {
+    pub user: UserRecord,
+    /// The role in the active organization, if the membership is current.
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRecord {
+    pub id: i64,
+    pub title: String,
+    pub contact_info: Option<String>,
+    pub created_by: Option<i64>,
+    pub invite: InviteState,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub organization_id: i64,
+    pub role: Role,
+    pub created_at: i64,
+    pub removed_at: Option<i64>,
+}
+
+/// Where a new account goes.
+#[derive(Debug, Clone)]
+pub enum AccountPlacement {
+    /// Join this organization with this role.
+    Join { organization_id: i64, role: Role },
+    /// Join the first organization as `role`; when none exists yet, create
+    /// one with this title (the new user its owner). Decided inside the
+    /// transaction, so two racing first sign-ups cannot make two.
+    JoinFirstOrCreate {
+        role: Role,
+        title: OrgTitle,
+        invite: InviteState,
+        invite_digest: SecretDigest,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: Email,
+    pub username: Username,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: Option<PasswordHashString>,
+    pub token_digest: SecretDigest,
+    pub placement: AccountPlacement,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedAccount {
+    pub user: UserRecord,
+    pub organization_id: i64,
+    pub role: Role,
+    pub created_organization: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteLookup {
+    Current(i64),
+    Retired,
+    Unknown,
+}
+
+type R<T> = Result<T, StoreError>;
+
+/// Storage, as the use-cases see it.
+pub trait Store: Send + Sync + 'static {
+    /// User, membership (and organization, per placement) and API token, in
+    /// one transaction. `EmailTaken` when the email is in use, even under a race.
+    fn create_account(&self, new: NewAccount) -> impl Future<Output = R<CreatedAccount>> + Send;
+
+    fn user_by_email(&self, email: &Email) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    fn user_by_id(&self, id: i64) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    fn user_by_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    /// Every user, by id, with their role in their active organization.
+    fn list_users(&self) -> impl Future<Output = R<Vec<UserWithRole>>> + Send;
+    fn user_count(&self) -> impl Future<Output = R<u64>> + Send;
+
+    /// Sets the hash and ends every session of the user.
+    fn set_password_hash(
+        &self,
+        user_id: i64,
+        hash: PasswordHashString,
+        now: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// Deactivation also ends every session of the user.
+    fn set_active(
+        &self,
+        user_id: i64,
+        active: bool,
+        now: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// Replaces the user's API token digest; the old token fails at once.
+    fn replace_token(
+        &self,
+        user_id: i64,
+        digest: SecretDigest,
+        now: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+
+    fn organization(&self, id: i64) -> impl Future<Output = R<Option<OrgRecord>>> + Send;
+    fn first_organization(&self) -> impl Future<Output = R<Option<OrgRecord>>> + Send;
+    fn membership(
+        &self,
+        user_id: i64,
+        org_id: i64,
+    ) -> impl Future<Output = R<Option<MembershipRecord>>> + Send;
+    fn find_invite(&self, digest: &SecretDigest) -> impl Future<Output = R<InviteLookup>> + Send;
+    /// Moves the organization's invite to `new_state`; the old digest is
+    /// retired in the same transaction.
+    fn rotate_invite(
+        &self,
+        org_id: i64,
+        new_state: InviteState,
+        new_digest: SecretDigest,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
+
+    /// Server-side sessions: only the digest of the session id is stored.
+    fn create_session(
+        &self,
+        digest: SecretDigest,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// The user of a live session (not expired, user active).
+    fn session_user(
+        &self,
+        digest: &SecretDigest,
+        now: i64,
+    ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    fn delete_session(&self, digest: &SecretDigest) -> impl Future<Output = R<()>> + Send;
+}
