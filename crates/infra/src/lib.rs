@@ -1,1 +1,89 @@
+//! Infrastructure: sea-orm storage on SQLite and PostgreSQL with versioned
+//! migrations, figment configuration, the deployment secret, and the wiring
+//! of the use-cases that both binaries share.
+//!
+//! Architecture invariant: this is the only crate that knows sea-orm and figment.
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod migrations;
+pub mod secret;
+pub mod telemetry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use accounts::{DigestKey, PasswordHasher};
+use app::{BlockingHasher, OsRandom, Services, ServicesConfig, SystemClock};
+use orgs::RolePolicy;
+use signup_policy::Mode;
+use thiserror::Error;
+
+pub use config::{CommonArgs, ConfigError, DatabaseTarget, Secret, Settings};
+pub use db::SeaStore;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum InfraError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Database(String),
+    #[error("cannot migrate the database: {0}")]
+    Migration(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("deployment secret: {0}")]
+    SecretKey(String),
+}
+
+/// The use-cases on the configured database.
+pub type AppServices = Services<SeaStore>;
+
+/// Open the database, load the secret and build the use-cases: what both
+/// `ls-server` and `ls-admin` do first.
+pub async fn services(settings: &Settings) -> Result<AppServices, InfraError> {
+    services_with(settings, PasswordHasher::default()).await
+}
+
+/// As [`services`], with explicit hashing parameters (tests use cheap ones).
+pub async fn services_with(
+    settings: &Settings,
+    hasher: PasswordHasher,
+) -> Result<AppServices, InfraError> {
+    if let DatabaseTarget::Sqlite(path) = &settings.database {
+        config::ensure_data_dir(path.parent().unwrap_or(&settings.data_dir))?;
+    }
+    let key = secret::load_or_create(
+        settings.secret_key.as_ref().map(Secret::expose),
+        &settings.data_dir,
+    )?;
+    let store = db::open(&settings.database_url()).await?;
+    tracing::debug!(
+        backend = db::backend_name(store.connection()),
+        "database ready"
+    );
+    Ok(Services::new(
+        store,
+        BlockingHasher::new(hasher, settings.hash_concurrency),
+        DigestKey::from_bytes(key),
+        Arc::new(OsRandom),
+        Arc::new(SystemClock),
+        ServicesConfig {
+            password_policy: settings.password_policy,
+            signup_mode: if settings.disable_signup_without_link {
+                Mode::InviteOnly
+            } else {
+                Mode::Open
+            },
+            role_policy: RolePolicy {
+                members_see_invite_link: settings.members_see_invite_link,
+            },
+            session_lifetime_secs: settings.session_lifetime_secs,
+        },
+    ))
+}

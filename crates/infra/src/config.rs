@@ -1,0 +1,609 @@
+//! Configuration: built-in defaults (`config/default.toml`) < config file
+//! (`--config`, `LS_CONFIG`) < environment (`LS_…`, Label Studio's
+//! `LABEL_STUDIO_…` names, `DATABASE_URL`) < command-line flags. Validated
+//! once into [`Settings`]; a bad value names its key or variable.
+
+use std::path::{Path, PathBuf};
+
+use accounts::PasswordPolicy;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+use thiserror::Error;
+
+/// The documented defaults, compiled in: the file is the single source.
+pub const DEFAULTS_TOML: &str = include_str!("../../../config/default.toml");
+
+/// Label Studio's own variables, and the key each one sets.
+const LABEL_STUDIO_VARS: &[(&str, &str)] = &[
+    ("USERNAME", "username"),
+    ("PASSWORD", "password"),
+    ("USER_TOKEN", "user_token"),
+    ("DISABLE_SIGNUP_WITHOUT_LINK", "disable_signup_without_link"),
+    ("BASE_DATA_DIR", "data_dir"),
+    ("HOST", "host"),
+    ("PORT", "port"),
+];
+
+/// The keys `LS_<KEY>` may set.
+const KEYS: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "internal_host",
+    "port",
+    "host",
+    "username",
+    "password",
+    "user_token",
+    "disable_signup_without_link",
+    "password_min_length",
+    "password_max_length",
+    "members_see_invite_link",
+    "session_lifetime_secs",
+    "secret_key",
+    "hash_concurrency",
+    "log",
+];
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid { key: String, message: String },
+    #[error("cannot read the config file {}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+/// A configured secret: never in `Debug` output.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The options both binaries take before their subcommand, resolving the
+/// same configuration and the same database.
+#[derive(Debug, Clone, Default, Serialize, clap::Args)]
+pub struct CommonArgs {
+    /// A TOML config file (env: LS_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite database and the deployment secret live (env: LS_DATA_DIR, LABEL_STUDIO_BASE_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL instead of SQLite (env: LS_DATABASE_URL, DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Raw {
+    data_dir: Option<PathBuf>,
+    database_url: Option<Secret>,
+    internal_host: String,
+    port: u16,
+    host: Option<String>,
+    username: Option<String>,
+    password: Option<Secret>,
+    user_token: Option<Secret>,
+    #[serde(deserialize_with = "label_studio_bool")]
+    disable_signup_without_link: bool,
+    password_min_length: usize,
+    password_max_length: usize,
+    #[serde(deserialize_with = "label_studio_bool")]
+    members_see_invite_link: bool,
+    session_lifetime_secs: i64,
+    secret_key: Option<Secret>,
+    hash_concurrency: Option<usize>,
+    log: String,
+}
+
+/// Label Studio's boolean words, any case: true/yes/on/1, false/no/off/0.
+fn label_studio_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Any {
+        Bool(bool),
+        Int(i64),
+        Str(String),
+    }
+    let words = "expected one of true/yes/on/1 or false/no/off/0";
+    match Any::deserialize(d)? {
+        Any::Bool(b) => Ok(b),
+        Any::Int(1) => Ok(true),
+        Any::Int(0) => Ok(false),
+        Any::Int(n) => Err(serde::de::Error::custom(format!("found {n}, {words}"))),
+        Any::Str(s) => {
+            parse_bool(&s).ok_or_else(|| serde::de::Error::custom(format!("found {s:?}, {words}")))
+        }
+    }
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// SQLite in this file.
+    Sqlite(PathBuf),
+    /// PostgreSQL at this URL (may hold a password).
+    Postgres(Secret),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database: DatabaseTarget,
+    pub internal_host: String,
+    pub port: u16,
+    /// The public URL without a trailing slash, path prefix included.
+    pub public_url: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub user_token: Option<Secret>,
+    pub disable_signup_without_link: bool,
+    pub password_policy: PasswordPolicy,
+    pub members_see_invite_link: bool,
+    pub session_lifetime_secs: i64,
+    pub secret_key: Option<Secret>,
+    pub hash_concurrency: usize,
+    pub log: String,
+}
+
+impl Settings {
+    /// The database URL sea-orm opens.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            DatabaseTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseTarget::Postgres(url) => url.expose().to_owned(),
+        }
+    }
+}
+
+/// The figment for these flags (exposed for tests and for diagnostics).
+pub fn figment(common: &CommonArgs, flags: &impl Serialize) -> Figment {
+    let mut fig = Figment::from(Toml::string(DEFAULTS_TOML));
+    let file = common
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("LS_CONFIG").map(PathBuf::from));
+    if let Some(path) = file {
+        fig = fig.merge(Toml::file_exact(path));
+    }
+    let ls_map: Vec<(&str, &str)> = LABEL_STUDIO_VARS.to_vec();
+    fig.merge(Env::raw().only(&["DATABASE_URL"]))
+        .merge(Env::prefixed("LABEL_STUDIO_").filter_map(move |k| {
+            ls_map
+                .iter()
+                .find(|(var, _)| k.as_str().eq_ignore_ascii_case(var))
+                .map(|(_, key)| (*key).into())
+        }))
+        .merge(Env::prefixed("LS_").only(KEYS))
+        .merge(Serialized::defaults(common))
+        .merge(Serialized::defaults(flags))
+}
+
+/// Load and validate.
+pub fn load(common: &CommonArgs, flags: &impl Serialize) -> Result<Settings, ConfigError> {
+    let fig = figment(common, flags);
+    let raw: Raw = fig.extract().map_err(|e| describe(&fig, e))?;
+    validate(raw)
+}
+
+/// Turn figment's error into one naming the key and where it came from.
+fn describe(fig: &Figment, err: figment::Error) -> ConfigError {
+    if let figment::error::Kind::Message(msg) = &err.kind {
+        if msg.contains("No such file") || msg.contains("not found") {
+            if let Some(path) = err.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                return ConfigError::File {
+                    path: PathBuf::from(path.to_string()),
+                    message: msg.clone(),
+                };
+            }
+        }
+    }
+    let key = err.path.join(".");
+    let source = err
+        .metadata
+        .as_ref()
+        .map(|m| {
+            let from_env = m.name.contains("environment");
+            match (from_env, lookup_var(&key)) {
+                (true, Some(var)) => format!(" (from the environment variable {var})"),
+                _ => match &m.source {
+                    Some(src) => format!(" (from {src})"),
+                    None => format!(" (from {})", m.name),
+                },
+            }
+        })
+        .unwrap_or_default();
+    let _ = fig;
+    ConfigError::Invalid {
+        key: if key.is_empty() {
+            "config".into()
+        } else {
+            format!("{key}{source}")
+        },
+        message: err.kind.to_string(),
+    }
+}
+
+/// Which variable set a key, for messages.
+fn lookup_var(key: &str) -> Option<String> {
+    let ls = format!("LS_{}", key.to_ascii_uppercase());
+    if std::env::var_os(&ls).is_some() {
+        return Some(ls);
+    }
+    LABEL_STUDIO_VARS
+        .iter()
+        .filter(|(_, k)| *k == key)
+        .map(|(var, _)| format!("LABEL_STUDIO_{var}"))
+        .find(|v| std::env::var_os(v).is_some())
+        .or_else(|| {
+            (key == "database_url" && std::env::var_os("DATABASE_URL").is_some())
+                .then(|| "DATABASE_URL".into())
+        })
+}
+
+fn non_empty<T: AsRef<str>>(v: Option<T>) -> Option<T> {
+    v.filter(|s| !s.as_ref().trim().is_empty())
+}
+
+impl AsRef<str> for Secret {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The data directory when none is configured.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("ls-users");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/ls-users"),
+        None => PathBuf::from("ls-users-data"),
+    }
+}
+
+fn validate(raw: Raw) -> Result<Settings, ConfigError> {
+    let data_dir = raw
+        .data_dir
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(default_data_dir);
+    let database = match non_empty(raw.database_url) {
+        None => DatabaseTarget::Sqlite(crate::db::sqlite_path(&data_dir)),
+        Some(url) => {
+            let u = url.expose();
+            if u.starts_with("postgres://") || u.starts_with("postgresql://") {
+                DatabaseTarget::Postgres(url)
+            } else if let Some(path) = u.strip_prefix("sqlite://") {
+                DatabaseTarget::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path)))
+            } else {
+                return Err(invalid(
+                    "database_url",
+                    "expected a postgres:// or sqlite:// URL",
+                ));
+            }
+        }
+    };
+    if raw.internal_host.trim().is_empty() {
+        return Err(invalid("internal_host", "must not be empty"));
+    }
+    let public_url = match non_empty(raw.host) {
+        None => format!("http://{}:{}", bracket(&raw.internal_host), raw.port),
+        Some(h) => public_url(&h)?,
+    };
+    let password_policy = PasswordPolicy::new(raw.password_min_length, raw.password_max_length)
+        .map_err(|e| invalid("password_min_length/password_max_length", e.to_string()))?;
+    if raw.session_lifetime_secs <= 0 {
+        return Err(invalid(
+            "session_lifetime_secs",
+            "must be a positive number of seconds",
+        ));
+    }
+    if raw.hash_concurrency == Some(0) {
+        return Err(invalid("hash_concurrency", "must be at least 1"));
+    }
+    let secret_key = non_empty(raw.secret_key);
+    if let Some(k) = &secret_key {
+        crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
+    }
+    Ok(Settings {
+        data_dir,
+        database,
+        internal_host: raw.internal_host,
+        port: raw.port,
+        public_url,
+        username: non_empty(raw.username),
+        password: non_empty(raw.password),
+        user_token: raw.user_token.filter(|t| !t.expose().is_empty()),
+        disable_signup_without_link: raw.disable_signup_without_link,
+        password_policy,
+        members_see_invite_link: raw.members_see_invite_link,
+        session_lifetime_secs: raw.session_lifetime_secs,
+        secret_key,
+        hash_concurrency: raw
+            .hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        log: raw.log,
+    })
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// `http(s)://host[:port][/prefix]`, without a trailing slash. Label Studio
+/// also accepts a bare host name; we add `http://` to it.
+fn public_url(raw: &str) -> Result<String, ConfigError> {
+    let raw = raw.trim().trim_end_matches('/');
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("http://{raw}")
+    };
+    let (scheme, rest) = with_scheme.split_once("://").unwrap_or(("", ""));
+    let authority = rest.split('/').next().unwrap_or("");
+    if !(scheme == "http" || scheme == "https")
+        || authority.is_empty()
+        || with_scheme
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        || with_scheme.contains(['?', '#', '@'])
+    {
+        return Err(invalid(
+            "host",
+            "expected a URL such as https://labels.example.com[/prefix]",
+        ));
+    }
+    Ok(with_scheme)
+}
+
+/// Create the data directory (0700) if needed.
+pub fn ensure_data_dir(dir: &Path) -> Result<(), crate::InfraError> {
+    let io = |source| crate::InfraError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir).map_err(io)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[derive(Serialize, Default)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+    }
+
+    fn load_with(flags: Flags) -> Result<Settings, ConfigError> {
+        load(&CommonArgs::default(), &flags)
+    }
+
+    #[test]
+    fn defaults_come_from_the_documented_file() {
+        Jail::expect_with(|jail| {
+            jail.set_env("HOME", "/home/someone");
+            let s = load_with(Flags::default()).unwrap();
+            assert_eq!(s.port, 8080);
+            assert_eq!(s.internal_host, "127.0.0.1");
+            assert_eq!(s.public_url, "http://127.0.0.1:8080");
+            assert!(!s.disable_signup_without_link);
+            assert_eq!(
+                s.data_dir,
+                PathBuf::from("/home/someone/.local/share/ls-users")
+            );
+            assert_eq!(
+                s.database,
+                DatabaseTarget::Sqlite(PathBuf::from(
+                    "/home/someone/.local/share/ls-users/ls-users.sqlite3"
+                ))
+            );
+            assert_eq!(s.password_policy, PasswordPolicy::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn precedence_defaults_file_env_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "ls.toml",
+                "port = 7000\nusername = \"file@example.com\"\nlog = \"debug\"",
+            )?;
+            jail.set_env("LS_CONFIG", "ls.toml");
+            let s = load_with(Flags::default()).unwrap();
+            assert_eq!(
+                (s.port, s.username.as_deref(), s.log.as_str()),
+                (7000, Some("file@example.com"), "debug")
+            );
+
+            jail.set_env("LABEL_STUDIO_PORT", "7100");
+            jail.set_env("LABEL_STUDIO_USERNAME", "env@example.com");
+            let s = load_with(Flags::default()).unwrap();
+            assert_eq!(
+                (s.port, s.username.as_deref()),
+                (7100, Some("env@example.com"))
+            );
+
+            jail.set_env("LS_PORT", "7200");
+            assert_eq!(load_with(Flags::default()).unwrap().port, 7200);
+
+            let s = load_with(Flags {
+                port: Some(7300),
+                username: Some("flag@example.com".into()),
+            })
+            .unwrap();
+            assert_eq!(
+                (s.port, s.username.as_deref()),
+                (7300, Some("flag@example.com"))
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn label_studio_booleans() {
+        for (word, expected) in [
+            ("true", true),
+            ("YES", true),
+            ("on", true),
+            ("1", true),
+            ("false", false),
+            ("no", false),
+            ("Off", false),
+            ("0", false),
+        ] {
+            Jail::expect_with(|jail| {
+                jail.set_env("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", word);
+                assert_eq!(
+                    load_with(Flags::default())
+                        .unwrap()
+                        .disable_signup_without_link,
+                    expected,
+                    "{word}"
+                );
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "maybe");
+            let err = load_with(Flags::default()).unwrap_err().to_string();
+            assert!(
+                err.contains("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"),
+                "{err}"
+            );
+            assert!(err.contains("maybe"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("LABEL_STUDIO_PORT", "eighty");
+            let err = load_with(Flags::default()).unwrap_err().to_string();
+            assert!(err.contains("LABEL_STUDIO_PORT"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("LS_PASSWORD_MIN_LENGTH", "200");
+            let err = load_with(Flags::default()).unwrap_err().to_string();
+            assert!(err.contains("password_min_length"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("LS_HOST", "ftp://x");
+            assert!(
+                load_with(Flags::default())
+                    .unwrap_err()
+                    .to_string()
+                    .contains("host")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_config_file_is_an_error() {
+        Jail::expect_with(|jail| {
+            jail.set_env("LS_CONFIG", "nope.toml");
+            let err = load_with(Flags::default()).unwrap_err().to_string();
+            assert!(err.contains("nope.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_url_sources() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://a@127.0.0.1/x");
+            assert_eq!(
+                load_with(Flags::default()).unwrap().database,
+                DatabaseTarget::Postgres(Secret::new("postgres://a@127.0.0.1/x"))
+            );
+            jail.set_env("LS_DATABASE_URL", "postgres://b@127.0.0.1/y");
+            assert_eq!(
+                load_with(Flags::default()).unwrap().database_url(),
+                "postgres://b@127.0.0.1/y"
+            );
+            jail.set_env("LS_DATABASE_URL", "mysql://nope");
+            assert!(
+                load_with(Flags::default())
+                    .unwrap_err()
+                    .to_string()
+                    .contains("database_url")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_public_url_normalised() {
+        Jail::expect_with(|jail| {
+            jail.set_env("LABEL_STUDIO_PASSWORD", "hunter2-but-longer");
+            jail.set_env("LABEL_STUDIO_USER_TOKEN", "tok-secret-123");
+            jail.set_env("LABEL_STUDIO_HOST", "https://labels.example.com/ls/");
+            jail.set_env("LABEL_STUDIO_BASE_DATA_DIR", "/srv/ls");
+            let s = load_with(Flags::default()).unwrap();
+            let dbg = format!("{s:?}");
+            assert!(
+                !dbg.contains("hunter2") && !dbg.contains("tok-secret"),
+                "{dbg}"
+            );
+            assert_eq!(s.public_url, "https://labels.example.com/ls");
+            assert_eq!(s.data_dir, PathBuf::from("/srv/ls"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,567 @@
+use accounts::{Email, PasswordHashString, SecretDigest};
+use app::{
+    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord, Store,
+    StoreError, UserRecord, UserWithRole,
+};
+use invites::InviteState;
+use orgs::Role;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+use super::entities::{
+    api_tokens, deployment, memberships, organizations, retired_invites, sessions, users,
+};
+
+/// [`Store`] on sea-orm, for SQLite and PostgreSQL alike.
+#[derive(Debug, Clone)]
+pub struct SeaStore {
+    db: DatabaseConnection,
+}
+
+type R<T> = Result<T, StoreError>;
+
+fn backend(e: DbErr) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn is_unique_violation(e: &DbErr, column: &str) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains(column))
+}
+
+fn user_record(m: users::Model) -> R<UserRecord> {
+    let email = Email::parse(&m.email)
+        .map_err(|_| StoreError::Corrupt(format!("user {} has a bad email", m.id)))?;
+    Ok(UserRecord {
+        id: m.id,
+        email,
+        username: m.username,
+        first_name: m.first_name,
+        last_name: m.last_name,
+        phone: m.phone,
+        is_active: m.is_active,
+        password_hash: m.password_hash.map(PasswordHashString::from_stored),
+        active_organization: m.active_organization_id,
+        date_joined: m.date_joined,
+        last_activity: m.last_activity,
+    })
+}
+
+fn role(s: &str) -> R<Role> {
+    Role::parse(s).map_err(|_| StoreError::Corrupt(format!("unknown role {s:?}")))
+}
+
+fn salt_hex(salt: &[u8; invites::SALT_LEN]) -> String {
+    salt.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn salt_from_hex(s: &str) -> R<[u8; invites::SALT_LEN]> {
+    let mut out = [0u8; invites::SALT_LEN];
+    if s.len() != invites::SALT_LEN * 2 {
+        return Err(StoreError::Corrupt("bad invite salt".into()));
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = s
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .ok_or_else(|| StoreError::Corrupt("bad invite salt".into()))?;
+    }
+    Ok(out)
+}
+
+fn org_record(m: organizations::Model) -> R<OrgRecord> {
+    let generation = u64::try_from(m.invite_generation)
+        .map_err(|_| StoreError::Corrupt("negative invite generation".into()))?;
+    Ok(OrgRecord {
+        id: m.id,
+        title: m.title,
+        contact_info: m.contact_info,
+        created_by: m.created_by,
+        invite: InviteState::from_stored(generation, salt_from_hex(&m.invite_salt)?),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn membership_record(m: memberships::Model) -> R<MembershipRecord> {
+    Ok(MembershipRecord {
+        id: m.id,
+        user_id: m.user_id,
+        organization_id: m.organization_id,
+        role: role(&m.role)?,
+        created_at: m.created_at,
+        removed_at: m.removed_at,
+    })
+}
+
+fn generation_i64(state: &InviteState) -> R<i64> {
+    i64::try_from(state.generation())
+        .map_err(|_| StoreError::Corrupt("invite generation overflow".into()))
+}
+
+impl SeaStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes
+    /// the write lock (waiting up to the busy timeout) before reading: a
+    /// deferred transaction that reads first fails at once with "database is
+    /// locked" when another process wrote meanwhile. It then touches the
+    /// deployment row, which on PostgreSQL serialises the writers that must
+    /// not interleave.
+    async fn write_txn(&self) -> R<DatabaseTransaction> {
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(backend)?;
+        deployment::Entity::update_many()
+            .col_expr(
+                deployment::Column::WriteCounter,
+                Expr::col(deployment::Column::WriteCounter).add(1),
+            )
+            .filter(deployment::Column::Id.eq(1))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        Ok(txn)
+    }
+
+    async fn end_sessions(conn: &impl ConnectionTrait, user_id: i64) -> R<()> {
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::UserId.eq(user_id))
+            .exec(conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn insert_org(
+        txn: &DatabaseTransaction,
+        title: &str,
+        invite: &InviteState,
+        digest: &SecretDigest,
+        now: i64,
+    ) -> R<organizations::Model> {
+        organizations::ActiveModel {
+            title: Set(title.to_owned()),
+            contact_info: Set(None),
+            created_by: Set(None),
+            invite_generation: Set(generation_i64(invite)?),
+            invite_salt: Set(salt_hex(invite.salt())),
+            invite_digest: Set(digest.to_hex()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(backend)
+    }
+
+    async fn create_account_in(
+        &self,
+        txn: &DatabaseTransaction,
+        new: NewAccount,
+    ) -> R<CreatedAccount> {
+        let taken = users::Entity::find()
+            .filter(users::Column::Email.eq(new.email.as_str()))
+            .count(txn)
+            .await
+            .map_err(backend)?;
+        if taken > 0 {
+            return Err(StoreError::EmailTaken);
+        }
+        let (org, role, created_organization) = match &new.placement {
+            AccountPlacement::Join {
+                organization_id,
+                role,
+            } => {
+                let org = organizations::Entity::find_by_id(*organization_id)
+                    .one(txn)
+                    .await
+                    .map_err(backend)?
+                    .ok_or(StoreError::NotFound("Organization"))?;
+                (org, *role, false)
+            }
+            AccountPlacement::JoinFirstOrCreate {
+                role,
+                title,
+                invite,
+                invite_digest,
+            } => {
+                let first = organizations::Entity::find()
+                    .order_by_asc(organizations::Column::Id)
+                    .one(txn)
+                    .await
+                    .map_err(backend)?;
+                match first {
+                    Some(org) => (org, *role, false),
+                    None => (
+                        Self::insert_org(txn, title.as_str(), invite, invite_digest, new.now)
+                            .await?,
+                        Role::Owner,
+                        true,
+                    ),
+                }
+            }
+        };
+        let user = users::ActiveModel {
+            email: Set(new.email.as_str().to_owned()),
+            username: Set(new.username.as_str().to_owned()),
+            first_name: Set(new.first_name.clone()),
+            last_name: Set(new.last_name.clone()),
+            phone: Set(String::new()),
+            password_hash: Set(new.password_hash.as_ref().map(|h| h.as_str().to_owned())),
+            is_active: Set(true),
+            active_organization_id: Set(Some(org.id)),
+            allow_newsletters: Set(false),
+            custom_hotkeys: Set("{}".to_owned()),
+            date_joined: Set(new.now),
+            last_activity: Set(None),
+            updated_at: Set(new.now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, "email") {
+                StoreError::EmailTaken
+            } else {
+                backend(e)
+            }
+        })?;
+        if created_organization {
+            organizations::Entity::update_many()
+                .col_expr(organizations::Column::CreatedBy, Expr::value(user.id))
+                .filter(organizations::Column::Id.eq(org.id))
+                .exec(txn)
+                .await
+                .map_err(backend)?;
+        }
+        memberships::ActiveModel {
+            user_id: Set(user.id),
+            organization_id: Set(org.id),
+            role: Set(role.as_str().to_owned()),
+            created_at: Set(new.now),
+            removed_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(backend)?;
+        api_tokens::ActiveModel {
+            user_id: Set(user.id),
+            digest: Set(new.token_digest.to_hex()),
+            created_at: Set(new.now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(backend)?;
+        Ok(CreatedAccount {
+            user: user_record(user)?,
+            organization_id: org.id,
+            role,
+            created_organization,
+        })
+    }
+}
+
+impl Store for SeaStore {
+    async fn create_account(&self, new: NewAccount) -> R<CreatedAccount> {
+        let txn = self.write_txn().await?;
+        match self.create_account_in(&txn, new).await {
+            Ok(created) => {
+                txn.commit().await.map_err(|e| {
+                    if is_unique_violation(&e, "email") {
+                        StoreError::EmailTaken
+                    } else {
+                        backend(e)
+                    }
+                })?;
+                Ok(created)
+            }
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn user_by_email(&self, email: &Email) -> R<Option<UserRecord>> {
+        users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(user_record)
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> R<Option<UserRecord>> {
+        users::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(user_record)
+            .transpose()
+    }
+
+    async fn user_by_token(&self, digest: &SecretDigest) -> R<Option<UserRecord>> {
+        let Some(token) = api_tokens::Entity::find()
+            .filter(api_tokens::Column::Digest.eq(digest.to_hex()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        // The index lookup is on a keyed digest, which an attacker cannot
+        // steer; the final comparison is constant-time all the same.
+        if SecretDigest::from_hex(&token.digest).as_ref() != Some(digest) {
+            return Ok(None);
+        }
+        self.user_by_id(token.user_id).await
+    }
+
+    async fn list_users(&self) -> R<Vec<UserWithRole>> {
+        let users = users::Entity::find()
+            .order_by_asc(users::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(backend)?;
+        let members = memberships::Entity::find()
+            .filter(memberships::Column::RemovedAt.is_null())
+            .all(&self.db)
+            .await
+            .map_err(backend)?;
+        let roles: std::collections::HashMap<(i64, i64), String> = members
+            .into_iter()
+            .map(|m| ((m.user_id, m.organization_id), m.role))
+            .collect();
+        users
+            .into_iter()
+            .map(|u| {
+                let role = u
+                    .active_organization_id
+                    .and_then(|org| roles.get(&(u.id, org)))
+                    .map(|r| role(r))
+                    .transpose()?;
+                Ok(UserWithRole {
+                    user: user_record(u)?,
+                    role,
+                })
+            })
+            .collect()
+    }
+
+    async fn user_count(&self) -> R<u64> {
+        users::Entity::find().count(&self.db).await.map_err(backend)
+    }
+
+    async fn set_password_hash(&self, user_id: i64, hash: PasswordHashString, now: i64) -> R<()> {
+        let txn = self.write_txn().await?;
+        let res = users::Entity::update_many()
+            .col_expr(
+                users::Column::PasswordHash,
+                Expr::value(hash.as_str().to_owned()),
+            )
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("User"));
+        }
+        Self::end_sessions(&txn, user_id).await?;
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn set_active(&self, user_id: i64, active: bool, now: i64) -> R<()> {
+        let txn = self.write_txn().await?;
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::IsActive, Expr::value(active))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("User"));
+        }
+        if !active {
+            Self::end_sessions(&txn, user_id).await?;
+        }
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn replace_token(&self, user_id: i64, digest: SecretDigest, now: i64) -> R<()> {
+        let txn = self.write_txn().await?;
+        if users::Entity::find_by_id(user_id)
+            .count(&txn)
+            .await
+            .map_err(backend)?
+            == 0
+        {
+            return Err(StoreError::NotFound("User"));
+        }
+        api_tokens::Entity::delete_many()
+            .filter(api_tokens::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        api_tokens::ActiveModel {
+            user_id: Set(user_id),
+            digest: Set(digest.to_hex()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(backend)?;
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn organization(&self, id: i64) -> R<Option<OrgRecord>> {
+        organizations::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(org_record)
+            .transpose()
+    }
+
+    async fn first_organization(&self) -> R<Option<OrgRecord>> {
+        organizations::Entity::find()
+            .order_by_asc(organizations::Column::Id)
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(org_record)
+            .transpose()
+    }
+
+    async fn membership(&self, user_id: i64, org_id: i64) -> R<Option<MembershipRecord>> {
+        memberships::Entity::find()
+            .filter(memberships::Column::UserId.eq(user_id))
+            .filter(memberships::Column::OrganizationId.eq(org_id))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(membership_record)
+            .transpose()
+    }
+
+    async fn find_invite(&self, digest: &SecretDigest) -> R<InviteLookup> {
+        let hex = digest.to_hex();
+        if let Some(org) = organizations::Entity::find()
+            .filter(organizations::Column::InviteDigest.eq(hex.clone()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+        {
+            return Ok(InviteLookup::Current(org.id));
+        }
+        let retired = retired_invites::Entity::find()
+            .filter(retired_invites::Column::Digest.eq(hex))
+            .count(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(if retired > 0 {
+            InviteLookup::Retired
+        } else {
+            InviteLookup::Unknown
+        })
+    }
+
+    async fn rotate_invite(
+        &self,
+        org_id: i64,
+        new_state: InviteState,
+        new_digest: SecretDigest,
+        now: i64,
+    ) -> R<OrgRecord> {
+        let txn = self.write_txn().await?;
+        let org = organizations::Entity::find_by_id(org_id)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("Organization"))?;
+        retired_invites::ActiveModel {
+            organization_id: Set(org_id),
+            digest: Set(org.invite_digest.clone()),
+            retired_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(backend)?;
+        let mut active: organizations::ActiveModel = org.into();
+        active.invite_generation = Set(generation_i64(&new_state)?);
+        active.invite_salt = Set(salt_hex(new_state.salt()));
+        active.invite_digest = Set(new_digest.to_hex());
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await.map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        org_record(updated)
+    }
+
+    async fn create_session(
+        &self,
+        digest: SecretDigest,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> R<()> {
+        sessions::ActiveModel {
+            digest: Set(digest.to_hex()),
+            user_id: Set(user_id),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            last_seen_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, digest: &SecretDigest, now: i64) -> R<Option<UserRecord>> {
+        let Some(session) = sessions::Entity::find()
+            .filter(sessions::Column::Digest.eq(digest.to_hex()))
+            .filter(sessions::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .user_by_id(session.user_id)
+            .await?
+            .filter(|u| u.is_active))
+    }
+
+    async fn delete_session(&self, digest: &SecretDigest) -> R<()> {
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::Digest.eq(digest.to_hex()))
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+//! Versioned schema migrations. Never edit a released migration: add one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261201_000001_init;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261201_000001_init::Migration)]
+    }
+}

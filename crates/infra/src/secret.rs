@@ -1,0 +1,123 @@
+//! The deployment secret that keys every token digest and invite link.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::InfraError;
+
+const FILE: &str = "secret_key";
+
+/// 64 hex characters are the key itself; any other string of at least 32
+/// characters is hashed into one.
+pub(crate) fn key_from_config(s: &str) -> Result<[u8; 32], String> {
+    let s = s.trim();
+    if let Some(bytes) = from_hex(s) {
+        return Ok(bytes);
+    }
+    if s.chars().count() < 32 {
+        return Err("use 64 hex characters or a string of at least 32 characters".into());
+    }
+    Ok(Sha256::digest(s.as_bytes()).into())
+}
+
+fn from_hex(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The configured key, or the one in `<data_dir>/secret_key`, created
+/// (mode 0600, from the OS generator) on first use.
+pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 32], InfraError> {
+    if let Some(k) = configured {
+        return key_from_config(k).map_err(InfraError::SecretKey);
+    }
+    let path = data_dir.join(FILE);
+    let io = |source| InfraError::Io {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            return from_hex(text.trim()).ok_or_else(|| {
+                InfraError::SecretKey(format!(
+                    "{} does not hold 64 hex characters",
+                    path.display()
+                ))
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    crate::config::ensure_data_dir(data_dir)?;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|_| InfraError::SecretKey("the OS random generator failed".into()))?;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(&path) {
+        Ok(mut f) => {
+            f.write_all(hex.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(io)?;
+            tracing::info!(path = %path.display(), "created the deployment secret");
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(None, data_dir),
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_then_reused_with_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create(None, dir.path()).unwrap();
+        let b = load_or_create(None, dir.path()).unwrap();
+        assert_eq!(a, b);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn configured_keys() {
+        let hex = "ab".repeat(32);
+        assert_eq!(key_from_config(&hex).unwrap(), [0xab; 32]);
+        assert!(key_from_config("short").is_err());
+        assert_eq!(
+            key_from_config(&"x".repeat(40)).unwrap(),
+            key_from_config(&"x".repeat(40)).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_not_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE), "garbage").unwrap();
+        assert!(load_or_create(None, dir.path()).is_err());
+    }
+}

@@ -1,0 +1,569 @@
+//! The storage, through the use-cases, on real SQLite (a temporary
+//! directory) and real PostgreSQL (a fresh database per test on the server
+//! at `LS_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! Every scenario runs on both.
+
+use std::sync::Arc;
+
+use accounts::{DigestKey, PasswordHasher};
+use app::{
+    Actor, AppError, BlockingHasher, BootstrapOutcome, BootstrapRequest, CreateUserRequest,
+    OsRandom, SecretString, Services, ServicesConfig, SignupRequest, Store, SystemClock,
+};
+use infra::SeaStore;
+use orgs::Role;
+use sea_orm::{ConnectionTrait, Statement};
+use signup_policy::{Deny, Mode};
+
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("LS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Db {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
+        Self {
+            url,
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    async fn postgres() -> Self {
+        let admin = pg_admin_url();
+        let name = format!(
+            "ls_test_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let conn = sea_orm::Database::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is needed for the storage tests ({admin}): {e}. `.ci/run` starts it.")
+        });
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(b, _)| b)
+            .to_owned();
+        Self {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+
+    async fn drop_pg(&self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(conn) = sea_orm::Database::connect(&pg_admin_url()).await {
+                let _ = conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+}
+
+async fn services(db: &Db, mode: Mode) -> Services<SeaStore> {
+    let store = infra::db::open(&db.url).await.unwrap();
+    Services::new(
+        store,
+        BlockingHasher::new(PasswordHasher::new(256, 1, 1).unwrap(), 4),
+        DigestKey::from_bytes([42; 32]),
+        Arc::new(OsRandom),
+        Arc::new(SystemClock),
+        ServicesConfig {
+            signup_mode: mode,
+            ..ServicesConfig::default()
+        },
+    )
+}
+
+fn s(v: &str) -> SecretString {
+    SecretString::new(v)
+}
+
+fn signup(email: &str, password: &str, invite: Option<&str>) -> SignupRequest {
+    SignupRequest {
+        email: email.into(),
+        password: s(password),
+        invite: invite.map(s),
+    }
+}
+
+async fn bootstrap_is_idempotent(db: Db) {
+    let svc = services(&db, Mode::InviteOnly).await;
+    let first = svc
+        .bootstrap(BootstrapRequest {
+            username: "Admin@Example.com".into(),
+            password: s("first-password-42"),
+            user_token: Some(s("my-token-123")),
+        })
+        .await
+        .unwrap();
+    let BootstrapOutcome::Created {
+        user,
+        organization_id,
+        token_generated,
+    } = first
+    else {
+        panic!("expected a new account, got {first:?}")
+    };
+    assert!(!token_generated);
+    assert_eq!(user.email.as_str(), "admin@example.com");
+    assert_eq!(user.username, "admin");
+    let org = svc
+        .store()
+        .organization(organization_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(org.title, "Label Studio");
+    assert_eq!(org.created_by, Some(user.id));
+    assert_eq!(
+        svc.store()
+            .membership(user.id, org.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Owner
+    );
+
+    let again = svc
+        .bootstrap(BootstrapRequest {
+            username: "admin@example.com".into(),
+            password: s("second-password-42"),
+            user_token: Some(s("other-token-456")),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(again, BootstrapOutcome::AlreadyExists { .. }));
+    assert!(
+        svc.login("admin@example.com", &s("first-password-42"))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        svc.login("admin@example.com", &s("second-password-42"))
+            .await,
+        Err(AppError::BadCredentials)
+    ));
+    assert_eq!(
+        svc.authenticate_token("my-token-123")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        user.id
+    );
+    assert!(
+        svc.authenticate_token("other-token-456")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(svc.store().user_count().await.unwrap(), 1);
+    db.drop_pg().await;
+}
+
+async fn open_signup_first_owns_then_members_join(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let (a, _) = svc
+        .sign_up(signup("a@example.com", "a-good-password", None))
+        .await
+        .unwrap();
+    assert!(a.created_organization);
+    assert_eq!(a.role, Role::Owner);
+    let (b, token_b) = svc
+        .sign_up(signup("b@example.com", "b-good-password", None))
+        .await
+        .unwrap();
+    assert!(!b.created_organization);
+    assert_eq!(
+        (b.role, b.organization_id),
+        (Role::Member, a.organization_id)
+    );
+    assert_eq!(token_b.expose().len(), 40);
+    assert_eq!(
+        svc.authenticate_token(token_b.expose())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        b.user.id
+    );
+    let dup = svc
+        .sign_up(signup(" B@EXAMPLE.com", "another-password", None))
+        .await;
+    assert!(matches!(dup, Err(AppError::EmailTaken)), "{dup:?}");
+    let bad = svc
+        .sign_up(signup("not-an-email", "a-good-password", None))
+        .await;
+    assert!(
+        matches!(
+            bad,
+            Err(AppError::Invalid {
+                field: app::Field::Email,
+                ..
+            })
+        ),
+        "{bad:?}"
+    );
+    let weak = svc
+        .sign_up(signup("c@example.com", "password1", None))
+        .await;
+    assert!(
+        matches!(
+            weak,
+            Err(AppError::Invalid {
+                field: app::Field::Password,
+                ..
+            })
+        ),
+        "{weak:?}"
+    );
+    assert_eq!(svc.store().user_count().await.unwrap(), 2);
+    db.drop_pg().await;
+}
+
+async fn invite_only_and_reset_link(db: Db) {
+    let svc = services(&db, Mode::InviteOnly).await;
+    let denied = svc
+        .sign_up(signup("x@example.com", "x-good-password", None))
+        .await;
+    assert!(
+        matches!(denied, Err(AppError::SignupDenied(Deny::InviteRequired))),
+        "{denied:?}"
+    );
+    assert_eq!(svc.store().user_count().await.unwrap(), 0);
+
+    svc.bootstrap(BootstrapRequest {
+        username: "owner@example.com".into(),
+        password: s("owner-password-1"),
+        user_token: None,
+    })
+    .await
+    .unwrap();
+    let (org, link) = svc.invite_link(&Actor::Operator).await.unwrap();
+    assert_eq!(link.expose().len(), 43);
+    let (joined, _) = svc
+        .sign_up(signup(
+            "x@example.com",
+            "x-good-password",
+            Some(link.expose()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (joined.organization_id, joined.role),
+        (org.id, Role::Member)
+    );
+
+    let (_, new_link) = svc.reset_invite(&Actor::Operator).await.unwrap();
+    assert_ne!(new_link, link);
+    let stale = svc
+        .sign_up(signup(
+            "y@example.com",
+            "y-good-password",
+            Some(link.expose()),
+        ))
+        .await;
+    assert!(
+        matches!(stale, Err(AppError::SignupDenied(Deny::InviteStale))),
+        "{stale:?}"
+    );
+    for bad in [
+        "",
+        " ",
+        "garbage",
+        &format!(" {}", new_link.expose()),
+        &new_link.expose().to_uppercase(),
+    ] {
+        let r = svc
+            .sign_up(signup("y@example.com", "y-good-password", Some(bad)))
+            .await;
+        assert!(
+            matches!(r, Err(AppError::SignupDenied(Deny::InviteInvalid))),
+            "{bad:?}: {r:?}"
+        );
+    }
+    assert_eq!(svc.store().user_count().await.unwrap(), 2);
+    svc.sign_up(signup(
+        "y@example.com",
+        "y-good-password",
+        Some(new_link.expose()),
+    ))
+    .await
+    .unwrap();
+    // The link shown again is the current one.
+    assert_eq!(svc.invite_link(&Actor::Operator).await.unwrap().1, new_link);
+    db.drop_pg().await;
+}
+
+async fn racing_signups_make_one_account_and_one_org(db: Db) {
+    let svc = Arc::new(services(&db, Mode::Open).await);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let svc = Arc::clone(&svc);
+        tasks.push(tokio::spawn(async move {
+            let email = if i % 2 == 0 {
+                "same@example.com".to_owned()
+            } else {
+                format!("other{i}@example.com")
+            };
+            svc.sign_up(signup(&email, "race-password-99", None)).await
+        }));
+    }
+    let mut same_ok = 0;
+    let mut taken = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(_) if i % 2 == 0 => same_ok += 1,
+            Ok(_) => {}
+            Err(AppError::EmailTaken) => taken += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((same_ok, taken), (1, 3));
+    let users = svc.list_users().await.unwrap();
+    assert_eq!(users.len(), 5);
+    let orgs: std::collections::HashSet<_> =
+        users.iter().map(|u| u.user.active_organization).collect();
+    assert_eq!(orgs.len(), 1, "exactly one organization");
+    assert_eq!(
+        users.iter().filter(|u| u.role == Some(Role::Owner)).count(),
+        1
+    );
+    db.drop_pg().await;
+}
+
+async fn tokens_passwords_and_sessions(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let (a, old) = svc
+        .sign_up(signup("t@example.com", "token-password-1", None))
+        .await
+        .unwrap();
+    let new = svc.reset_token(a.user.id).await.unwrap();
+    assert!(
+        svc.authenticate_token(old.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        svc.authenticate_token(new.expose())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        a.user.id
+    );
+
+    // Only digests are stored.
+    let conn = svc.store().connection();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT digest FROM api_tokens",
+        ))
+        .await
+        .unwrap();
+    for row in rows {
+        let digest: String = row.try_get("", "digest").unwrap();
+        assert_ne!(digest, new.expose());
+        assert_eq!(digest.len(), 64);
+    }
+
+    let sid = svc.start_session(a.user.id).await.unwrap();
+    assert_eq!(
+        svc.session_user(sid.expose()).await.unwrap().unwrap().id,
+        a.user.id
+    );
+    svc.set_password("t@example.com", &s("token-password-2"))
+        .await
+        .unwrap();
+    assert!(
+        svc.session_user(sid.expose()).await.unwrap().is_none(),
+        "password change ends sessions"
+    );
+    assert!(
+        svc.login("t@example.com", &s("token-password-1"))
+            .await
+            .is_err()
+    );
+    assert!(
+        svc.login("T@Example.com", &s("token-password-2"))
+            .await
+            .is_ok()
+    );
+
+    let sid = svc.start_session(a.user.id).await.unwrap();
+    svc.set_active("t@example.com", false).await.unwrap();
+    assert!(
+        svc.session_user(sid.expose()).await.unwrap().is_none(),
+        "deactivation ends sessions"
+    );
+    assert!(
+        svc.login("t@example.com", &s("token-password-2"))
+            .await
+            .is_err()
+    );
+    svc.set_active("t@example.com", true).await.unwrap();
+    let sid = svc.start_session(a.user.id).await.unwrap();
+    svc.end_session(sid.expose()).await.unwrap();
+    assert!(svc.session_user(sid.expose()).await.unwrap().is_none());
+    assert!(
+        svc.login("nobody@example.com", &s("token-password-2"))
+            .await
+            .is_err()
+    );
+    db.drop_pg().await;
+}
+
+async fn administrator_creation_rules(db: Db) {
+    let svc = services(&db, Mode::InviteOnly).await;
+    let req = |email: &str, role| CreateUserRequest {
+        email: email.into(),
+        username: None,
+        first_name: "Ann".into(),
+        last_name: "Lee".into(),
+        password: None,
+        role,
+    };
+    // On an empty instance the operator's first user founds the organization.
+    let (first, _) = svc
+        .create_user(
+            &Actor::Operator,
+            req("first@example.com", Role::Administrator),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.role, Role::Owner);
+    let (admin, _) = svc
+        .create_user(
+            &Actor::Operator,
+            req("admin@example.com", Role::Administrator),
+        )
+        .await
+        .unwrap();
+    assert_eq!(admin.role, Role::Administrator);
+    assert!(admin.user.password_hash.is_none());
+    assert!(svc.login("admin@example.com", &s("")).await.is_err());
+    assert!(matches!(
+        svc.create_user(&Actor::Operator, req("two@example.com", Role::Owner))
+            .await,
+        Err(AppError::OneOwner)
+    ));
+    let member = Actor::Member {
+        user_id: admin.user.id,
+        organization_id: admin.organization_id,
+        role: Role::Member,
+    };
+    assert!(matches!(
+        svc.create_user(&member, req("m@example.com", Role::Member))
+            .await,
+        Err(AppError::Forbidden)
+    ));
+    assert!(matches!(
+        svc.reset_invite(&member).await,
+        Err(AppError::Forbidden)
+    ));
+    assert!(svc.invite_link(&member).await.is_ok());
+    let manager = Actor::Member {
+        user_id: admin.user.id,
+        organization_id: admin.organization_id,
+        role: Role::Administrator,
+    };
+    let (m, _) = svc
+        .create_user(&manager, req("m@example.com", Role::Member))
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.role, m.organization_id),
+        (Role::Member, admin.organization_id)
+    );
+    let listed = svc.list_users().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|u| u.user.email.as_str())
+            .collect::<Vec<_>>(),
+        ["first@example.com", "admin@example.com", "m@example.com"]
+    );
+    db.drop_pg().await;
+}
+
+async fn migrations_are_rerunnable(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    svc.sign_up(signup("keep@example.com", "keep-password-1", None))
+        .await
+        .unwrap();
+    drop(svc);
+    // Opening again applies nothing new and keeps the data.
+    let svc = services(&db, Mode::Open).await;
+    assert!(svc.find_user("keep@example.com").await.is_ok());
+    db.drop_pg().await;
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Db::sqlite()).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Db::postgres().await).await })*
+        }
+    };
+}
+
+on_both!(
+    bootstrap_is_idempotent,
+    open_signup_first_owns_then_members_join,
+    invite_only_and_reset_link,
+    racing_signups_make_one_account_and_one_org,
+    tokens_passwords_and_sessions,
+    administrator_creation_rules,
+    migrations_are_rerunnable,
+);
+
+/// The SQLite settings that let `ls-admin` write while the server runs, and
+/// keep every acknowledged commit.
+#[tokio::test]
+async fn sqlite_is_opened_in_wal_with_full_sync_foreign_keys_and_busy_timeout() {
+    let db = Db::sqlite();
+    let svc = services(&db, Mode::Open).await;
+    let conn = svc.store().connection();
+    let pragma = |name: &'static str| async move {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("PRAGMA {name}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+            .unwrap()
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("synchronous").await, "2", "FULL");
+    assert_eq!(pragma("foreign_keys").await, "1");
+    let timeout: i64 = pragma("busy_timeout").await.parse().unwrap();
+    assert!(timeout >= 5000, "{timeout}");
+}
