@@ -1,1 +1,319 @@
-fn main() {}
+//! `ls-admin`: offline administration against the server's own database
+//! (same `--config`, `--data-dir`, `--database-url` and environment), through
+//! the same use-cases. Safe while `ls-server` runs.
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use app::{Actor, AppError, CreateUserRequest, SecretString};
+use clap::{Args, Parser, Subcommand};
+use infra::{AppServices, CommonArgs};
+use orgs::Role;
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ls-admin",
+    version,
+    about = "Administer ls-users offline, even while the server runs"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The organization's invite link.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user in the organization (the first one founds it, as owner).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name; defaults to the part of the email before '@'.
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// member or administrator.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[command(flatten)]
+        password: PasswordSource,
+        /// Create the account without a password (it cannot log in until one is set).
+        #[arg(long, conflicts_with_all = ["password_stdin", "password_file"])]
+        no_password: bool,
+    },
+    /// List every user.
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (ends their sessions).
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Deactivate a user (ends their sessions; they can no longer log in or use their token).
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-activate a user.
+    Activate {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a new API token for the user and print it, once. The old one stops working.
+    Reset {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InviteCommand {
+    /// Print the current invite link.
+    Show,
+    /// Reset the invite link: the old one registers no one from now on.
+    Reset,
+}
+
+/// Where a password comes from: never argv.
+#[derive(Debug, Args)]
+struct PasswordSource {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
+    password_file: Option<PathBuf>,
+}
+
+/// Exit code for bad input.
+const USAGE: u8 = 2;
+
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    Other(String),
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid { .. }
+            | AppError::InvalidOrg { .. }
+            | AppError::EmailTaken
+            | AppError::OneOwner
+            | AppError::NotFound(_)
+            | AppError::NoOrganization => Failure::Usage(e.to_string()),
+            other => Failure::Other(other.to_string()),
+        }
+    }
+}
+
+fn first_line(mut reader: impl BufRead) -> Result<SecretString, Failure> {
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .map_err(|e| Failure::Usage(format!("cannot read the password: {e}")))?;
+    Ok(SecretString::new(line.trim_end_matches(['\r', '\n'])))
+}
+
+impl PasswordSource {
+    fn read(&self) -> Result<SecretString, Failure> {
+        if self.password_stdin {
+            return first_line(std::io::stdin().lock());
+        }
+        if let Some(path) = &self.password_file {
+            let f = std::fs::File::open(path)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+            return first_line(std::io::BufReader::new(f));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::Usage(
+                "no terminal to ask for the password: use --password-stdin or --password-file"
+                    .into(),
+            ));
+        }
+        let first =
+            rpassword::prompt_password("Password: ").map_err(|e| Failure::Usage(e.to_string()))?;
+        let again = rpassword::prompt_password("Password (again): ")
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        if first != again {
+            return Err(Failure::Usage("the passwords do not match".into()));
+        }
+        Ok(SecretString::new(first))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match infra::config::load_common(&cli.common) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ls-admin: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    infra::telemetry::init(std::env::var("LS_LOG").as_deref().unwrap_or("warn"));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ls-admin: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let services = infra::services(&settings)
+            .await
+            .map_err(|e| Failure::Other(e.to_string()))?;
+        run(&services, &settings, cli.command).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("ls-admin: {m}");
+            ExitCode::from(USAGE)
+        }
+        Err(Failure::Other(m)) => {
+            eprintln!("ls-admin: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(
+    services: &AppServices,
+    settings: &infra::Settings,
+    command: Command,
+) -> Result<(), Failure> {
+    match command {
+        Command::User(UserCommand::Create {
+            email,
+            username,
+            first_name,
+            last_name,
+            role,
+            password,
+            no_password,
+        }) => {
+            let role = Role::parse(&role).map_err(|e| Failure::Usage(format!("role: {e}")))?;
+            let password = if no_password {
+                None
+            } else {
+                Some(password.read()?)
+            };
+            let (created, _token) = services
+                .create_user(
+                    &Actor::Operator,
+                    CreateUserRequest {
+                        email,
+                        username,
+                        first_name,
+                        last_name,
+                        password,
+                        role,
+                    },
+                )
+                .await?;
+            println!(
+                "created user {} <{}> as {} of organization {}",
+                created.user.id, created.user.email, created.role, created.organization_id
+            );
+        }
+        Command::User(UserCommand::List { json }) => {
+            let users = services.list_users().await?;
+            if json {
+                let rows: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        json!({
+                            "id": u.user.id,
+                            "email": u.user.email.as_str(),
+                            "username": u.user.username,
+                            "first_name": u.user.first_name,
+                            "last_name": u.user.last_name,
+                            "is_active": u.user.is_active,
+                            "has_password": u.user.password_hash.is_some(),
+                            "active_organization": u.user.active_organization,
+                            "role": u.role.map(Role::as_str),
+                            "date_joined": app::time::iso8601(u.user.date_joined),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!(
+                    "{:>6}  {:<40} {:<14} {:<8}",
+                    "ID", "EMAIL", "ROLE", "ACTIVE"
+                );
+                for u in &users {
+                    println!(
+                        "{:>6}  {:<40} {:<14} {:<8}",
+                        u.user.id,
+                        u.user.email.as_str(),
+                        u.role.map_or("-", Role::as_str),
+                        if u.user.is_active { "yes" } else { "no" }
+                    );
+                }
+            }
+        }
+        Command::User(UserCommand::SetPassword { email, password }) => {
+            let password = password.read()?;
+            let user = services.set_password(&email, &password).await?;
+            println!("password set for {}; their sessions were ended", user.email);
+        }
+        Command::User(UserCommand::Deactivate { email }) => {
+            let user = services.set_active(&email, false).await?;
+            println!("deactivated {}", user.email);
+        }
+        Command::User(UserCommand::Activate { email }) => {
+            let user = services.set_active(&email, true).await?;
+            println!("activated {}", user.email);
+        }
+        Command::Token(TokenCommand::Reset { email }) => {
+            let user = services.find_user(&email).await?;
+            let token = services.reset_token(user.id).await?;
+            // Printed once, to stdout only: it is not stored anywhere in clear.
+            println!("{}", token.expose());
+        }
+        Command::Invite(InviteCommand::Show) => {
+            let (_, token) = services.invite_link(&Actor::Operator).await?;
+            println!("{}{}", settings.public_url(None), token.signup_path());
+        }
+        Command::Invite(InviteCommand::Reset) => {
+            let (_, token) = services.reset_invite(&Actor::Operator).await?;
+            println!("{}{}", settings.public_url(None), token.signup_path());
+        }
+    }
+    Ok(())
+}

@@ -15,6 +15,7 @@ mod hashing;
 mod ports;
 mod random;
 mod services;
+pub mod time;
 
 pub use error::{AppError, Field};
 pub use hashing::BlockingHasher;
@@ -24,8 +25,8 @@ pub use ports::{
 };
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::{
-    Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Services, ServicesConfig,
-    SignupRequest,
+    Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Profile, Services,
+    ServicesConfig, SignupRequest,
 };
 
 /// Secrets in memory: `Debug` never shows them.

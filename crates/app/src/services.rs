@@ -550,3 +550,76 @@ impl<S: Store> Services<S> {
             .await?)
     }
 }
+
+/// What "who am I" shows: the user, their active organization and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub user: UserRecord,
+    pub organization: Option<OrgRecord>,
+    pub owner_email: Option<String>,
+    /// `None` when the membership was removed.
+    pub role: Option<Role>,
+}
+
+impl<S: Store> Services<S> {
+    pub async fn profile(&self, user: UserRecord) -> Result<Profile, AppError> {
+        let Some(org_id) = user.active_organization else {
+            return Ok(Profile {
+                user,
+                organization: None,
+                owner_email: None,
+                role: None,
+            });
+        };
+        let organization = self.store.organization(org_id).await?;
+        let owner_email = match organization.as_ref().and_then(|o| o.created_by) {
+            Some(owner) => self
+                .store
+                .user_by_id(owner)
+                .await?
+                .map(|u| u.email.as_str().to_owned()),
+            None => None,
+        };
+        let role = self
+            .store
+            .membership(user.id, org_id)
+            .await?
+            .filter(|m| m.removed_at.is_none())
+            .map(|m| m.role);
+        Ok(Profile {
+            user,
+            organization,
+            owner_email,
+            role,
+        })
+    }
+
+    /// What `role` may do here, in Label Studio's permission-string form.
+    pub fn permissions(&self, role: Option<Role>) -> Vec<&'static str> {
+        let Some(role) = role else { return Vec::new() };
+        let p = &self.config.role_policy;
+        let mut out = Vec::new();
+        for (action, names) in PERMISSION_NAMES {
+            if p.may(role, *action) {
+                out.extend_from_slice(names);
+            }
+        }
+        out
+    }
+}
+
+/// Label Studio's permission strings, by the action they need.
+const PERMISSION_NAMES: &[(Action, &[&str])] = &[
+    (Action::ViewOrganization, &["organizations.view"]),
+    (
+        Action::ViewMembers,
+        &["users.view", "organizations.members.view"],
+    ),
+    (Action::ViewInviteLink, &["organizations.invite"]),
+    (Action::ResetInviteLink, &["organizations.reset_token"]),
+    (Action::EditOrganization, &["organizations.change"]),
+    (Action::CreateUser, &["users.create"]),
+    (Action::ChangeRole, &["organizations.members.change"]),
+    (Action::RemoveMember, &["organizations.members.delete"]),
+    (Action::DeleteUser, &["users.delete"]),
+];

@@ -160,8 +160,9 @@ pub struct Settings {
     pub database: DatabaseTarget,
     pub internal_host: String,
     pub port: u16,
-    /// The public URL without a trailing slash, path prefix included.
-    pub public_url: String,
+    /// The configured public URL (`--host`), normalised: no trailing slash,
+    /// path prefix included. See [`Settings::public_url`].
+    pub host: Option<String>,
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub user_token: Option<Secret>,
@@ -175,6 +176,19 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The public URL links are built from: `--host`, or else
+    /// `http://<bind address>:<port>` (the bound port, when port 0 was asked).
+    pub fn public_url(&self, bound_port: Option<u16>) -> String {
+        match &self.host {
+            Some(h) => h.clone(),
+            None => format!(
+                "http://{}:{}",
+                bracket(&self.internal_host),
+                bound_port.unwrap_or(self.port)
+            ),
+        }
+    }
+
     /// The database URL sea-orm opens.
     pub fn database_url(&self) -> String {
         match &self.database {
@@ -205,6 +219,11 @@ pub fn figment(common: &CommonArgs, flags: &impl Serialize) -> Figment {
         .merge(Env::prefixed("LS_").only(KEYS))
         .merge(Serialized::defaults(common))
         .merge(Serialized::defaults(flags))
+}
+
+/// Load and validate with only the common flags (what `ls-admin` does).
+pub fn load_common(common: &CommonArgs) -> Result<Settings, ConfigError> {
+    load(common, &std::collections::BTreeMap::<String, String>::new())
 }
 
 /// Load and validate.
@@ -321,10 +340,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     if raw.internal_host.trim().is_empty() {
         return Err(invalid("internal_host", "must not be empty"));
     }
-    let public_url = match non_empty(raw.host) {
-        None => format!("http://{}:{}", bracket(&raw.internal_host), raw.port),
-        Some(h) => public_url(&h)?,
-    };
+    let host = non_empty(raw.host).map(|h| public_url(&h)).transpose()?;
     let password_policy = PasswordPolicy::new(raw.password_min_length, raw.password_max_length)
         .map_err(|e| invalid("password_min_length/password_max_length", e.to_string()))?;
     if raw.session_lifetime_secs <= 0 {
@@ -345,7 +361,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         database,
         internal_host: raw.internal_host,
         port: raw.port,
-        public_url,
+        host,
         username: non_empty(raw.username),
         password: non_empty(raw.password),
         user_token: raw.user_token.filter(|t| !t.expose().is_empty()),
@@ -437,7 +453,8 @@ mod tests {
             let s = load_with(Flags::default()).unwrap();
             assert_eq!(s.port, 8080);
             assert_eq!(s.internal_host, "127.0.0.1");
-            assert_eq!(s.public_url, "http://127.0.0.1:8080");
+            assert_eq!(s.public_url(None), "http://127.0.0.1:8080");
+            assert_eq!(s.public_url(Some(9)), "http://127.0.0.1:9");
             assert!(!s.disable_signup_without_link);
             assert_eq!(
                 s.data_dir,
@@ -601,7 +618,7 @@ mod tests {
                 !dbg.contains("hunter2") && !dbg.contains("tok-secret"),
                 "{dbg}"
             );
-            assert_eq!(s.public_url, "https://labels.example.com/ls");
+            assert_eq!(s.public_url(Some(1)), "https://labels.example.com/ls");
             assert_eq!(s.data_dir, PathBuf::from("/srv/ls"));
             Ok(())
         });
