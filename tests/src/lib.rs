@@ -1,1 +1,7 @@
+//! Helpers for the workspace-level tests: the architecture's tidy rules, and
+//! running the real `ls-server` / `ls-admin` binaries as processes.
 #![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod process;
+pub mod tidy;

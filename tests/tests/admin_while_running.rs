@@ -1,0 +1,107 @@
+//! `ls-admin` writes to the database while `ls-server` serves from it.
+
+use std::thread;
+
+use ls_integration::process::{Server, command, run};
+use serde_json::Value;
+
+#[test]
+fn ls_admin_creates_users_while_the_server_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let mut cmd = command("ls-server", home.path());
+    cmd.arg("--data-dir").arg(&data).args([
+        "start",
+        "-p",
+        "0",
+        "--username",
+        "owner@example.com",
+        "--password",
+        "owner-password-1",
+        "--user-token",
+        "owner-token-1",
+    ]);
+    let server = Server::start(cmd).unwrap();
+    let addr = server.addr;
+
+    // Readers hit the server the whole time.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = std::sync::Arc::clone(&stop);
+        thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 10_000 {
+                let (status, _) = ls_integration::process::http_get(
+                    addr,
+                    "/api/current-user/whoami",
+                    &[("Authorization", "Token owner-token-1")],
+                );
+                assert_eq!(status, 200);
+                n += 1;
+            }
+            n
+        })
+    };
+
+    // Several ls-admin processes write at once.
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let data = data.clone();
+            let home = home.path().to_owned();
+            thread::spawn(move || {
+                let mut admin = command("ls-admin", &home);
+                admin.arg("--data-dir").arg(&data).args([
+                    "user",
+                    "create",
+                    "--email",
+                    &format!("user{i}@example.com"),
+                    "--role",
+                    "member",
+                    "--password-stdin",
+                ]);
+                run(admin, Some(&format!("member-password-{i}\n")))
+            })
+        })
+        .collect();
+    for w in writers {
+        let out = w.join().unwrap();
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(!out.stderr.contains("locked"), "{}", out.stderr);
+    }
+
+    // The running server sees the new user and the token ls-admin made for them.
+    let mut reset = command("ls-admin", home.path());
+    reset
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["token", "reset", "--email", "user2@example.com"]);
+    let out = run(reset, None);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let token = out.stdout.trim().to_owned();
+    let (status, body) = server.get(
+        "/api/current-user/whoami",
+        &[("Authorization", &format!("Token {token}"))],
+    );
+    assert_eq!(status, 200, "{body}");
+    let me: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["email"], "user2@example.com");
+    assert_eq!(me["active_organization_meta"]["title"], "Label Studio");
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads = reader.join().unwrap();
+    assert!(reads > 0);
+
+    let mut list = command("ls-admin", home.path());
+    list.arg("--data-dir")
+        .arg(&data)
+        .args(["user", "list", "--json"]);
+    let out = run(list, None);
+    let users: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 5, "{users}");
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(
+        !log.contains("owner-password-1") && !log.contains(&token),
+        "{log}"
+    );
+}

@@ -1,0 +1,49 @@
+//! Fails the build when a domain crate gains a dependency on a runtime,
+//! HTTP, an ORM, a config loader or a random generator.
+
+#[test]
+fn domain_crates_are_free_of_io() {
+    let meta = ls_integration::tidy::workspace_metadata();
+    let found = ls_integration::tidy::violations(&meta);
+    assert!(
+        found.is_empty(),
+        "domain crates must not depend on I/O crates (see ARCHITECTURE.md):\n  {}",
+        found.join("\n  ")
+    );
+    // The rule looked at real crates: each domain crate is in the graph.
+    let names: Vec<&str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for c in ls_integration::tidy::DOMAIN_CRATES {
+        assert!(names.contains(c), "{c} missing from the workspace");
+    }
+}
+
+/// Every library crate forbids unsafe code.
+#[test]
+fn every_crate_forbids_unsafe_code() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut roots = vec![root.join("tests/src/lib.rs")];
+    for dir in ["crates", "bins"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            for file in ["src/lib.rs", "src/main.rs"] {
+                if path.join(file).exists() {
+                    roots.push(path.join(file));
+                }
+            }
+        }
+    }
+    assert!(roots.len() >= 10, "{roots:?}");
+    for file in roots {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains("#![forbid(unsafe_code)]"),
+            "{} lacks #![forbid(unsafe_code)]",
+            file.display()
+        );
+    }
+}
