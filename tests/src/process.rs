@@ -92,15 +92,13 @@ impl Server {
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("listening") {
-                    if let Some(addr) = line
+                if line.contains("listening")
+                    && let Some(addr) = line
                         .split_whitespace()
                         .find_map(|w| w.strip_prefix("address="))
-                    {
-                        if let Ok(a) = addr.parse() {
-                            let _ = tx.send(a);
-                        }
-                    }
+                    && let Ok(a) = addr.parse()
+                {
+                    let _ = tx.send(a);
                 }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);

@@ -1,5 +1,7 @@
 //! `ls-admin` writes to the database while `ls-server` serves from it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::thread;
 
 use ls_integration::process::{Server, command, run};

@@ -1,5 +1,7 @@
 //! `ls-server start --username U --password P [--user-token T]`, run for real.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use ls_integration::process::{Server, command, run};
 use serde_json::Value;
 

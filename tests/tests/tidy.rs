@@ -1,6 +1,8 @@
 //! Fails the build when a domain crate gains a dependency on a runtime,
 //! HTTP, an ORM, a config loader or a random generator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 #[test]
 fn domain_crates_are_free_of_io() {
     let meta = ls_integration::tidy::workspace_metadata();

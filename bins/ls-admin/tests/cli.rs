@@ -1,6 +1,8 @@
 //! The command line itself (also makes `cargo test` build this binary for
 //! the workspace tests in `tests/`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::process::{Command, Stdio};
 
 #[test]

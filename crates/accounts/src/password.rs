@@ -111,10 +111,10 @@ impl PasswordPolicy {
             return Err(length_error);
         }
         let folded = normalised.trim().to_lowercase();
-        if let Some(email) = email {
-            if folded == email.as_str() || folded == email.local_part() {
-                return Err(AccountError::PasswordSimilarToEmail);
-            }
+        if let Some(email) = email
+            && (folded == email.as_str() || folded == email.local_part())
+        {
+            return Err(AccountError::PasswordSimilarToEmail);
         }
         if common_passwords().contains(folded.as_str()) {
             return Err(AccountError::PasswordTooCommon);

@@ -229,21 +229,20 @@ pub fn load_common(common: &CommonArgs) -> Result<Settings, ConfigError> {
 /// Load and validate.
 pub fn load(common: &CommonArgs, flags: &impl Serialize) -> Result<Settings, ConfigError> {
     let fig = figment(common, flags);
-    let raw: Raw = fig.extract().map_err(|e| describe(&fig, e))?;
+    let raw: Raw = fig.extract().map_err(describe)?;
     validate(raw)
 }
 
 /// Turn figment's error into one naming the key and where it came from.
-fn describe(fig: &Figment, err: figment::Error) -> ConfigError {
-    if let figment::error::Kind::Message(msg) = &err.kind {
-        if msg.contains("No such file") || msg.contains("not found") {
-            if let Some(path) = err.metadata.as_ref().and_then(|m| m.source.as_ref()) {
-                return ConfigError::File {
-                    path: PathBuf::from(path.to_string()),
-                    message: msg.clone(),
-                };
-            }
-        }
+fn describe(err: figment::Error) -> ConfigError {
+    if let figment::error::Kind::Message(msg) = &err.kind
+        && (msg.contains("No such file") || msg.contains("not found"))
+        && let Some(path) = err.metadata.as_ref().and_then(|m| m.source.as_ref())
+    {
+        return ConfigError::File {
+            path: PathBuf::from(path.to_string()),
+            message: msg.clone(),
+        };
     }
     let key = err.path.join(".");
     let source = err
@@ -260,7 +259,6 @@ fn describe(fig: &Figment, err: figment::Error) -> ConfigError {
             }
         })
         .unwrap_or_default();
-    let _ = fig;
     ConfigError::Invalid {
         key: if key.is_empty() {
             "config".into()
@@ -430,6 +428,8 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), crate::InfraError> {
 }
 
 #[cfg(test)]
+// `Jail::expect_with` closures must return `figment::Result`, whose error is large.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

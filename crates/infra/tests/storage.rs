@@ -3,6 +3,8 @@
 //! at `LS_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Every scenario runs on both.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::sync::Arc;
 
 use accounts::{DigestKey, PasswordHasher};
@@ -66,12 +68,12 @@ impl Db {
     }
 
     async fn drop_pg(&self) {
-        if let Some(name) = &self.pg_name {
-            if let Ok(conn) = sea_orm::Database::connect(&pg_admin_url()).await {
-                let _ = conn
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-            }
+        if let Some(name) = &self.pg_name
+            && let Ok(conn) = sea_orm::Database::connect(&pg_admin_url()).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
         }
     }
 }
