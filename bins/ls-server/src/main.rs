@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::{AppError, BootstrapOutcome, BootstrapRequest, SecretString};
+use app::{AppError, BootstrapOutcome, BootstrapRequest};
 use clap::{Parser, Subcommand};
 use infra::{CommonArgs, Settings};
 use serde::Serialize;
@@ -139,11 +139,8 @@ async fn bootstrap(services: &infra::AppServices, settings: &Settings) -> Result
     };
     let request = BootstrapRequest {
         username,
-        password: SecretString::new(password.expose()),
-        user_token: settings
-            .user_token
-            .as_ref()
-            .map(|t| SecretString::new(t.expose())),
+        password,
+        user_token: settings.user_token.clone(),
     };
     match services.bootstrap(request).await {
         Ok(BootstrapOutcome::Created {

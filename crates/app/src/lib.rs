@@ -29,8 +29,9 @@ pub use services::{
     ServicesConfig, SignupRequest,
 };
 
-/// Secrets in memory: `Debug` never shows them.
-#[derive(Clone, PartialEq, Eq, Default)]
+/// Secrets in memory (and in configuration): `Debug` never shows them.
+#[derive(Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(transparent)]
 pub struct SecretString(String);
 
 impl SecretString {
@@ -46,6 +47,12 @@ impl SecretString {
 impl std::fmt::Debug for SecretString {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+impl AsRef<str> for SecretString {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use accounts::PasswordPolicy;
+use app::SecretString;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -54,27 +55,6 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
 }
 
-/// A configured secret: never in `Debug` output.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 /// The options both binaries take before their subcommand, resolving the
 /// same configuration and the same database.
 #[derive(Debug, Clone, Default, Serialize, clap::Args)]
@@ -96,13 +76,13 @@ pub struct CommonArgs {
 #[derive(Debug, Deserialize)]
 struct Raw {
     data_dir: Option<PathBuf>,
-    database_url: Option<Secret>,
+    database_url: Option<SecretString>,
     internal_host: String,
     port: u16,
     host: Option<String>,
     username: Option<String>,
-    password: Option<Secret>,
-    user_token: Option<Secret>,
+    password: Option<SecretString>,
+    user_token: Option<SecretString>,
     #[serde(deserialize_with = "label_studio_bool")]
     disable_signup_without_link: bool,
     password_min_length: usize,
@@ -110,7 +90,7 @@ struct Raw {
     #[serde(deserialize_with = "label_studio_bool")]
     members_see_invite_link: bool,
     session_lifetime_secs: i64,
-    secret_key: Option<Secret>,
+    secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
     log: String,
 }
@@ -150,7 +130,7 @@ pub enum DatabaseTarget {
     /// SQLite in this file.
     Sqlite(PathBuf),
     /// PostgreSQL at this URL (may hold a password).
-    Postgres(Secret),
+    Postgres(SecretString),
 }
 
 /// The validated configuration.
@@ -164,13 +144,13 @@ pub struct Settings {
     /// path prefix included. See [`Settings::public_url`].
     pub host: Option<String>,
     pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub user_token: Option<Secret>,
+    pub password: Option<SecretString>,
+    pub user_token: Option<SecretString>,
     pub disable_signup_without_link: bool,
     pub password_policy: PasswordPolicy,
     pub members_see_invite_link: bool,
     pub session_lifetime_secs: i64,
-    pub secret_key: Option<Secret>,
+    pub secret_key: Option<SecretString>,
     pub hash_concurrency: usize,
     pub log: String,
 }
@@ -186,14 +166,6 @@ impl Settings {
                 bracket(&self.internal_host),
                 bound_port.unwrap_or(self.port)
             ),
-        }
-    }
-
-    /// The database URL sea-orm opens.
-    pub fn database_url(&self) -> String {
-        match &self.database {
-            DatabaseTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseTarget::Postgres(url) => url.expose().to_owned(),
         }
     }
 }
@@ -288,12 +260,6 @@ fn lookup_var(key: &str) -> Option<String> {
 
 fn non_empty<T: AsRef<str>>(v: Option<T>) -> Option<T> {
     v.filter(|s| !s.as_ref().trim().is_empty())
-}
-
-impl AsRef<str> for Secret {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
 }
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
@@ -587,12 +553,12 @@ mod tests {
             jail.set_env("DATABASE_URL", "postgres://a@127.0.0.1/x");
             assert_eq!(
                 load_with(Flags::default()).unwrap().database,
-                DatabaseTarget::Postgres(Secret::new("postgres://a@127.0.0.1/x"))
+                DatabaseTarget::Postgres(SecretString::new("postgres://a@127.0.0.1/x"))
             );
             jail.set_env("LS_DATABASE_URL", "postgres://b@127.0.0.1/y");
             assert_eq!(
-                load_with(Flags::default()).unwrap().database_url(),
-                "postgres://b@127.0.0.1/y"
+                load_with(Flags::default()).unwrap().database,
+                DatabaseTarget::Postgres(SecretString::new("postgres://b@127.0.0.1/y"))
             );
             jail.set_env("LS_DATABASE_URL", "mysql://nope");
             assert!(

@@ -20,7 +20,7 @@ use orgs::RolePolicy;
 use signup_policy::Mode;
 use thiserror::Error;
 
-pub use config::{CommonArgs, ConfigError, DatabaseTarget, Secret, Settings};
+pub use config::{CommonArgs, ConfigError, DatabaseTarget, Settings};
 pub use db::SeaStore;
 
 #[derive(Debug, Error)]
@@ -59,10 +59,10 @@ pub async fn services_with(
         config::ensure_data_dir(path.parent().unwrap_or(&settings.data_dir))?;
     }
     let key = secret::load_or_create(
-        settings.secret_key.as_ref().map(Secret::expose),
+        settings.secret_key.as_ref().map(app::SecretString::expose),
         &settings.data_dir,
     )?;
-    let store = db::open(&settings.database_url()).await?;
+    let store = db::open_target(&settings.database).await?;
     tracing::debug!(
         backend = db::backend_name(store.connection()),
         "database ready"

@@ -569,3 +569,19 @@ async fn sqlite_is_opened_in_wal_with_full_sync_foreign_keys_and_busy_timeout() 
     let timeout: i64 = pragma("busy_timeout").await.parse().unwrap();
     assert!(timeout >= 5000, "{timeout}");
 }
+
+/// A data directory may have any name: the SQLite path is never parsed as a URL.
+#[tokio::test]
+async fn sqlite_paths_with_url_characters_open_where_they_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("my data?mode=ro#1")
+        .join("ls-users.sqlite3");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = infra::db::open_target(&infra::DatabaseTarget::Sqlite(path.clone()))
+        .await
+        .unwrap();
+    assert_eq!(store.user_count().await.unwrap(), 0);
+    assert!(path.exists(), "{}", path.display());
+}
