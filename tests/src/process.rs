@@ -144,9 +144,18 @@ impl Server {
     }
 
     /// SIGTERM, then wait: (exit code, log).
-    pub fn stop(mut self) -> (Option<i32>, String) {
+    pub fn stop(self) -> (Option<i32>, String) {
+        self.signal("-TERM")
+    }
+
+    /// SIGINT (Ctrl-C), then wait: (exit code, log).
+    pub fn interrupt(self) -> (Option<i32>, String) {
+        self.signal("-INT")
+    }
+
+    fn signal(mut self, which: &str) -> (Option<i32>, String) {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill").args([which, &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {

@@ -107,3 +107,171 @@ fn ls_admin_creates_users_while_the_server_runs() {
         "{log}"
     );
 }
+
+fn admin(
+    home: &std::path::Path,
+    data: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> ls_integration::process::Output {
+    let mut cmd = command("ls-admin", home);
+    cmd.arg("--data-dir").arg(data).args(args);
+    run(cmd, stdin)
+}
+
+#[test]
+fn ls_admin_manages_passwords_activation_and_the_invite_link() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let mut cmd = command("ls-server", home.path());
+    cmd.arg("--data-dir").arg(&data).args([
+        "start",
+        "-p",
+        "0",
+        "--host",
+        "https://labels.example.com/ls/",
+        "--username",
+        "owner@example.com",
+        "--password",
+        "owner-password-1",
+        "--user-token",
+        "owner-token-1",
+    ]);
+    let server = Server::start(cmd).unwrap();
+    let whoami = |token: &str| server.get("/api/current-user/whoami", &[("X-Api-Key", token)]);
+
+    // Invite links are built from the public URL, and a reset changes them.
+    let shown = admin(
+        home.path(),
+        &data,
+        &["--config", "/dev/null", "invite", "show"],
+        None,
+    );
+    assert_eq!(shown.code, Some(0), "{shown:?}");
+    let mut cfg = command("ls-admin", home.path());
+    cfg.env("LABEL_STUDIO_HOST", "https://labels.example.com/ls/")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["invite", "show"]);
+    let link = run(cfg, None).stdout.trim().to_owned();
+    assert!(
+        link.starts_with("https://labels.example.com/ls/user/signup/?token="),
+        "{link}"
+    );
+    let mut cfg = command("ls-admin", home.path());
+    cfg.env("LABEL_STUDIO_HOST", "https://labels.example.com/ls")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["invite", "reset"]);
+    let new_link = run(cfg, None).stdout.trim().to_owned();
+    assert!(
+        new_link.starts_with("https://labels.example.com/ls/user/signup/?token="),
+        "{new_link}"
+    );
+    assert_ne!(link, new_link);
+
+    // Deactivation takes effect on the running server at once.
+    assert_eq!(whoami("owner-token-1").0, 200);
+    assert_eq!(
+        admin(
+            home.path(),
+            &data,
+            &["user", "deactivate", "--email", "owner@example.com"],
+            None
+        )
+        .code,
+        Some(0)
+    );
+    let (status, body) = whoami("owner-token-1");
+    assert_eq!(status, 401);
+    assert!(body.contains("User inactive or deleted."), "{body}");
+    assert_eq!(
+        admin(
+            home.path(),
+            &data,
+            &["user", "activate", "--email", "Owner@Example.com"],
+            None
+        )
+        .code,
+        Some(0)
+    );
+    assert_eq!(whoami("owner-token-1").0, 200);
+
+    // A password from a file, checked by the same policy.
+    let file = home.path().join("pw");
+    std::fs::write(&file, "password\n").unwrap();
+    let weak = admin(
+        home.path(),
+        &data,
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "owner@example.com",
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(weak.code, Some(2), "{weak:?}");
+    assert!(weak.stderr.contains("too common"), "{}", weak.stderr);
+    std::fs::write(&file, "a-brand-new-password\n").unwrap();
+    let ok = admin(
+        home.path(),
+        &data,
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "owner@example.com",
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(ok.code, Some(0), "{ok:?}");
+    assert!(!ok.stdout.contains("a-brand-new-password"));
+
+    // Unknown users and duplicate emails are input errors.
+    assert_eq!(
+        admin(
+            home.path(),
+            &data,
+            &["user", "deactivate", "--email", "ghost@example.com"],
+            None
+        )
+        .code,
+        Some(2)
+    );
+    let dup = admin(
+        home.path(),
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "OWNER@example.com",
+            "--no-password",
+        ],
+        None,
+    );
+    assert_eq!(dup.code, Some(2), "{dup:?}");
+    assert!(dup.stderr.contains("already exists"), "{}", dup.stderr);
+    let owner = admin(
+        home.path(),
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--role",
+            "owner",
+            "--no-password",
+        ],
+        None,
+    );
+    assert_eq!(owner.code, Some(2), "{owner:?}");
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+}

@@ -239,3 +239,13 @@ fn label_studio_variables_create_the_account_with_a_generated_token() {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_server_gracefully() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(start_cmd(&home.path().join("data"), home.path(), &[])).unwrap();
+    assert_eq!(server.get("/health/", &[]).0, 200);
+    let (code, log) = server.interrupt();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
