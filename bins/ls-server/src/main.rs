@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use app::{AppError, BootstrapOutcome, BootstrapRequest};
 use clap::{Parser, Subcommand};
@@ -98,7 +97,9 @@ async fn run(settings: Settings) -> ExitCode {
     let http = ls_http::HttpConfig {
         bind_host: settings.internal_host.clone(),
         port: settings.port,
-        drain_timeout: Duration::from_secs(10),
+        public_url: settings.host.clone(),
+        body_limit: settings.body_limit,
+        ..ls_http::HttpConfig::default()
     };
     let app = match ls_http::App::build(services, &http).await {
         Ok(app) => app,

@@ -47,6 +47,19 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("You do not have permission to perform this action.")]
     Forbidden,
+    /// Several fields refused at once: (field, message).
+    #[error("Validation error")]
+    Validation(Vec<(&'static str, String)>),
+    #[error("The organization owner cannot be deleted")]
+    OwnerUndeletable,
+    #[error("Only the organization owner can delete users")]
+    OnlyOwnerDeletes,
+    #[error("User cannot soft delete self")]
+    CannotRemoveSelf,
+    #[error("Member not found")]
+    MemberNotFound,
+    #[error("Invalid page.")]
+    InvalidPage,
     #[error("An organization has one owner: choose administrator or member.")]
     OneOwner,
     #[error(

@@ -10,6 +10,7 @@
 //!   which asks `signup_policy::decide` first.
 #![forbid(unsafe_code)]
 
+mod directory;
 mod error;
 mod hashing;
 mod ports;
@@ -17,11 +18,12 @@ mod random;
 mod services;
 pub mod time;
 
+pub use directory::{Caller, MemberPage, UserPatch};
 pub use error::{AppError, Field};
 pub use hashing::BlockingHasher;
 pub use ports::{
     AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord, Store,
-    StoreError, UserRecord, UserWithRole,
+    StoreError, UserChanges, UserRecord, UserWithRole,
 };
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::{

@@ -38,6 +38,7 @@ pub struct UserRecord {
     pub active_organization: Option<i64>,
     pub date_joined: i64,
     pub last_activity: Option<i64>,
+    pub allow_newsletters: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +105,23 @@ pub struct CreatedAccount {
     pub created_organization: bool,
 }
 
+/// Profile fields a PATCH may change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<Username>,
+    pub phone: Option<String>,
+    pub allow_newsletters: Option<bool>,
+    pub active_organization: Option<i64>,
+}
+
+impl UserChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InviteLookup {
     Current(i64),
@@ -166,6 +184,38 @@ pub trait Store: Send + Sync + 'static {
         org_id: i64,
         new_state: InviteState,
         new_digest: SecretDigest,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
+
+    /// The current members of an organization with their users, by user id.
+    fn org_members(
+        &self,
+        org_id: i64,
+    ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
+    /// Organizations the user is a current member of, by id.
+    fn organizations_of(&self, user_id: i64) -> impl Future<Output = R<Vec<OrgRecord>>> + Send;
+    /// Applies the changes in one statement; `NotFound` for an unknown user.
+    fn update_user(
+        &self,
+        user_id: i64,
+        changes: UserChanges,
+        now: i64,
+    ) -> impl Future<Output = R<UserRecord>> + Send;
+    /// Deletes the account with its token, sessions and memberships.
+    fn delete_user(&self, user_id: i64) -> impl Future<Output = R<()>> + Send;
+    /// Soft removal: the membership row stays, marked removed. `NotFound`
+    /// when there is no current membership.
+    fn remove_membership(
+        &self,
+        user_id: i64,
+        org_id: i64,
+        now: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    fn update_organization(
+        &self,
+        org_id: i64,
+        title: Option<OrgTitle>,
+        contact_info: Option<Option<Email>>,
         now: i64,
     ) -> impl Future<Output = R<OrgRecord>> + Send;
 

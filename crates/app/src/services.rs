@@ -154,6 +154,10 @@ impl<S: Store> Services<S> {
         self.clock.now_micros()
     }
 
+    pub(crate) fn now_micros(&self) -> i64 {
+        self.clock.now_micros()
+    }
+
     fn token_digest(&self, token: &str) -> SecretDigest {
         self.key.digest(API_TOKEN, token.as_bytes())
     }
@@ -495,6 +499,11 @@ impl<S: Store> Services<S> {
             .await?;
         let token = org.invite.token(self.key.as_bytes());
         Ok((org, token))
+    }
+
+    /// The current invite token of an organization (for those allowed to see it).
+    pub fn invite_token_of(&self, org: &OrgRecord) -> InviteToken {
+        org.invite.token(self.key.as_bytes())
     }
 
     /// **Reset Link**: the old link registers no one from now on.

@@ -1,59 +1,164 @@
-//! Who is calling: `Authorization: Token <key>` (scheme in any case) or
-//! `X-Api-Key: <key>`, with DRF's messages for malformed headers.
+//! Who is calling: `Authorization: Token <key>` (scheme in any case),
+//! `X-Api-Key: <key>`, or the `sessionid` cookie of a server-side session.
+//! Cookie-authenticated unsafe requests need the CSRF token and, when the
+//! browser sends one, a same-origin `Origin`.
 
-use app::{Services, Store, UserRecord};
-use axum::http::HeaderMap;
+use app::{Caller, Store};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use cookie::Cookie;
+use subtle::ConstantTimeEq;
 
 use crate::ApiError;
+use crate::state::{PublicUrl, Shared};
+
+pub(crate) const SESSION_COOKIE: &str = "sessionid";
+pub(crate) const CSRF_COOKIE: &str = "csrftoken";
+pub(crate) const CSRF_HEADER: &str = "x-csrftoken";
+pub(crate) const CSRF_FIELD: &str = "csrfmiddlewaretoken";
 
 /// The key in the request, or why the header is unusable. `Ok(None)`: no
 /// credentials at all (or another scheme, which DRF ignores).
 pub(crate) fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    if let Some(v) = headers.get(axum::http::header::AUTHORIZATION) {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
         let Ok(text) = v.to_str() else {
             return Err(ApiError::AuthenticationFailed(
                 "Invalid token header. Token string should not contain invalid characters.",
             ));
         };
         let mut parts = text.split_whitespace();
-        match parts.next() {
-            Some(scheme) if scheme.eq_ignore_ascii_case("token") => {
-                let key = parts.next();
-                let extra = parts.next();
-                return match (key, extra) {
-                    (None, _) => Err(ApiError::AuthenticationFailed(
-                        "Invalid token header. No credentials provided.",
-                    )),
-                    (Some(_), Some(_)) => Err(ApiError::AuthenticationFailed(
-                        "Invalid token header. Token string should not contain spaces.",
-                    )),
-                    (Some(k), None) => Ok(Some(k.to_owned())),
-                };
-            }
-            _ => {}
+        if parts
+            .next()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("token"))
+        {
+            return match (parts.next(), parts.next()) {
+                (None, _) => Err(ApiError::AuthenticationFailed(
+                    "Invalid token header. No credentials provided.",
+                )),
+                (Some(_), Some(_)) => Err(ApiError::AuthenticationFailed(
+                    "Invalid token header. Token string should not contain spaces.",
+                )),
+                (Some(k), None) => Ok(Some(k.to_owned())),
+            };
         }
     }
     if let Some(v) = headers.get("x-api-key") {
         return match v.to_str() {
-            Ok(k) if !k.trim().is_empty() => Ok(Some(k.trim().to_owned())),
+            Ok(k) if !k.trim().is_empty() && !k.trim().contains(' ') => {
+                Ok(Some(k.trim().to_owned()))
+            }
             _ => Err(ApiError::AuthenticationFailed("Invalid token.")),
         };
     }
     Ok(None)
 }
 
-/// The authenticated, active user.
-pub(crate) async fn require_user<S: Store>(
-    services: &Services<S>,
+/// A cookie's value from the `Cookie` headers.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Django's checks, for a cookie-authenticated unsafe request: the
+/// `Origin` (when sent) is ours, and the CSRF cookie is echoed back.
+pub(crate) fn check_csrf(
     headers: &HeaderMap,
-) -> Result<UserRecord, ApiError> {
-    let Some(key) = presented_token(headers)? else {
-        return Err(ApiError::NotAuthenticated);
+    url: &PublicUrl,
+    submitted: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .is_ok_and(|o| o.eq_ignore_ascii_case(&url.origin));
+        if !ok {
+            return Err(ApiError::CsrfFailed(
+                "CSRF Failed: Origin checking failed - the origin does not match.",
+            ));
+        }
+    }
+    let Some(expected) = cookie(headers, CSRF_COOKIE) else {
+        return Err(ApiError::CsrfFailed("CSRF Failed: CSRF cookie not set."));
     };
-    match services.authenticate_token(&key).await? {
-        None => Err(ApiError::AuthenticationFailed("Invalid token.")),
-        Some(u) if !u.is_active => Err(ApiError::AuthenticationFailed("User inactive or deleted.")),
-        Some(u) => Ok(u),
+    let given = submitted.map(str::to_owned).or_else(|| {
+        headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    match given {
+        None => Err(ApiError::CsrfFailed("CSRF Failed: CSRF token missing.")),
+        Some(g) if same(&g, &expected) => Ok(()),
+        Some(_) => Err(ApiError::CsrfFailed("CSRF Failed: CSRF token incorrect.")),
+    }
+}
+
+pub(crate) fn is_unsafe(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub(crate) enum Via {
+    Token(String),
+    Session,
+}
+
+/// An authenticated, active caller.
+#[derive(Debug, Clone)]
+pub(crate) struct Authed {
+    pub(crate) caller: Caller,
+    pub(crate) via: Via,
+}
+
+impl<S: Store> FromRequestParts<Shared<S>> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Shared<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let services = &state.services;
+        if let Some(key) = presented_token(&parts.headers)? {
+            let user = match services.authenticate_token(&key).await? {
+                None => return Err(ApiError::AuthenticationFailed("Invalid token.")),
+                Some(u) if !u.is_active => {
+                    return Err(ApiError::AuthenticationFailed("User inactive or deleted."));
+                }
+                Some(u) => u,
+            };
+            return Ok(Authed {
+                caller: services.caller(user).await?,
+                via: Via::Token(key),
+            });
+        }
+        let Some(sid) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ApiError::NotAuthenticated);
+        };
+        let Some(user) = services.session_user(&sid).await? else {
+            return Err(ApiError::NotAuthenticated);
+        };
+        if is_unsafe(&parts.method) {
+            check_csrf(&parts.headers, &state.url, None)?;
+        }
+        Ok(Authed {
+            caller: services.caller(user).await?,
+            via: Via::Session,
+        })
     }
 }
 
@@ -62,46 +167,85 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn h(name: &'static str, v: &str) -> HeaderMap {
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
-        m.insert(name, HeaderValue::from_str(v).unwrap());
+        for (k, v) in pairs {
+            m.append(*k, HeaderValue::from_str(v).unwrap());
+        }
         m
     }
 
     #[test]
     fn header_forms() {
         assert_eq!(
-            presented_token(&h("authorization", "Token abc"))
+            presented_token(&h(&[("authorization", "Token abc")]))
                 .unwrap()
                 .as_deref(),
             Some("abc")
         );
         assert_eq!(
-            presented_token(&h("authorization", "token abc"))
+            presented_token(&h(&[("authorization", "token abc")]))
                 .unwrap()
                 .as_deref(),
             Some("abc")
         );
         assert_eq!(
-            presented_token(&h("x-api-key", "abc")).unwrap().as_deref(),
+            presented_token(&h(&[("x-api-key", "abc")]))
+                .unwrap()
+                .as_deref(),
             Some("abc")
         );
         assert!(
-            presented_token(&h("authorization", "Bearer abc"))
+            presented_token(&h(&[("authorization", "Bearer abc")]))
                 .unwrap()
                 .is_none()
         );
         assert!(presented_token(&HeaderMap::new()).unwrap().is_none());
-        let e = presented_token(&h("authorization", "Token"))
+        let e = presented_token(&h(&[("authorization", "Token")]))
             .unwrap_err()
             .to_string();
         assert_eq!(e, "Invalid token header. No credentials provided.");
-        let e = presented_token(&h("authorization", "Token a b"))
+        let e = presented_token(&h(&[("authorization", "Token a b")]))
             .unwrap_err()
             .to_string();
         assert_eq!(
             e,
             "Invalid token header. Token string should not contain spaces."
         );
+    }
+
+    #[test]
+    fn csrf_rules() {
+        let url = PublicUrl::parse("http://127.0.0.1:8080");
+        let ok = h(&[
+            ("cookie", "csrftoken=abc; sessionid=s"),
+            ("x-csrftoken", "abc"),
+        ]);
+        assert!(check_csrf(&ok, &url, None).is_ok());
+        let with_origin = h(&[
+            ("cookie", "csrftoken=abc"),
+            ("x-csrftoken", "abc"),
+            ("origin", "http://127.0.0.1:8080"),
+        ]);
+        assert!(check_csrf(&with_origin, &url, None).is_ok());
+        let evil = h(&[
+            ("cookie", "csrftoken=abc"),
+            ("x-csrftoken", "abc"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(check_csrf(&evil, &url, None).is_err());
+        let wrong = h(&[("cookie", "csrftoken=abc"), ("x-csrftoken", "abd")]);
+        assert!(check_csrf(&wrong, &url, None).is_err());
+        let missing = h(&[("cookie", "csrftoken=abc")]);
+        assert!(check_csrf(&missing, &url, None).is_err());
+        assert!(check_csrf(&missing, &url, Some("abc")).is_ok());
+        assert!(check_csrf(&h(&[("x-csrftoken", "abc")]), &url, None).is_err());
+    }
+
+    #[test]
+    fn cookies_are_found_among_several_headers() {
+        let m = h(&[("cookie", "a=1"), ("cookie", "sessionid=xyz; b=2")]);
+        assert_eq!(cookie(&m, "sessionid").as_deref(), Some("xyz"));
+        assert_eq!(cookie(&m, "nope"), None);
     }
 }

@@ -2,7 +2,7 @@ use app::AppError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 /// Every API error, and the one place that gives each its status code.
 #[derive(Debug, thiserror::Error)]
@@ -12,54 +12,120 @@ pub enum ApiError {
     NotAuthenticated,
     #[error("{0}")]
     AuthenticationFailed(&'static str),
+    #[error("{0}")]
+    CsrfFailed(&'static str),
     #[error("Not found.")]
     NotFound,
+    #[error("{0}")]
+    NotFoundWith(&'static str),
+    #[error("Method \"{0}\" not allowed.")]
+    MethodNotAllowed(String),
+    #[error("Cannot update read-only field: {0}")]
+    ReadOnlyField(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Validation error")]
+    Validation(Vec<(String, String)>),
+    #[error("Request body is larger than {0} bytes.")]
+    PayloadTooLarge(usize),
+    #[error("Unsupported media type: send application/json.")]
+    UnsupportedMediaType,
+    #[error("The request took too long.")]
+    Timeout,
     #[error(transparent)]
     App(#[from] AppError),
 }
 
-fn envelope(status: StatusCode, detail: &str) -> Response {
-    let body = json!({
-        "id": uuid4(),
-        "status_code": status.as_u16(),
-        "version": crate::VERSION,
-        "detail": detail,
-        "exc_info": null,
-    });
-    (status, Json(body)).into_response()
+/// Label Studio's error envelope.
+pub(crate) fn envelope(status: StatusCode, detail: &str, validation: Option<Value>) -> Response {
+    let mut body = Map::new();
+    body.insert("id".into(), json!(uuid4()));
+    body.insert("status_code".into(), json!(status.as_u16()));
+    body.insert("version".into(), json!(crate::VERSION));
+    body.insert("detail".into(), json!(detail));
+    body.insert("exc_info".into(), Value::Null);
+    if let Some(v) = validation {
+        body.insert("validation_errors".into(), v);
+    }
+    (status, Json(Value::Object(body))).into_response()
+}
+
+fn validation(errors: impl IntoIterator<Item = (String, String)>) -> Response {
+    let mut fields: Map<String, Value> = Map::new();
+    for (field, message) in errors {
+        if let Value::Array(list) = fields.entry(field).or_insert_with(|| json!([])) {
+            list.push(json!(message));
+        }
+    }
+    envelope(
+        StatusCode::BAD_REQUEST,
+        "Validation error",
+        Some(Value::Object(fields)),
+    )
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, detail) = match &self {
+        let detail = self.to_string();
+        let status = match &self {
             ApiError::NotAuthenticated | ApiError::AuthenticationFailed(_) => {
-                let mut r = envelope(StatusCode::UNAUTHORIZED, &self.to_string());
+                let mut r = envelope(StatusCode::UNAUTHORIZED, &detail, None);
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
                 return r;
             }
-            ApiError::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
-            ApiError::App(e) => match e {
-                AppError::Invalid { .. }
-                | AppError::InvalidOrg { .. }
-                | AppError::EmailTaken
-                | AppError::OneOwner => (StatusCode::BAD_REQUEST, e.to_string()),
-                AppError::SignupDenied(_) | AppError::Forbidden => {
-                    (StatusCode::FORBIDDEN, e.to_string())
-                }
-                AppError::BadCredentials => (StatusCode::UNAUTHORIZED, e.to_string()),
-                AppError::NotFound(_) | AppError::NoOrganization => {
-                    (StatusCode::NOT_FOUND, e.to_string())
-                }
-                _ => {
-                    // The cause goes to the log, never to the client.
-                    tracing::error!(error = ?e, "request failed");
-                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                }
-            },
+            ApiError::CsrfFailed(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound | ApiError::NotFoundWith(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) | ApiError::ReadOnlyField(_) => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(errors) => return validation(errors.clone()),
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::App(e) => return app_error(e),
         };
-        envelope(status, &detail)
+        envelope(status, &detail, None)
     }
+}
+
+fn app_error(e: &AppError) -> Response {
+    let status = match e {
+        AppError::Invalid { field, source } => {
+            return validation([(field.as_str().to_owned(), source.to_string())]);
+        }
+        AppError::InvalidOrg { field, source } => {
+            return validation([(field.as_str().to_owned(), source.to_string())]);
+        }
+        AppError::Validation(errors) => {
+            return validation(errors.iter().map(|(f, m)| ((*f).to_owned(), m.clone())));
+        }
+        AppError::EmailTaken => return validation([("email".to_owned(), e.to_string())]),
+        AppError::OneOwner => return validation([("role".to_owned(), e.to_string())]),
+        AppError::SignupDenied(_)
+        | AppError::Forbidden
+        | AppError::OwnerUndeletable
+        | AppError::OnlyOwnerDeletes => StatusCode::FORBIDDEN,
+        AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::CannotRemoveSelf => StatusCode::METHOD_NOT_ALLOWED,
+        AppError::NotFound(_)
+        | AppError::NoOrganization
+        | AppError::MemberNotFound
+        | AppError::InvalidPage => StatusCode::NOT_FOUND,
+        _ => {
+            // The cause goes to the log, never to the client.
+            tracing::error!(error = ?e, "request failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let detail = match e {
+        AppError::NotFound(_) => "Not found.".to_owned(),
+        other => other.to_string(),
+    };
+    envelope(status, &detail, None)
 }
 
 /// A random (version 4) UUID for the error envelope's `id`.
@@ -91,5 +157,24 @@ mod tests {
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn statuses() {
+        let cases: Vec<(ApiError, u16)> = vec![
+            (ApiError::NotAuthenticated, 401),
+            (ApiError::CsrfFailed("x"), 403),
+            (ApiError::ReadOnlyField("email"), 405),
+            (ApiError::PayloadTooLarge(1), 413),
+            (ApiError::UnsupportedMediaType, 415),
+            (ApiError::App(AppError::EmailTaken), 400),
+            (ApiError::App(AppError::OwnerUndeletable), 403),
+            (ApiError::App(AppError::CannotRemoveSelf), 405),
+            (ApiError::App(AppError::InvalidPage), 404),
+            (ApiError::App(AppError::Hashing), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.into_response().status().as_u16(), status);
+        }
     }
 }

@@ -1,14 +1,19 @@
-//! The HTTP layer: routes, authentication extractors, and the one map from
-//! errors to status codes and Label Studio's error envelope.
+//! The HTTP layer: the server loop, routes, authentication (API tokens and
+//! server-side sessions with CSRF), the JSON shapes of Label Studio's API,
+//! and the one map from errors to status codes and its error envelope.
 //!
-//! Architecture invariant: only this crate knows HTTP; it talks to storage
+//! Architecture invariant: only this crate knows HTTP; it reaches storage
 //! only through the use-cases in `app`.
 #![forbid(unsafe_code)]
 
+mod api;
 mod auth;
+mod body;
 mod error;
-mod routes;
+mod pages;
+mod repr;
 mod server;
+mod state;
 
 pub use error::ApiError;
 pub use server::{App, HttpConfig, shutdown_signal};

@@ -5,15 +5,49 @@ use std::time::Duration;
 
 use app::{Services, Store};
 use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
+
+use crate::ApiError;
+use crate::state::{AppState, PublicUrl};
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub bind_host: String,
     pub port: u16,
+    /// The public URL (links, the same-origin check, cookie flags); `None`:
+    /// `http://<bind_host>:<bound port>`.
+    pub public_url: Option<String>,
+    /// Largest request body accepted (64 KiB by default).
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Longest a client may take to send the request headers.
+    pub header_read_timeout: Duration,
     /// How long in-flight requests may take to finish after a stop signal.
     pub drain_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind_host: "127.0.0.1".into(),
+            port: 0,
+            public_url: None,
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// A bound server: tests bind port 0 and read [`App::local_addr`].
@@ -22,7 +56,61 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
-    drain_timeout: Duration,
+    config: HttpConfig,
+}
+
+fn router<S: Store>(state: Arc<AppState<S>>, timeout: Duration) -> Router {
+    crate::api::routes::<S>()
+        .merge(crate::pages::routes::<S>())
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(headers))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            deadline(req, next, timeout)
+        }))
+}
+
+/// Every request is answered within the timeout.
+async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// Headers every response carries; API answers (which may hold secrets) are
+/// never cached; pages get an enforced CSP.
+async fn headers(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().contains("/api/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    let is_html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    if is_api || is_html {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 impl App {
@@ -32,11 +120,20 @@ impl App {
     ) -> std::io::Result<App> {
         let listener = TcpListener::bind((config.bind_host.as_str(), config.port)).await?;
         let addr = listener.local_addr()?;
+        let public = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let state = Arc::new(AppState {
+            services,
+            url: PublicUrl::parse(&public),
+            body_limit: config.body_limit,
+        });
         Ok(App {
             listener,
-            router: crate::routes::router(services),
+            router: router(state, config.request_timeout),
             addr,
-            drain_timeout: config.drain_timeout,
+            config: config.clone(),
         })
     }
 
@@ -44,35 +141,64 @@ impl App {
         self.addr
     }
 
-    /// Serve until `stop` resolves, then stop accepting and give in-flight
-    /// requests up to the drain timeout.
+    /// Serve (HTTP/1.1 and HTTP/2) until `stop` resolves, then stop
+    /// accepting and give in-flight requests up to the drain timeout.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let drain = self.drain_timeout;
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            let _ = rx.await;
-        });
-        let mut serving = tokio::spawn(async move { server.await });
-        tokio::select! {
-            res = &mut serving => return res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            () = stop => {}
-        }
-        tracing::info!("stopping: draining in-flight requests");
-        let _ = tx.send(());
-        match tokio::time::timeout(drain, &mut serving).await {
-            Ok(res) => res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            Err(_) => {
-                tracing::warn!(
-                    seconds = drain.as_secs(),
-                    "drain timeout reached; closing remaining connections"
-                );
-                serving.abort();
-                Ok(())
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.config.header_read_timeout)
+            .keep_alive(true)
+            .max_buf_size(64 * 1024);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(128)
+            .keep_alive_interval(Duration::from_secs(30));
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // Out of file descriptors, say: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let router = self.router.clone();
+                    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        router.clone().oneshot(req.map(axum::body::Body::new))
+                    });
+                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut stop => break,
             }
         }
+        drop(self.listener);
+        tracing::info!("stopping: draining in-flight requests");
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(self.config.drain_timeout) => {
+                tracing::warn!(seconds = self.config.drain_timeout.as_secs(), "drain timeout reached; closing remaining connections");
+            }
+        }
+        Ok(())
     }
 }
 

@@ -43,6 +43,7 @@ const KEYS: &[&str] = &[
     "session_lifetime_secs",
     "secret_key",
     "hash_concurrency",
+    "body_limit",
     "log",
 ];
 
@@ -92,6 +93,7 @@ struct Raw {
     session_lifetime_secs: i64,
     secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
+    body_limit: usize,
     log: String,
 }
 
@@ -152,6 +154,8 @@ pub struct Settings {
     pub session_lifetime_secs: i64,
     pub secret_key: Option<SecretString>,
     pub hash_concurrency: usize,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
     pub log: String,
 }
 
@@ -313,6 +317,9 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be a positive number of seconds",
         ));
     }
+    if raw.body_limit < 1024 {
+        return Err(invalid("body_limit", "must be at least 1024 bytes"));
+    }
     if raw.hash_concurrency == Some(0) {
         return Err(invalid("hash_concurrency", "must be at least 1"));
     }
@@ -337,6 +344,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         hash_concurrency: raw
             .hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        body_limit: raw.body_limit,
         log: raw.log,
     })
 }

@@ -1,9 +1,10 @@
 use accounts::{Email, PasswordHashString, SecretDigest};
 use app::{
     AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord, Store,
-    StoreError, UserRecord, UserWithRole,
+    StoreError, UserChanges, UserRecord, UserWithRole,
 };
 use invites::InviteState;
+use orgs::OrgTitle;
 use orgs::Role;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -47,6 +48,7 @@ fn user_record(m: users::Model) -> R<UserRecord> {
         active_organization: m.active_organization_id,
         date_joined: m.date_joined,
         last_activity: m.last_activity,
+        allow_newsletters: m.allow_newsletters,
     })
 }
 
@@ -513,6 +515,162 @@ impl Store for SeaStore {
         active.invite_generation = Set(generation_i64(&new_state)?);
         active.invite_salt = Set(salt_hex(new_state.salt()));
         active.invite_digest = Set(new_digest.to_hex());
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await.map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        org_record(updated)
+    }
+
+    async fn org_members(&self, org_id: i64) -> R<Vec<(MembershipRecord, UserRecord)>> {
+        let members = memberships::Entity::find()
+            .filter(memberships::Column::OrganizationId.eq(org_id))
+            .filter(memberships::Column::RemovedAt.is_null())
+            .order_by_asc(memberships::Column::UserId)
+            .all(&self.db)
+            .await
+            .map_err(backend)?;
+        let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+        let mut users: std::collections::HashMap<i64, users::Model> = users::Entity::find()
+            .filter(users::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        members
+            .into_iter()
+            .filter_map(|m| users.remove(&m.user_id).map(|u| (m, u)))
+            .map(|(m, u)| Ok((membership_record(m)?, user_record(u)?)))
+            .collect()
+    }
+
+    async fn organizations_of(&self, user_id: i64) -> R<Vec<OrgRecord>> {
+        let ids: Vec<i64> = memberships::Entity::find()
+            .filter(memberships::Column::UserId.eq(user_id))
+            .filter(memberships::Column::RemovedAt.is_null())
+            .all(&self.db)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(|m| m.organization_id)
+            .collect();
+        organizations::Entity::find()
+            .filter(organizations::Column::Id.is_in(ids))
+            .order_by_asc(organizations::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(org_record)
+            .collect()
+    }
+
+    async fn update_user(&self, user_id: i64, changes: UserChanges, now: i64) -> R<UserRecord> {
+        let txn = self.write_txn().await?;
+        let user = users::Entity::find_by_id(user_id)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("User"))?;
+        let mut active: users::ActiveModel = user.into();
+        if let Some(v) = changes.first_name {
+            active.first_name = Set(v);
+        }
+        if let Some(v) = changes.last_name {
+            active.last_name = Set(v);
+        }
+        if let Some(v) = changes.username {
+            active.username = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = changes.phone {
+            active.phone = Set(v);
+        }
+        if let Some(v) = changes.allow_newsletters {
+            active.allow_newsletters = Set(v);
+        }
+        if let Some(v) = changes.active_organization {
+            active.active_organization_id = Set(Some(v));
+        }
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await.map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        user_record(updated)
+    }
+
+    async fn delete_user(&self, user_id: i64) -> R<()> {
+        let txn = self.write_txn().await?;
+        // Explicit, so the result does not depend on foreign-key enforcement.
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        api_tokens::Entity::delete_many()
+            .filter(api_tokens::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        memberships::Entity::delete_many()
+            .filter(memberships::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        organizations::Entity::update_many()
+            .col_expr(
+                organizations::Column::CreatedBy,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(organizations::Column::CreatedBy.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        let res = users::Entity::delete_by_id(user_id)
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("User"));
+        }
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn remove_membership(&self, user_id: i64, org_id: i64, now: i64) -> R<()> {
+        let txn = self.write_txn().await?;
+        let res = memberships::Entity::update_many()
+            .col_expr(memberships::Column::RemovedAt, Expr::value(now))
+            .filter(memberships::Column::UserId.eq(user_id))
+            .filter(memberships::Column::OrganizationId.eq(org_id))
+            .filter(memberships::Column::RemovedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("Member"));
+        }
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn update_organization(
+        &self,
+        org_id: i64,
+        title: Option<OrgTitle>,
+        contact_info: Option<Option<Email>>,
+        now: i64,
+    ) -> R<OrgRecord> {
+        let txn = self.write_txn().await?;
+        let org = organizations::Entity::find_by_id(org_id)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("Organization"))?;
+        let mut active: organizations::ActiveModel = org.into();
+        if let Some(t) = title {
+            active.title = Set(t.as_str().to_owned());
+        }
+        if let Some(c) = contact_info {
+            active.contact_info = Set(c.map(|e| e.as_str().to_owned()));
+        }
         active.updated_at = Set(now);
         let updated = active.update(&txn).await.map_err(backend)?;
         txn.commit().await.map_err(backend)?;

@@ -1,0 +1,428 @@
+//! The JSON API (Label Studio's user-management endpoints).
+
+use app::{AppError, CreateUserRequest, SecretString, Store, UserPatch};
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use orgs::Role;
+use serde_json::{Value, json};
+
+use crate::ApiError;
+use crate::auth::{Authed, Via};
+use crate::body::{Fields, JsonObject};
+use crate::repr::{self, MetaCache};
+use crate::state::Shared;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Both trailing-slash forms of every route.
+fn both<S: Store>(
+    router: Router<Shared<S>>,
+    path: &str,
+    route: MethodRouter<Shared<S>>,
+) -> Router<Shared<S>> {
+    router
+        .route(path, route.clone())
+        .route(&format!("{path}/"), route)
+}
+
+pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
+    let mut r = Router::new();
+    r = both(r, "/health", get(health));
+    r = both(r, "/api/version", get(version));
+    r = both(r, "/api/current-user/whoami", get(whoami::<S>));
+    r = both(
+        r,
+        "/api/current-user",
+        get(current_user::<S>).patch(patch_current_user::<S>),
+    );
+    r = both(r, "/api/current-user/token", get(current_token));
+    r = both(r, "/api/current-user/reset-token", post(reset_token::<S>));
+    r = both(r, "/api/users", get(list_users::<S>).post(create_user::<S>));
+    r = both(
+        r,
+        "/api/users/{id}",
+        get(get_user::<S>)
+            .patch(patch_user::<S>)
+            .delete(delete_user::<S>),
+    );
+    r = both(
+        r,
+        "/api/organizations",
+        get(list_orgs::<S>).post(create_org),
+    );
+    r = both(
+        r,
+        "/api/organizations/{id}",
+        get(get_org::<S>).patch(patch_org::<S>),
+    );
+    r = both(
+        r,
+        "/api/organizations/{id}/memberships",
+        get(list_memberships::<S>),
+    );
+    r = both(
+        r,
+        "/api/organizations/{id}/memberships/{user_id}",
+        get(get_membership::<S>).delete(delete_membership::<S>),
+    );
+    r = both(r, "/api/invite", get(invite::<S>));
+    r = both(r, "/api/invite/reset-token", post(reset_invite::<S>));
+    r
+}
+
+pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "UP"}))
+}
+
+async fn version() -> Json<Value> {
+    Json(json!({"release": crate::VERSION, "ls-users": crate::VERSION}))
+}
+
+async fn whoami<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
+    let s = &st.services;
+    let profile = s.profile(auth.caller.user.clone()).await?;
+    let meta = s.org_meta(profile.user.active_organization).await?;
+    let mut body = repr::user(&profile.user, &meta);
+    body.insert("permissions".into(), json!(s.permissions(profile.role)));
+    Ok(Json(Value::Object(body)))
+}
+
+async fn current_user<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
+    Ok(Json(
+        repr::user_value(&st.services, &auth.caller.user).await?,
+    ))
+}
+
+async fn patch_current_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    body: JsonObject,
+) -> Result<Json<Value>> {
+    let id = auth.caller.user.id;
+    patch_user(State(st), auth, Path(id), body).await
+}
+
+/// Shown only to a request made with that very token: we keep digests only.
+async fn current_token(auth: Authed) -> Result<Json<Value>> {
+    match auth.via {
+        Via::Token(t) => Ok(Json(json!({"token": t}))),
+        Via::Session => Err(ApiError::NotFoundWith(
+            "The API token is shown only once, when it is made: reset the token to see a new one.",
+        )),
+    }
+}
+
+async fn reset_token<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Response> {
+    let token = st.services.reset_token(auth.caller.user.id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"token": token.expose()}))).into_response())
+}
+
+async fn list_users<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
+    let members = st.services.members(&auth.caller).await?;
+    let mut cache = MetaCache::default();
+    let mut out = Vec::with_capacity(members.len());
+    for (_, u) in &members {
+        let meta = cache.get(&st.services, u.active_organization).await?;
+        out.push(Value::Object(repr::user(u, &meta)));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+async fn create_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    // Only managers create users: check before looking at the input.
+    let (_, role) = auth.caller.active()?;
+    if !role.is_manager() {
+        return Err(AppError::Forbidden.into());
+    }
+    let mut f = Fields::default();
+    f.refuse(
+        &body,
+        &[
+            "is_superuser",
+            "is_staff",
+            "id",
+            "date_joined",
+            "active_organization",
+        ],
+    );
+    let username = f.required_string(&body, "username");
+    let email = f.required_string(&body, "email");
+    let first_name = f.string(&body, "first_name").unwrap_or_default();
+    let last_name = f.string(&body, "last_name").unwrap_or_default();
+    let password = f.string(&body, "password").map(SecretString::new);
+    let role = match f.string(&body, "role").as_deref().map(Role::parse) {
+        None => Role::Member,
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            return Err(ApiError::Validation(vec![("role".into(), e.to_string())]));
+        }
+    };
+    f.finish()?;
+    let actor = auth.caller.actor()?;
+    let (created, _token) = st
+        .services
+        .create_user(
+            &actor,
+            CreateUserRequest {
+                email: email.unwrap_or_default(),
+                username,
+                first_name,
+                last_name,
+                password,
+                role,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(repr::user_value(&st.services, &created.user).await?),
+    )
+        .into_response())
+}
+
+async fn get_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    let (_, user) = st.services.member(&auth.caller, id).await?;
+    Ok(Json(repr::user_value(&st.services, &user).await?))
+}
+
+async fn patch_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    if body.contains_key("email") {
+        return Err(ApiError::ReadOnlyField("email"));
+    }
+    let mut f = Fields::default();
+    f.refuse(
+        &body,
+        &[
+            "is_superuser",
+            "is_staff",
+            "is_active",
+            "id",
+            "date_joined",
+            "password",
+            "token",
+        ],
+    );
+    let patch = UserPatch {
+        first_name: f.string(&body, "first_name"),
+        last_name: f.string(&body, "last_name"),
+        username: f.string(&body, "username"),
+        phone: f.string(&body, "phone"),
+        allow_newsletters: f.boolean(&body, "allow_newsletters"),
+        active_organization: f.integer(&body, "active_organization"),
+    };
+    f.finish()?;
+    let user = st.services.update_user(&auth.caller, id, patch).await?;
+    Ok(Json(repr::user_value(&st.services, &user).await?))
+}
+
+async fn delete_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    st.services.delete_user(&auth.caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_orgs<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
+    let orgs = st.services.organizations(&auth.caller.user).await?;
+    Ok(Json(Value::Array(
+        orgs.iter().map(repr::org_summary).collect(),
+    )))
+}
+
+async fn create_org(_auth_required: AuthedAny) -> ApiError {
+    ApiError::Forbidden("Creating organizations over the API is disabled on this instance")
+}
+
+/// Any authenticated caller (for endpoints whose answer does not depend on who).
+struct AuthedAny;
+
+impl<S: Store> axum::extract::FromRequestParts<Shared<S>> for AuthedAny {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Shared<S>,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        Authed::from_request_parts(parts, state)
+            .await
+            .map(|_| AuthedAny)
+    }
+}
+
+async fn get_org<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    let (org, users, may_see_token) = st.services.organization(&auth.caller.user, id).await?;
+    let token = may_see_token.then(|| st.services.invite_token_of(&org));
+    Ok(Json(repr::org_detail(
+        &org,
+        token.as_ref().map(|t| t.expose()),
+        &users,
+    )))
+}
+
+async fn patch_org<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    // Not a member: 404; a member who may not edit: 403; only then the input.
+    st.services
+        .require_in(&auth.caller.user, id, orgs::Action::EditOrganization)
+        .await?;
+    let mut f = Fields::default();
+    f.refuse(
+        &body,
+        &[
+            "token",
+            "created_by",
+            "id",
+            "created_at",
+            "updated_at",
+            "users",
+        ],
+    );
+    let title = f.string(&body, "title");
+    let contact_info = f.nullable_string(&body, "contact_info");
+    f.finish()?;
+    let org = st
+        .services
+        .update_organization(&auth.caller.user, id, title, contact_info)
+        .await?;
+    let (_, users, may_see_token) = st.services.organization(&auth.caller.user, id).await?;
+    let token = may_see_token.then(|| st.services.invite_token_of(&org));
+    Ok(Json(repr::org_detail(
+        &org,
+        token.as_ref().map(|t| t.expose()),
+        &users,
+    )))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+const DEFAULT_PAGE_SIZE: usize = 20;
+const MAX_PAGE_SIZE: usize = 1000;
+
+async fn list_memberships<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>> {
+    let page: usize = match q.page.as_deref() {
+        None | Some("") => 1,
+        Some(p) => p.parse().map_err(|_| AppError::InvalidPage)?,
+    };
+    let page_size: Option<usize> = match q.page_size.as_deref() {
+        Some("-1") => None,
+        Some(s) => Some(
+            s.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or(DEFAULT_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE),
+        ),
+        None => Some(DEFAULT_PAGE_SIZE),
+    };
+    let result = st
+        .services
+        .membership_page(&auth.caller.user, id, page, page_size)
+        .await?;
+    let mut cache = MetaCache::default();
+    let mut results = Vec::with_capacity(result.members.len());
+    for (m, u) in &result.members {
+        let meta = cache.get(&st.services, u.active_organization).await?;
+        results.push(repr::membership_item(m, u, &meta));
+    }
+    let link = |p: usize| {
+        let size = page_size.map_or("-1".to_owned(), |s| s.to_string());
+        json!(format!(
+            "{}/api/organizations/{id}/memberships?page={p}&page_size={size}",
+            st.url.base
+        ))
+    };
+    let (next, previous) = match page_size {
+        None => (Value::Null, Value::Null),
+        Some(size) => (
+            if page * size < result.count {
+                link(page + 1)
+            } else {
+                Value::Null
+            },
+            if page > 1 {
+                link(page - 1)
+            } else {
+                Value::Null
+            },
+        ),
+    };
+    Ok(Json(
+        json!({"count": result.count, "next": next, "previous": previous, "results": results}),
+    ))
+}
+
+async fn get_membership<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> Result<Json<Value>> {
+    let (m, _) = st
+        .services
+        .membership(&auth.caller.user, id, user_id)
+        .await?;
+    Ok(Json(repr::membership_detail(&m)))
+}
+
+async fn delete_membership<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> Result<StatusCode> {
+    st.services
+        .remove_member(&auth.caller.user, id, user_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn invite_body<S>(st: &Shared<S>, token: &invites::InviteToken) -> Value {
+    json!({"token": token.expose(), "invite_url": format!("{}{}", st.url.prefix, token.signup_path())})
+}
+
+async fn invite<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
+    let (_, token) = st.services.invite_link(&auth.caller.actor()?).await?;
+    Ok(Json(invite_body(&st, &token)))
+}
+
+async fn reset_invite<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Response> {
+    let (_, token) = st.services.reset_invite(&auth.caller.actor()?).await?;
+    Ok((StatusCode::CREATED, Json(invite_body(&st, &token))).into_response())
+}

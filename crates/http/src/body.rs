@@ -1,0 +1,209 @@
+//! Request bodies: size-limited before parsing, JSON objects only, and the
+//! typed field readers that name the field in every error.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+use crate::state::Shared;
+
+/// Nesting deeper than this is refused (serde_json stops at 128 anyway).
+const MAX_DEPTH: usize = 32;
+
+/// Read at most `limit` bytes of body; a larger one is refused before any
+/// parsing (and so before any hashing).
+pub(crate) async fn read_limited(
+    body: Body,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(limit))
+}
+
+pub(crate) fn content_length(req: &Request) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A JSON object body.
+#[derive(Debug, Default)]
+pub(crate) struct JsonObject(pub(crate) Map<String, Value>);
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl<S: Send + Sync + 'static> FromRequest<Shared<S>> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Shared<S>) -> Result<Self, Self::Rejection> {
+        let declared = content_length(&req);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            });
+        let bytes = read_limited(req.into_body(), declared, state.body_limit).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            // An empty body is an empty object, as DRF treats it.
+            return Ok(Self::default());
+        }
+        if is_json != Some(true) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("JSON parse error: {e}")))?;
+        if depth(&value) > MAX_DEPTH {
+            return Err(ApiError::BadRequest("JSON is nested too deeply.".into()));
+        }
+        match value {
+            Value::Object(map) => Ok(Self(map)),
+            _ => Err(ApiError::BadRequest("Expected a JSON object.".into())),
+        }
+    }
+}
+
+/// Typed access to fields, collecting one message per bad field.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    pub(crate) errors: Vec<(String, String)>,
+}
+
+impl Fields {
+    fn bad(&mut self, field: &str, message: &str) {
+        self.errors.push((field.to_owned(), message.to_owned()));
+    }
+
+    /// A string field; `null` counts as absent unless `nullable`.
+    pub(crate) fn string(&mut self, map: &Map<String, Value>, field: &str) -> Option<String> {
+        match map.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.bad(field, "Not a valid string.");
+                None
+            }
+        }
+    }
+
+    /// `Some(None)` for an explicit `null`.
+    pub(crate) fn nullable_string(
+        &mut self,
+        map: &Map<String, Value>,
+        field: &str,
+    ) -> Option<Option<String>> {
+        match map.get(field) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => {
+                self.bad(field, "Not a valid string.");
+                None
+            }
+        }
+    }
+
+    pub(crate) fn required_string(
+        &mut self,
+        map: &Map<String, Value>,
+        field: &str,
+    ) -> Option<String> {
+        let v = self.string(map, field);
+        if v.as_deref().is_none_or(|s| s.trim().is_empty())
+            && !self.errors.iter().any(|(f, _)| f == field)
+        {
+            self.bad(field, "This field is required.");
+        }
+        v
+    }
+
+    pub(crate) fn boolean(&mut self, map: &Map<String, Value>, field: &str) -> Option<bool> {
+        match map.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.bad(field, "Must be a valid boolean.");
+                None
+            }
+        }
+    }
+
+    pub(crate) fn integer(&mut self, map: &Map<String, Value>, field: &str) -> Option<i64> {
+        match map.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            Some(_) => {
+                self.bad(field, "A valid integer is required.");
+                None
+            }
+        }
+    }
+
+    /// Fields that may never be set through this endpoint.
+    pub(crate) fn refuse(&mut self, map: &Map<String, Value>, fields: &[&str]) {
+        for f in fields {
+            if map.contains_key(*f) {
+                self.bad(f, "This field cannot be changed.");
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let map = json!({"a": 1, "b": "x", "c": null, "d": true})
+            .as_object()
+            .unwrap()
+            .clone();
+        let mut f = Fields::default();
+        assert_eq!(f.string(&map, "b").as_deref(), Some("x"));
+        assert_eq!(f.string(&map, "a"), None);
+        assert_eq!(f.nullable_string(&map, "c"), Some(None));
+        assert_eq!(f.boolean(&map, "d"), Some(true));
+        assert_eq!(f.integer(&map, "b"), None);
+        f.required_string(&map, "missing");
+        f.refuse(&map, &["d"]);
+        let names: Vec<&str> = f.errors.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b", "missing", "d"]);
+    }
+
+    #[test]
+    fn depth_counts_nesting() {
+        assert_eq!(depth(&json!({"a": [[1]]})), 3);
+        assert_eq!(depth(&json!(1)), 0);
+    }
+}

@@ -1,0 +1,62 @@
+use std::sync::Arc;
+
+use app::Services;
+
+/// What every handler sees.
+#[derive(Debug)]
+pub(crate) struct AppState<S> {
+    pub(crate) services: Arc<Services<S>>,
+    pub(crate) url: PublicUrl,
+    pub(crate) body_limit: usize,
+}
+
+pub(crate) type Shared<S> = Arc<AppState<S>>;
+
+/// The public URL, taken apart once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PublicUrl {
+    /// Without a trailing slash, path prefix included.
+    pub(crate) base: String,
+    /// `scheme://host[:port]`, lower-cased, for the same-origin check.
+    pub(crate) origin: String,
+    /// "" or "/prefix".
+    pub(crate) prefix: String,
+    pub(crate) https: bool,
+}
+
+impl PublicUrl {
+    pub(crate) fn parse(url: &str) -> Self {
+        let base = url.trim_end_matches('/').to_owned();
+        let (scheme, rest) = base.split_once("://").unwrap_or(("http", base.as_str()));
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        Self {
+            origin: format!(
+                "{}://{}",
+                scheme.to_ascii_lowercase(),
+                authority.to_ascii_lowercase()
+            ),
+            prefix: path.to_owned(),
+            https: scheme.eq_ignore_ascii_case("https"),
+            base,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_and_prefix() {
+        let u = PublicUrl::parse("https://Labels.Example.com/ls/");
+        assert_eq!(u.origin, "https://labels.example.com");
+        assert_eq!(u.prefix, "/ls");
+        assert!(u.https);
+        assert_eq!(u.base, "https://Labels.Example.com/ls");
+        let u = PublicUrl::parse("http://127.0.0.1:8080");
+        assert_eq!(
+            (u.origin.as_str(), u.prefix.as_str(), u.https),
+            ("http://127.0.0.1:8080", "", false)
+        );
+    }
+}
