@@ -3,5 +3,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http;
 pub mod process;
+pub mod server;
 pub mod tidy;

@@ -1,7 +1,7 @@
 //! The JSON API (Label Studio's user-management endpoints).
 
 use app::{AppError, CreateUserRequest, SecretString, Store, UserPatch};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -16,6 +16,25 @@ use crate::repr::{self, MetaCache};
 use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+/// Path parameters; a malformed one (`/api/users/abc`) is a JSON 404, as
+/// Label Studio's numeric URL patterns make it.
+struct Path<T>(T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(_) => Err(ApiError::NotFound),
+        }
+    }
+}
 
 /// Both trailing-slash forms of every route.
 fn both<S: Store>(

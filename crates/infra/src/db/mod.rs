@@ -7,6 +7,7 @@ mod store;
 use std::path::Path;
 use std::time::Duration;
 
+use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -73,7 +74,9 @@ async fn open_sqlite(path: &Path) -> Result<DatabaseConnection, InfraError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        // Statements carry digests and hashes: keep them out of the logs.
+        .disable_statement_logging();
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)

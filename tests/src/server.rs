@@ -1,0 +1,135 @@
+//! The real server (the same `App` that `ls-server` runs), in-process on
+//! port 0 with a fresh SQLite database, and an owner to start from.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use accounts::PasswordHasher;
+use app::{Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, SecretString};
+use infra::AppServices;
+use orgs::Role;
+
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const OWNER_PASSWORD: &str = "owner-password-1";
+pub const OWNER_TOKEN: &str = "owner-token-0001";
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub invite_only: bool,
+    pub public_url: Option<String>,
+    pub members_see_invite_link: Option<bool>,
+    /// Real (OWASP) hashing parameters instead of cheap test ones.
+    pub owasp_hashing: bool,
+}
+
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub services: Arc<AppServices>,
+    pub owner_id: i64,
+    rt: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn start() -> Self {
+        Self::with(Options::default())
+    }
+
+    pub fn with(opts: Options) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let common = infra::CommonArgs {
+            data_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        };
+        let mut settings = infra::config::load_common(&common).unwrap();
+        settings.database = infra::DatabaseTarget::Sqlite(dir.path().join("test.sqlite3"));
+        settings.disable_signup_without_link = opts.invite_only;
+        if let Some(v) = opts.members_see_invite_link {
+            settings.members_see_invite_link = v;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let hasher = if opts.owasp_hashing {
+            PasswordHasher::default()
+        } else {
+            PasswordHasher::new(1024, 1, 1).unwrap()
+        };
+        let services = Arc::new(
+            rt.block_on(infra::services_with(&settings, hasher))
+                .unwrap(),
+        );
+        let owner = rt
+            .block_on(services.bootstrap(BootstrapRequest {
+                username: OWNER_EMAIL.into(),
+                password: SecretString::new(OWNER_PASSWORD),
+                user_token: Some(SecretString::new(OWNER_TOKEN)),
+            }))
+            .unwrap();
+        let BootstrapOutcome::Created { user, .. } = owner else {
+            panic!("{owner:?}")
+        };
+        let config = ls_http::HttpConfig {
+            public_url: opts.public_url.clone(),
+            ..ls_http::HttpConfig::default()
+        };
+        let app = rt
+            .block_on(ls_http::App::build(Arc::clone(&services), &config))
+            .unwrap();
+        let addr = app.local_addr();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        rt.spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            addr,
+            services,
+            owner_id: user.id,
+            rt,
+            stop: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// A user in the organization, with a usable API token.
+    pub fn add_user(&self, email: &str, role: Role, password: Option<&str>) -> (i64, String) {
+        let (created, _) = self
+            .block_on(self.services.create_user(
+                &Actor::Operator,
+                CreateUserRequest {
+                    email: email.into(),
+                    username: None,
+                    first_name: String::new(),
+                    last_name: String::new(),
+                    password: password.map(SecretString::new),
+                    role,
+                },
+            ))
+            .unwrap();
+        let token = self
+            .block_on(self.services.reset_token(created.user.id))
+            .unwrap();
+        (created.user.id, token.expose().to_owned())
+    }
+
+    pub fn user_count(&self) -> u64 {
+        use app::Store as _;
+        self.block_on(self.services.store().user_count()).unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
