@@ -83,7 +83,11 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
 /// never cached; pages get an enforced CSP.
 async fn headers(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().contains("/api/");
+    let started = std::time::Instant::now();
+    // The path only: a query string can carry an invite token.
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let mut resp = next.run(req).await;
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
     let h = resp.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
