@@ -20,6 +20,8 @@ pub struct Options {
     pub members_see_invite_link: Option<bool>,
     /// Real (OWASP) hashing parameters instead of cheap test ones.
     pub owasp_hashing: bool,
+    /// Password hashes at once (default: the number of CPUs).
+    pub hash_concurrency: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -46,6 +48,9 @@ impl TestApp {
         let mut settings = infra::config::load_common(&common).unwrap();
         settings.database = infra::DatabaseTarget::Sqlite(dir.path().join("test.sqlite3"));
         settings.disable_signup_without_link = opts.invite_only;
+        if let Some(n) = opts.hash_concurrency {
+            settings.hash_concurrency = n;
+        }
         if let Some(v) = opts.members_see_invite_link {
             settings.members_see_invite_link = v;
         }

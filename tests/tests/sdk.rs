@@ -16,13 +16,21 @@ fn label_studio_sdk_drives_the_server() {
     let home = tempfile::tempdir().unwrap();
     let venv = home.path().join("venv");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let status = Command::new(&python).args(["-m", "venv"]).arg(&venv).status().expect("python3 is needed for the SDK test");
+    let status = Command::new(&python)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .expect("python3 is needed for the SDK test");
     assert!(status.success(), "python3 -m venv failed");
     let pip = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", SDK])
         .output()
         .unwrap();
-    assert!(pip.status.success(), "pip install {SDK} failed:\n{}", String::from_utf8_lossy(&pip.stderr));
+    assert!(
+        pip.status.success(),
+        "pip install {SDK} failed:\n{}",
+        String::from_utf8_lossy(&pip.stderr)
+    );
 
     let mut cmd = command("ls-server", home.path());
     cmd.arg("--data-dir").arg(home.path().join("data")).args([
@@ -47,6 +55,9 @@ fn label_studio_sdk_drives_the_server() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let (_, log) = server.stop();
-    assert!(out.status.success(), "SDK script failed:\n{stdout}\n{stderr}\nserver log:\n{log}");
+    assert!(
+        out.status.success(),
+        "SDK script failed:\n{stdout}\n{stderr}\nserver log:\n{log}"
+    );
     assert!(stdout.contains("all SDK calls passed"), "{stdout}");
 }

@@ -15,28 +15,43 @@ fn a_full_session_at_trace_level_logs_no_secret() {
     let owner_password = "Owner-Pass-5e3f1";
     let owner_token = "owner-token-8c1d2";
     let mut cmd = command("ls-server", home.path());
-    cmd.env("LS_LOG", "trace").arg("--data-dir").arg(&data).args([
-        "start",
-        "-p",
-        "0",
-        "--username",
-        "owner@example.com",
-        "--password",
-        owner_password,
-        "--user-token",
-        owner_token,
-    ]);
+    cmd.env("LS_LOG", "trace")
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "start",
+            "-p",
+            "0",
+            "--username",
+            "owner@example.com",
+            "--password",
+            owner_password,
+            "--user-token",
+            owner_token,
+        ]);
     let server = Server::start(cmd).unwrap();
     let mut secrets: Vec<String> = vec![owner_password.into(), owner_token.into()];
 
     // The API with a token.
     let mut api = Client::with_token(server.addr, owner_token);
     let member_password = "Member-Pass-77aa1";
-    let r = api.json("POST", "/api/users", &json!({"username": "m", "email": "m@example.com", "password": member_password}));
+    let r = api.json(
+        "POST",
+        "/api/users",
+        &json!({"username": "m", "email": "m@example.com", "password": member_password}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     secrets.push(member_password.into());
-    let invite = api.get("/api/invite").json()["token"].as_str().unwrap().to_owned();
-    let reset = api.send("POST", "/api/invite/reset-token", &[], None).json()["token"].as_str().unwrap().to_owned();
+    let invite = api.get("/api/invite").json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reset = api
+        .send("POST", "/api/invite/reset-token", &[], None)
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     secrets.extend([invite, reset]);
     assert_eq!(api.get("/api/current-user/token").status, 200);
 
@@ -44,35 +59,60 @@ fn a_full_session_at_trace_level_logs_no_secret() {
     let mut browser = Client::new(server.addr);
     browser.get("/user/login/");
     let wrong = "Wrong-Pass-0000x";
-    browser.form("/user/login/", &[("email", "m@example.com"), ("password", wrong)]);
+    browser.form(
+        "/user/login/",
+        &[("email", "m@example.com"), ("password", wrong)],
+    );
     secrets.push(wrong.into());
-    let r = browser.form("/user/login/", &[("email", "m@example.com"), ("password", member_password)]);
+    let r = browser.form(
+        "/user/login/",
+        &[("email", "m@example.com"), ("password", member_password)],
+    );
     assert_eq!(r.status, 302);
     let sid = browser.cookie("sessionid").unwrap();
     let csrf = browser.cookie("csrftoken").unwrap();
     secrets.extend([sid, csrf.clone()]);
-    let r = browser.send("POST", "/api/current-user/reset-token", &[("X-CSRFToken", &csrf)], None);
+    let r = browser.send(
+        "POST",
+        "/api/current-user/reset-token",
+        &[("X-CSRFToken", &csrf)],
+        None,
+    );
     assert_eq!(r.status, 201);
     secrets.push(r.json()["token"].as_str().unwrap().to_owned());
     browser.form("/logout/", &[]);
 
     // ls-admin's token reset, at trace too.
     let mut admin = command("ls-admin", home.path());
-    admin.env("LS_LOG", "trace").arg("--data-dir").arg(&data).args(["token", "reset", "--email", "owner@example.com"]);
+    admin
+        .env("LS_LOG", "trace")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["token", "reset", "--email", "owner@example.com"]);
     let out = run(admin, None);
     assert_eq!(out.code, Some(0), "{out:?}");
     let admin_token = out.stdout.trim().to_owned();
-    assert!(!out.stderr.contains(&admin_token), "ls-admin logged the token it printed");
+    assert!(
+        !out.stderr.contains(&admin_token),
+        "ls-admin logged the token it printed"
+    );
     secrets.push(admin_token);
 
     let (code, log) = server.stop();
     assert_eq!(code, Some(0));
     assert!(log.contains("DEBUG"), "the log is at trace level:\n{log}");
-    assert!(log.matches("request").count() >= 10, "requests are logged:\n{log}");
+    assert!(
+        log.matches("request").count() >= 10,
+        "requests are logged:\n{log}"
+    );
     let deployment_secret = std::fs::read_to_string(data.join("secret_key")).unwrap();
     secrets.push(deployment_secret.trim().to_owned());
     for s in &secrets {
         assert!(s.len() >= 8);
-        assert!(!log.contains(s.as_str()), "a secret ({}…) is in the log", &s[..4]);
+        assert!(
+            !log.contains(s.as_str()),
+            "a secret ({}…) is in the log",
+            &s[..4]
+        );
     }
 }

@@ -6,6 +6,8 @@ use app::{
 use invites::InviteState;
 use orgs::OrgTitle;
 use orgs::Role;
+use std::sync::Arc;
+
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -21,7 +23,15 @@ use super::entities::{
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    /// SQLite has one writer at a time. Writers queue here, holding no pool
+    /// connection, so a burst of writes (logins making sessions) cannot take
+    /// every connection while it waits for the file lock and stall readers.
+    /// `None` on PostgreSQL, whose row locks need no such queue.
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// This process's SQLite writer slot, held for as long as a write transaction.
+type WriterSlot = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 type R<T> = Result<T, StoreError>;
 
@@ -106,7 +116,18 @@ fn generation_i64(state: &InviteState) -> R<i64> {
 
 impl SeaStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+        Self {
+            db,
+            sqlite_writer: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        }
+    }
+
+    async fn writer_slot(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.sqlite_writer {
+            Some(m) => Some(Arc::clone(m).lock_owned().await),
+            None => None,
+        }
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -119,7 +140,8 @@ impl SeaStore {
     /// locked" when another process wrote meanwhile. It then touches the
     /// deployment row, which on PostgreSQL serialises the writers that must
     /// not interleave.
-    async fn write_txn(&self) -> R<DatabaseTransaction> {
+    async fn write_txn(&self) -> R<(DatabaseTransaction, WriterSlot)> {
+        let slot = self.writer_slot().await;
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -137,7 +159,7 @@ impl SeaStore {
             .exec(&txn)
             .await
             .map_err(backend)?;
-        Ok(txn)
+        Ok((txn, slot))
     }
 
     async fn end_sessions(conn: &impl ConnectionTrait, user_id: i64) -> R<()> {
@@ -283,7 +305,7 @@ impl SeaStore {
 
 impl Store for SeaStore {
     async fn create_account(&self, new: NewAccount) -> R<CreatedAccount> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         match self.create_account_in(&txn, new).await {
             Ok(created) => {
                 txn.commit().await.map_err(|e| {
@@ -374,7 +396,7 @@ impl Store for SeaStore {
     }
 
     async fn set_password_hash(&self, user_id: i64, hash: PasswordHashString, now: i64) -> R<()> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         let res = users::Entity::update_many()
             .col_expr(
                 users::Column::PasswordHash,
@@ -393,7 +415,7 @@ impl Store for SeaStore {
     }
 
     async fn set_active(&self, user_id: i64, active: bool, now: i64) -> R<()> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         let res = users::Entity::update_many()
             .col_expr(users::Column::IsActive, Expr::value(active))
             .col_expr(users::Column::UpdatedAt, Expr::value(now))
@@ -411,7 +433,7 @@ impl Store for SeaStore {
     }
 
     async fn replace_token(&self, user_id: i64, digest: SecretDigest, now: i64) -> R<()> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         if users::Entity::find_by_id(user_id)
             .count(&txn)
             .await
@@ -496,7 +518,7 @@ impl Store for SeaStore {
         new_digest: SecretDigest,
         now: i64,
     ) -> R<OrgRecord> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         let org = organizations::Entity::find_by_id(org_id)
             .one(&txn)
             .await
@@ -567,7 +589,7 @@ impl Store for SeaStore {
     }
 
     async fn update_user(&self, user_id: i64, changes: UserChanges, now: i64) -> R<UserRecord> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         let user = users::Entity::find_by_id(user_id)
             .one(&txn)
             .await
@@ -599,7 +621,7 @@ impl Store for SeaStore {
     }
 
     async fn delete_user(&self, user_id: i64) -> R<()> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         // Explicit, so the result does not depend on foreign-key enforcement.
         sessions::Entity::delete_many()
             .filter(sessions::Column::UserId.eq(user_id))
@@ -636,7 +658,7 @@ impl Store for SeaStore {
     }
 
     async fn remove_membership(&self, user_id: i64, org_id: i64, now: i64) -> R<()> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         let res = memberships::Entity::update_many()
             .col_expr(memberships::Column::RemovedAt, Expr::value(now))
             .filter(memberships::Column::UserId.eq(user_id))
@@ -658,7 +680,7 @@ impl Store for SeaStore {
         contact_info: Option<Option<Email>>,
         now: i64,
     ) -> R<OrgRecord> {
-        let txn = self.write_txn().await?;
+        let (txn, _slot) = self.write_txn().await?;
         let org = organizations::Entity::find_by_id(org_id)
             .one(&txn)
             .await
@@ -684,6 +706,7 @@ impl Store for SeaStore {
         now: i64,
         expires_at: i64,
     ) -> R<()> {
+        let _slot = self.writer_slot().await;
         sessions::ActiveModel {
             digest: Set(digest.to_hex()),
             user_id: Set(user_id),
@@ -715,6 +738,7 @@ impl Store for SeaStore {
     }
 
     async fn delete_session(&self, digest: &SecretDigest) -> R<()> {
+        let _slot = self.writer_slot().await;
         sessions::Entity::delete_many()
             .filter(sessions::Column::Digest.eq(digest.to_hex()))
             .exec(&self.db)
