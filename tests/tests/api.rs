@@ -700,6 +700,61 @@ fn memberships_paginate_show_and_soft_remove() {
     );
     assert_eq!(detail["annotations_count"], 0);
 
+    // Roles: managers promote and demote; nobody touches the owner or themselves.
+    let path = format!("/api/organizations/{id}/memberships/{member_id}");
+    assert_eq!(
+        member
+            .json("PATCH", &path, &json!({"role": "administrator"}))
+            .status,
+        403,
+        "members may not"
+    );
+    let r = owner.json("PATCH", &path, &json!({"role": "administrator"}));
+    assert_eq!(
+        (r.status, r.json()["role"].as_str()),
+        (200, Some("administrator")),
+        "{}",
+        r.body
+    );
+    assert!(
+        member.get("/api/current-user/whoami").json()["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("users.create"))
+    );
+    let r = owner.json("PATCH", &path, &json!({"role": "owner"}));
+    assert!(
+        r.json()["validation_errors"]["role"].is_array(),
+        "one owner: {}",
+        r.body
+    );
+    assert!(
+        owner.json("PATCH", &path, &json!({"role": "root"})).json()["validation_errors"]["role"]
+            .is_array()
+    );
+    assert!(owner.json("PATCH", &path, &json!({})).json()["validation_errors"]["role"].is_array());
+    let owner_path = format!("/api/organizations/{id}/memberships/{}", t.owner_id);
+    assert_eq!(
+        member
+            .json("PATCH", &owner_path, &json!({"role": "member"}))
+            .status,
+        403,
+        "not the owner's role"
+    );
+    assert_eq!(
+        owner
+            .json("PATCH", &owner_path, &json!({"role": "member"}))
+            .status,
+        403,
+        "not one's own role"
+    );
+    assert_eq!(
+        owner
+            .json("PATCH", &path, &json!({"role": "member"}))
+            .json()["role"],
+        "member"
+    );
+
     // Removal rules.
     let r = member.send(
         "DELETE",
@@ -780,6 +835,17 @@ fn memberships_paginate_show_and_soft_remove() {
             .as_array()
             .unwrap()
             .is_empty()
+    );
+    assert_eq!(
+        owner.get(&format!("/api/users/{member_id}")).status,
+        404,
+        "no longer one of ours"
+    );
+    assert_eq!(
+        owner
+            .json("PATCH", &path, &json!({"role": "administrator"}))
+            .status,
+        404
     );
     // The account itself still exists.
     assert_eq!(member.get("/api/current-user/whoami").status, 200);
@@ -990,4 +1056,52 @@ fn bad_bodies_get_clear_errors_never_a_500() {
         r.body
     );
     assert_eq!(t.user_count(), 1, "nothing was created");
+}
+
+#[test]
+fn cookies_are_secure_behind_an_https_public_url() {
+    let t = TestApp::with(Options {
+        public_url: Some("https://labels.example.com/ls".into()),
+        ..Options::default()
+    });
+    let mut c = Client::new(t.addr);
+    let r = c.get("/user/login/");
+    let csrf_line = r.set_cookie_line("csrftoken").unwrap();
+    assert!(
+        csrf_line.contains("Secure") && csrf_line.contains("Path=/ls/"),
+        "{csrf_line}"
+    );
+    let r = c.form(
+        "/user/login/",
+        &[("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)],
+    );
+    assert_eq!(r.header("location"), Some("/ls/"));
+    let line = r.set_cookie_line("sessionid").unwrap();
+    assert!(
+        line.contains("Secure") && line.contains("HttpOnly"),
+        "{line}"
+    );
+    // The same-origin check uses the public URL, never the Host header.
+    let csrf = c.cookie("csrftoken").unwrap();
+    let here = format!("http://{}", t.addr);
+    assert_eq!(
+        c.send(
+            "POST",
+            "/api/invite/reset-token",
+            &[("X-CSRFToken", &csrf), ("Origin", &here)],
+            None
+        )
+        .status,
+        403
+    );
+    let r = c.send(
+        "POST",
+        "/api/invite/reset-token",
+        &[
+            ("X-CSRFToken", &csrf),
+            ("Origin", "https://labels.example.com"),
+        ],
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
 }

@@ -326,6 +326,38 @@ impl<S: Store> Services<S> {
             .ok_or(AppError::MemberNotFound)
     }
 
+    /// Owner and administrators make a member an administrator or back.
+    /// Nobody changes their own role or the owner's, and there is one owner.
+    pub async fn change_role(
+        &self,
+        user: &UserRecord,
+        org_id: i64,
+        member_id: i64,
+        role: Role,
+    ) -> Result<MembershipRecord, AppError> {
+        let actor_role = self.role_in(user.id, org_id).await?;
+        self.require(actor_role, Action::ChangeRole)?;
+        if role == Role::Owner {
+            return Err(AppError::OneOwner);
+        }
+        let target = self
+            .store()
+            .membership(member_id, org_id)
+            .await?
+            .filter(|m| m.removed_at.is_none())
+            .ok_or(AppError::MemberNotFound)?;
+        if member_id == user.id || target.role == Role::Owner {
+            return Err(AppError::Forbidden);
+        }
+        match self.store().set_role(member_id, org_id, role).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound(_)) => return Err(AppError::MemberNotFound),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(user_id = member_id, organization_id = org_id, %role, by = user.id, "role changed");
+        Ok(MembershipRecord { role, ..target })
+    }
+
     /// Soft removal: the row stays for history; the user keeps their account
     /// but loses the organization at once.
     pub async fn remove_member(

@@ -211,6 +211,9 @@ pub trait Store: Send + Sync + 'static {
         org_id: i64,
         now: i64,
     ) -> impl Future<Output = R<()>> + Send;
+    /// Changes a current member's role; `NotFound` when there is no current membership.
+    fn set_role(&self, user_id: i64, org_id: i64, role: Role)
+    -> impl Future<Output = R<()>> + Send;
     fn update_organization(
         &self,
         org_id: i64,

@@ -85,7 +85,9 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
     r = both(
         r,
         "/api/organizations/{id}/memberships/{user_id}",
-        get(get_membership::<S>).delete(delete_membership::<S>),
+        get(get_membership::<S>)
+            .patch(patch_membership::<S>)
+            .delete(delete_membership::<S>),
     );
     r = both(r, "/api/invite", get(invite::<S>));
     r = both(r, "/api/invite/reset-token", post(reset_invite::<S>));
@@ -417,6 +419,29 @@ async fn get_membership<S: Store>(
     let (m, _) = st
         .services
         .membership(&auth.caller.user, id, user_id)
+        .await?;
+    Ok(Json(repr::membership_detail(&m)))
+}
+
+/// `{"role": "administrator" | "member"}`, by the owner or an administrator.
+async fn patch_membership<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Path((id, user_id)): Path<(i64, i64)>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    st.services
+        .require_in(&auth.caller.user, id, orgs::Action::ChangeRole)
+        .await?;
+    let mut f = Fields::default();
+    f.refuse(&body, &["user", "organization", "created_at"]);
+    let role = f.required_string(&body, "role");
+    f.finish()?;
+    let role = Role::parse(role.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::Validation(vec![("role".into(), e.to_string())]))?;
+    let m = st
+        .services
+        .change_role(&auth.caller.user, id, user_id, role)
         .await?;
     Ok(Json(repr::membership_detail(&m)))
 }

@@ -673,6 +673,22 @@ impl Store for SeaStore {
         txn.commit().await.map_err(backend)
     }
 
+    async fn set_role(&self, user_id: i64, org_id: i64, role: Role) -> R<()> {
+        let (txn, _slot) = self.write_txn().await?;
+        let res = memberships::Entity::update_many()
+            .col_expr(memberships::Column::Role, Expr::value(role.as_str()))
+            .filter(memberships::Column::UserId.eq(user_id))
+            .filter(memberships::Column::OrganizationId.eq(org_id))
+            .filter(memberships::Column::RemovedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("Member"));
+        }
+        txn.commit().await.map_err(backend)
+    }
+
     async fn update_organization(
         &self,
         org_id: i64,
