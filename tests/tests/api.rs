@@ -926,7 +926,7 @@ fn sessions_csrf_login_rotation_and_logout() {
     assert_eq!(r.status, 200);
     assert!(
         r.body
-            .contains("The email and password you entered don&#x27;t match.")
+            .contains("The email and password you entered don&#39;t match.")
             && r.body.contains("Owner@Example.com")
     );
     assert!(!r.body.contains("wrong-password-9"));

@@ -307,6 +307,16 @@ impl<S: Store> Services<S> {
         }
     }
 
+    /// Whether a self-service sign-up with this invite would be let in (for
+    /// the sign-up page, before showing a form that would fail). `Ok` with the
+    /// organization a valid invite joins.
+    pub async fn signup_gate(&self, presented: Option<&str>) -> Result<Option<i64>, AppError> {
+        match self.admit(Channel::SelfService, presented).await?.0 {
+            Allow::JoinByInvite(org) => Ok(Some(org)),
+            _ => Ok(None),
+        }
+    }
+
     /// Self-service sign-up. The invite is checked before anything else is
     /// looked at, so a refused request learns nothing about the input.
     pub async fn sign_up(

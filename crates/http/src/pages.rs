@@ -1,41 +1,72 @@
-//! The HTML forms that create and end sessions: log in and log out. Kept
-//! small and dependency-free here; the full pages build on these handlers.
+//! The web pages: sign up, log in, log out, the organization page with
+//! Add People and Reset Link, and the account page. Server-rendered with
+//! askama (compile-time checked, HTML-escaped); every page works without
+//! JavaScript except the copy buttons; forms carry the CSRF token.
 
-use app::{SecretString, Store};
+use app::{AppError, Caller, SecretString, SignupRequest, Store, UserPatch};
+use askama::Template;
 use axum::Router;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use cookie::{Cookie, SameSite};
+use signup_policy::{Deny, Mode};
 
 use crate::ApiError;
 use crate::auth::{CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, check_csrf, cookie};
 use crate::body::{content_length, read_limited};
 use crate::state::Shared;
 
+const MEMBERS_PER_PAGE: usize = 20;
+
 pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
-    Router::new()
-        .route("/user/login", get(login_form::<S>).post(login::<S>))
-        .route("/user/login/", get(login_form::<S>).post(login::<S>))
-        .route("/logout", get(logout_form::<S>).post(logout::<S>))
-        .route("/logout/", get(logout_form::<S>).post(logout::<S>))
+    let mut r = Router::new().route("/", get(home::<S>));
+    for (path, router) in [
+        ("/user/login", get(login_form::<S>).post(login::<S>)),
+        ("/user/signup", get(signup_form::<S>).post(signup::<S>)),
+        ("/logout", get(logout_form::<S>).post(logout::<S>)),
+        ("/user/account", get(account::<S>).post(save_account::<S>)),
+        ("/user/account/reset-token", post(reset_token::<S>)),
+        ("/organization", get(organization::<S>)),
+        ("/organization/reset-link", post(reset_link::<S>)),
+    ] {
+        r = r
+            .route(path, router.clone())
+            .route(&format!("{path}/"), router);
+    }
+    r.route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
 }
 
-/// HTML-escape user-supplied text.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
+async fn css() -> Response {
+    static_file("text/css; charset=utf-8", include_str!("../static/app.css"))
+}
+
+async fn js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/app.js"),
+    )
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// What the page header needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    prefix: String,
+    csrf: String,
+    user_email: Option<String>,
 }
 
 /// A `next` that stays on this site: a plain absolute path, nothing that a
@@ -53,11 +84,11 @@ pub(crate) fn safe_next(next: Option<&str>, prefix: &str) -> String {
 
 fn random_hex() -> Result<String, ApiError> {
     let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|_| ApiError::App(app::AppError::Random))?;
+    getrandom::fill(&mut b).map_err(|_| ApiError::App(AppError::Random))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-fn set_cookie(resp: &mut Response, c: Cookie<'_>) {
+fn set_cookie(resp: &mut Response, c: &Cookie<'_>) {
     if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -82,52 +113,6 @@ fn session_cookie<S>(st: &Shared<S>, value: String, max_age_secs: i64) -> Cookie
         .build()
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · Label Studio</title></head><body><main>{body}</main></body></html>",
-        escape(title)
-    )
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct NextQuery {
-    next: Option<String>,
-}
-
-fn login_page<S>(
-    st: &Shared<S>,
-    csrf: &str,
-    email: &str,
-    error: Option<&str>,
-    next: Option<&str>,
-) -> String {
-    let action = match next {
-        Some(n) => format!(
-            "{}/user/login/?next={}",
-            st.url.prefix,
-            escape(&form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>())
-        ),
-        None => format!("{}/user/login/", st.url.prefix),
-    };
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    page(
-        "Log in",
-        &format!(
-            "<h1>Log in</h1>{error}<form method=\"post\" action=\"{action}\">\
-             <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
-             <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{}\">\
-             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Log in</button></form>",
-            escape(csrf),
-            escape(email)
-        ),
-    )
-}
-
 /// The CSRF token this browser has, or a new one to set.
 fn csrf_for(headers: &HeaderMap) -> Result<(String, bool), ApiError> {
     match cookie(headers, CSRF_COOKIE) {
@@ -136,34 +121,120 @@ fn csrf_for(headers: &HeaderMap) -> Result<(String, bool), ApiError> {
     }
 }
 
-fn html<S>(st: &Shared<S>, status: StatusCode, body: String, new_csrf: Option<String>) -> Response {
-    let mut resp = (status, Html(body)).into_response();
-    if let Some(c) = new_csrf {
-        set_cookie(&mut resp, csrf_cookie(st, c));
+fn redirect(location: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
     }
     resp
 }
 
-async fn login_form<S: Store>(
-    State(st): State<Shared<S>>,
-    headers: HeaderMap,
-    Query(q): Query<NextQuery>,
+/// Render, and set the CSRF cookie when this browser had none.
+fn render(
+    t: &impl Template,
+    status: StatusCode,
+    new_csrf: Option<(&str, Cookie<'static>)>,
 ) -> Result<Response, ApiError> {
-    let (csrf, new) = csrf_for(&headers)?;
-    let body = login_page(&st, &csrf, "", None, q.next.as_deref());
-    Ok(html(&st, StatusCode::OK, body, new.then_some(csrf)))
+    let body = t.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed");
+        ApiError::App(AppError::Hashing)
+    })?;
+    let mut resp = (status, Html(body)).into_response();
+    if let Some((_, c)) = new_csrf {
+        set_cookie(&mut resp, &c);
+    }
+    Ok(resp)
+}
+
+/// The signed-in user of this browser (pages use the session only).
+async fn session<S: Store>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(sid) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    match st.services.session_user(&sid).await? {
+        Some(user) => Ok(Some(st.services.caller(user).await?)),
+        None => Ok(None),
+    }
+}
+
+struct PageCtx {
+    layout: Layout,
+    new_csrf: Option<Cookie<'static>>,
+}
+
+impl PageCtx {
+    fn cookie(&self) -> Option<(&str, Cookie<'static>)> {
+        self.new_csrf.clone().map(|c| ("", c))
+    }
+}
+
+fn ctx<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    caller: Option<&Caller>,
+) -> Result<PageCtx, ApiError> {
+    let (csrf, new) = csrf_for(headers)?;
+    Ok(PageCtx {
+        new_csrf: new.then(|| csrf_cookie(st, csrf.clone())),
+        layout: Layout {
+            prefix: st.url.prefix.clone(),
+            csrf,
+            user_email: caller.map(|c| c.user.email.as_str().to_owned()),
+        },
+    })
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    layout: Layout,
+    heading: &'a str,
+    message: &'a str,
+}
+
+fn message<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> Result<Response, ApiError> {
+    let c = ctx(st, headers, None)?;
+    render(
+        &MessagePage {
+            layout: c.layout.clone(),
+            heading,
+            message: text,
+        },
+        status,
+        c.cookie(),
+    )
+}
+
+/// A page form whose CSRF check failed.
+fn not_permitted<S>(st: &Shared<S>, headers: &HeaderMap) -> Result<Response, ApiError> {
+    message(
+        st,
+        headers,
+        StatusCode::FORBIDDEN,
+        "Not permitted",
+        "This is not permitted: the form was stale or came from another site. Reload the page and try again.",
+    )
 }
 
 /// The form's fields, from a size-limited body.
 async fn form_fields<S>(
     st: &Shared<S>,
     req: Request,
-) -> Result<(HeaderMap, Vec<(String, String)>), ApiError> {
+) -> Result<(HeaderMap, Uri, Vec<(String, String)>), ApiError> {
     let declared = content_length(&req);
     let (parts, body) = req.into_parts();
     let bytes = read_limited(body, declared, st.body_limit).await?;
     let fields = form_urlencoded::parse(&bytes).into_owned().collect();
-    Ok((parts.headers, fields))
+    Ok((parts.headers, parts.uri, fields))
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -173,80 +244,557 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-async fn login<S: Store>(
+/// `?token=` exactly as given. Repeated or array forms are refused as
+/// invalid, not resolved to one of them.
+fn presented_invite(uri: &Uri) -> Option<String> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let tokens: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "token")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let arrays = pairs.iter().any(|(k, _)| k.starts_with("token["));
+    match (tokens.as_slice(), arrays) {
+        ([], false) => None,
+        ([one], false) => Some((*one).to_owned()),
+        _ => Some(String::new()),
+    }
+}
+
+fn query_next(uri: &Uri) -> Option<String> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn home<S: Store>(
     State(st): State<Shared<S>>,
-    Query(q): Query<NextQuery>,
-    req: Request,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (headers, fields) = form_fields(&st, req).await?;
-    check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD))?;
+    Ok(match session(&st, &headers).await? {
+        Some(_) => redirect(&format!("{}/organization/", st.url.prefix)),
+        None => redirect(&format!("{}/user/login/", st.url.prefix)),
+    })
+}
+
+// ---- log in / log out ----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout,
+    action: String,
+    email: &'a str,
+    error: Option<&'a str>,
+    signup_open: bool,
+}
+
+fn login_action<S>(st: &Shared<S>, uri: &Uri) -> String {
+    match uri.query() {
+        Some(q) => format!("{}/user/login/?{q}", st.url.prefix),
+        None => format!("{}/user/login/", st.url.prefix),
+    }
+}
+
+async fn login_form<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    if session(&st, &headers).await?.is_some() {
+        return Ok(redirect(&safe_next(
+            query_next(&uri).as_deref(),
+            &st.url.prefix,
+        )));
+    }
+    let c = ctx(&st, &headers, None)?;
+    let page = LoginPage {
+        layout: c.layout.clone(),
+        action: login_action(&st, &uri),
+        email: "",
+        error: None,
+        signup_open: st.services.config().signup_mode == Mode::Open,
+    };
+    render(&page, StatusCode::OK, c.cookie())
+}
+
+/// A new session for `user_id`: the old one (if any) ends, a new id and a
+/// new CSRF token are set, and the browser goes to a safe `next`.
+async fn start_session<S: Store>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    user_id: i64,
+    next: Option<&str>,
+) -> Result<Response, ApiError> {
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        st.services.end_session(&old).await?;
+    }
+    let sid = st.services.start_session(user_id).await?;
+    let mut resp = redirect(&safe_next(next, &st.url.prefix));
+    let lifetime = st.services.config().session_lifetime_secs;
+    set_cookie(
+        &mut resp,
+        &session_cookie(st, sid.expose().to_owned(), lifetime),
+    );
+    set_cookie(&mut resp, &csrf_cookie(st, random_hex()?));
+    Ok(resp)
+}
+
+async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Response, ApiError> {
+    let (headers, uri, fields) = form_fields(&st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return not_permitted(&st, &headers);
+    }
     let email = field(&fields, "email").unwrap_or("");
     let password = SecretString::new(field(&fields, "password").unwrap_or(""));
     match st.services.login(email, &password).await {
         Ok(user) => {
-            // A new session id at every login; the old session ends.
-            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
-                st.services.end_session(&old).await?;
-            }
-            let sid = st.services.start_session(user.id).await?;
-            let mut resp = StatusCode::FOUND.into_response();
-            let location = safe_next(q.next.as_deref(), &st.url.prefix);
-            if let Ok(v) = HeaderValue::from_str(&location) {
-                resp.headers_mut().insert(header::LOCATION, v);
-            }
-            let lifetime = st.services.config().session_lifetime_secs;
-            set_cookie(
-                &mut resp,
-                session_cookie(&st, sid.expose().to_owned(), lifetime),
-            );
-            set_cookie(&mut resp, csrf_cookie(&st, random_hex()?));
             tracing::info!(user_id = user.id, "logged in");
-            Ok(resp)
+            start_session(&st, &headers, user.id, query_next(&uri).as_deref()).await
         }
-        Err(app::AppError::BadCredentials) => {
-            let (csrf, _) = csrf_for(&headers)?;
-            let body = login_page(
-                &st,
-                &csrf,
+        Err(AppError::BadCredentials) => {
+            let c = ctx(&st, &headers, None)?;
+            let page = LoginPage {
+                layout: c.layout.clone(),
+                action: login_action(&st, &uri),
                 email,
-                Some("The email and password you entered don't match."),
-                q.next.as_deref(),
-            );
-            Ok(html(&st, StatusCode::OK, body, None))
+                error: Some("The email and password you entered don't match."),
+                signup_open: st.services.config().signup_mode == Mode::Open,
+            };
+            render(&page, StatusCode::OK, c.cookie())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    layout: Layout,
 }
 
 async fn logout_form<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (csrf, new) = csrf_for(&headers)?;
-    let body = page(
-        "Log out",
-        &format!(
-            "<h1>Log out?</h1><form method=\"post\" action=\"{}/logout/\">\
-             <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\"><button type=\"submit\">Log out</button></form>",
-            st.url.prefix,
-            escape(&csrf)
-        ),
-    );
-    Ok(html(&st, StatusCode::OK, body, new.then_some(csrf)))
+    let caller = session(&st, &headers).await?;
+    let c = ctx(&st, &headers, caller.as_ref())?;
+    render(
+        &LogoutPage {
+            layout: c.layout.clone(),
+        },
+        StatusCode::OK,
+        c.cookie(),
+    )
 }
 
 async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Response, ApiError> {
-    let (headers, fields) = form_fields(&st, req).await?;
-    check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD))?;
+    let (headers, _, fields) = form_fields(&st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return not_permitted(&st, &headers);
+    }
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
         st.services.end_session(&sid).await?;
     }
-    let mut resp = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/", st.url.prefix)) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    set_cookie(&mut resp, session_cookie(&st, String::new(), 0));
+    let mut resp = redirect(&format!("{}/", st.url.prefix));
+    set_cookie(&mut resp, &session_cookie(&st, String::new(), 0));
     Ok(resp)
+}
+
+// ---- sign up ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignupState {
+    Form,
+    NeedsInvite,
+    StaleInvite,
+    InvalidInvite,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage<'a> {
+    layout: Layout,
+    state: SignupState,
+    action: String,
+    joining: bool,
+    email: &'a str,
+    error: Option<&'a str>,
+    email_error: Option<String>,
+    password_error: Option<String>,
+}
+
+fn signup_action<S>(st: &Shared<S>, uri: &Uri) -> String {
+    match uri.query() {
+        Some(q) => format!("{}/user/signup/?{q}", st.url.prefix),
+        None => format!("{}/user/signup/", st.url.prefix),
+    }
+}
+
+fn denied_state(d: Deny) -> (SignupState, StatusCode) {
+    match d {
+        Deny::InviteRequired => (SignupState::NeedsInvite, StatusCode::FORBIDDEN),
+        Deny::InviteStale => (SignupState::StaleInvite, StatusCode::FORBIDDEN),
+        Deny::InviteInvalid => (SignupState::InvalidInvite, StatusCode::FORBIDDEN),
+    }
+}
+
+async fn signup_form<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    if session(&st, &headers).await?.is_some() {
+        return Ok(redirect(&safe_next(
+            query_next(&uri).as_deref(),
+            &st.url.prefix,
+        )));
+    }
+    let (state, status, joining) = match st
+        .services
+        .signup_gate(presented_invite(&uri).as_deref())
+        .await
+    {
+        Ok(org) => (SignupState::Form, StatusCode::OK, org.is_some()),
+        Err(AppError::SignupDenied(d)) => {
+            let (s, code) = denied_state(d);
+            (s, code, false)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let c = ctx(&st, &headers, None)?;
+    let page = SignupPage {
+        layout: c.layout.clone(),
+        state,
+        action: signup_action(&st, &uri),
+        joining,
+        email: "",
+        error: None,
+        email_error: None,
+        password_error: None,
+    };
+    render(&page, status, c.cookie())
+}
+
+async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Response, ApiError> {
+    let (headers, uri, fields) = form_fields(&st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return not_permitted(&st, &headers);
+    }
+    let email = field(&fields, "email").unwrap_or("");
+    let invite = presented_invite(&uri);
+    let request = SignupRequest {
+        email: email.to_owned(),
+        password: SecretString::new(field(&fields, "password").unwrap_or("")),
+        invite: invite.as_deref().map(SecretString::new),
+    };
+    let (mut email_error, mut password_error) = (None, None);
+    match st.services.sign_up(request).await {
+        Ok((created, _token)) => {
+            return start_session(&st, &headers, created.user.id, query_next(&uri).as_deref())
+                .await;
+        }
+        Err(AppError::SignupDenied(d)) => {
+            let (state, status) = denied_state(d);
+            let c = ctx(&st, &headers, None)?;
+            let page = SignupPage {
+                layout: c.layout.clone(),
+                state,
+                action: signup_action(&st, &uri),
+                joining: false,
+                email: "",
+                error: None,
+                email_error: None,
+                password_error: None,
+            };
+            return render(&page, status, c.cookie());
+        }
+        Err(AppError::Invalid {
+            field: app::Field::Email,
+            source,
+        }) => email_error = Some(source.to_string()),
+        Err(AppError::Invalid {
+            field: app::Field::Password,
+            source,
+        }) => password_error = Some(source.to_string()),
+        Err(AppError::EmailTaken) => email_error = Some(AppError::EmailTaken.to_string()),
+        Err(e) => return Err(e.into()),
+    }
+    let c = ctx(&st, &headers, None)?;
+    let page = SignupPage {
+        layout: c.layout.clone(),
+        state: SignupState::Form,
+        action: signup_action(&st, &uri),
+        joining: invite.is_some(),
+        email,
+        error: None,
+        email_error,
+        password_error,
+    };
+    render(&page, StatusCode::OK, c.cookie())
+}
+
+// ---- organization ----
+
+struct MemberRow {
+    name: String,
+    email: String,
+    role: &'static str,
+    joined: String,
+}
+
+#[derive(Template)]
+#[template(path = "organization.html")]
+struct OrganizationPage {
+    layout: Layout,
+    org_title: String,
+    members: Vec<MemberRow>,
+    count: usize,
+    page: usize,
+    pages: usize,
+    previous: Option<usize>,
+    next: Option<usize>,
+    dialog: String,
+    invite_url: Option<String>,
+    can_reset: bool,
+    just_reset: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct OrgQuery {
+    page: Option<String>,
+    dialog: Option<String>,
+    reset: Option<String>,
+}
+
+fn login_redirect<S>(st: &Shared<S>, path: &str) -> Response {
+    let next: String =
+        form_urlencoded::byte_serialize(format!("{}{path}", st.url.prefix).as_bytes()).collect();
+    redirect(&format!("{}/user/login/?next={next}", st.url.prefix))
+}
+
+async fn organization<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, ApiError> {
+    let Some(caller) = session(&st, &headers).await? else {
+        return Ok(login_redirect(&st, "/organization/"));
+    };
+    let Ok((org_id, role)) = caller.active() else {
+        return message(
+            &st,
+            &headers,
+            StatusCode::NOT_FOUND,
+            "Organization",
+            "You are not a member of an organization.",
+        );
+    };
+    let services = &st.services;
+    let page: usize = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let result = match services
+        .membership_page(&caller.user, org_id, page, Some(MEMBERS_PER_PAGE))
+        .await
+    {
+        Err(AppError::InvalidPage) => {
+            services
+                .membership_page(&caller.user, org_id, 1, Some(MEMBERS_PER_PAGE))
+                .await?
+        }
+        other => other?,
+    };
+    let pages = result.count.div_ceil(MEMBERS_PER_PAGE).max(1);
+    let page = page.min(pages);
+    let members = result
+        .members
+        .iter()
+        .map(|(m, u)| MemberRow {
+            name: match (u.first_name.is_empty(), u.last_name.is_empty()) {
+                (true, true) => u.username.clone(),
+                _ => format!("{} {}", u.first_name, u.last_name)
+                    .trim()
+                    .to_owned(),
+            },
+            email: u.email.as_str().to_owned(),
+            role: m.role.as_str(),
+            joined: app::time::iso8601(m.created_at)
+                .get(..10)
+                .unwrap_or("")
+                .to_owned(),
+        })
+        .collect();
+    let (title, _) = services.org_meta(Some(org_id)).await?;
+    let invite_url = match services.invite_link(&caller.actor()?).await {
+        Ok((_, token)) => Some(format!("{}{}", st.url.base, token.signup_path())),
+        Err(AppError::Forbidden) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let c = ctx(&st, &headers, Some(&caller))?;
+    let view = OrganizationPage {
+        layout: c.layout.clone(),
+        org_title: title,
+        members,
+        count: result.count,
+        page,
+        pages,
+        previous: (page > 1).then(|| page - 1),
+        next: (page < pages).then(|| page + 1),
+        dialog: q.dialog.unwrap_or_default(),
+        invite_url,
+        can_reset: role.is_manager(),
+        just_reset: q.reset.as_deref() == Some("1"),
+    };
+    render(&view, StatusCode::OK, c.cookie())
+}
+
+async fn reset_link<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (headers, _, fields) = form_fields(&st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return not_permitted(&st, &headers);
+    }
+    let Some(caller) = session(&st, &headers).await? else {
+        return Ok(login_redirect(&st, "/organization/"));
+    };
+    match st.services.reset_invite(&caller.actor()?).await {
+        Ok(_) => Ok(redirect(&format!(
+            "{}/organization/?dialog=add-people&reset=1",
+            st.url.prefix
+        ))),
+        Err(AppError::Forbidden | AppError::NotFound(_)) => not_permitted(&st, &headers),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- account ----
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    layout: Layout,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    phone: &'a str,
+    saved: bool,
+    error: Option<String>,
+    new_token: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+fn account_page<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    caller: &Caller,
+    saved: bool,
+    error: Option<String>,
+    new_token: Option<String>,
+) -> Result<Response, ApiError> {
+    let c = ctx(st, headers, Some(caller))?;
+    let u = &caller.user;
+    let page = AccountPage {
+        layout: c.layout.clone(),
+        email: u.email.as_str(),
+        first_name: &u.first_name,
+        last_name: &u.last_name,
+        phone: &u.phone,
+        saved,
+        error,
+        new_token,
+    };
+    render(&page, StatusCode::OK, c.cookie())
+}
+
+async fn account<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, ApiError> {
+    let Some(caller) = session(&st, &headers).await? else {
+        return Ok(login_redirect(&st, "/user/account/"));
+    };
+    account_page(
+        &st,
+        &headers,
+        &caller,
+        q.saved.as_deref() == Some("1"),
+        None,
+        None,
+    )
+}
+
+async fn save_account<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (headers, _, fields) = form_fields(&st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return not_permitted(&st, &headers);
+    }
+    let Some(caller) = session(&st, &headers).await? else {
+        return Ok(login_redirect(&st, "/user/account/"));
+    };
+    let patch = UserPatch {
+        first_name: field(&fields, "first_name").map(str::to_owned),
+        last_name: field(&fields, "last_name").map(str::to_owned),
+        phone: field(&fields, "phone").map(str::to_owned),
+        ..UserPatch::default()
+    };
+    match st
+        .services
+        .update_user(&caller, caller.user.id, patch)
+        .await
+    {
+        Ok(_) => Ok(redirect(&format!(
+            "{}/user/account/?saved=1",
+            st.url.prefix
+        ))),
+        Err(AppError::Validation(errors)) => {
+            let text = errors
+                .iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            account_page(&st, &headers, &caller, false, Some(text), None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn reset_token<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (headers, _, fields) = form_fields(&st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return not_permitted(&st, &headers);
+    }
+    let Some(caller) = session(&st, &headers).await? else {
+        return Ok(login_redirect(&st, "/user/account/"));
+    };
+    let token = st.services.reset_token(caller.user.id).await?;
+    // Shown in this response only; a reload shows it no more.
+    account_page(
+        &st,
+        &headers,
+        &caller,
+        false,
+        None,
+        Some(token.expose().to_owned()),
+    )
 }
 
 #[cfg(test)]
@@ -271,10 +819,18 @@ mod tests {
     }
 
     #[test]
-    fn escaping() {
+    fn invite_parameters_are_taken_exactly() {
+        let uri = |q: &str| format!("/user/signup/?{q}").parse::<Uri>().unwrap();
+        assert_eq!(presented_invite(&uri("next=/")), None);
+        assert_eq!(presented_invite(&uri("token=abc")).as_deref(), Some("abc"));
         assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
+            presented_invite(&uri("token=abc&token=def")).as_deref(),
+            Some("")
+        );
+        assert_eq!(presented_invite(&uri("token[]=abc")).as_deref(), Some(""));
+        assert_eq!(
+            presented_invite(&uri("token=%20abc")).as_deref(),
+            Some(" abc")
         );
     }
 }
