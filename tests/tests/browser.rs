@@ -1,0 +1,434 @@
+//! The pages in real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`), driven through WebDriver against the real
+//! `ls-server` binary: what a person does in the seed's user guide.
+//! Screenshots of each page land in `target/screenshots/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use ls_integration::process::{Server, command};
+use serde_json::{Value, json};
+
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn chromedriver() -> Driver {
+    let bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect(
+            "chromedriver is needed: apt-get install chromium chromium-driver (tests/run.sh does)",
+        );
+    let port = free_port();
+    let child = Command::new(bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Driver {
+        child,
+        url,
+        _profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let profile = tempfile::tempdir().unwrap().keep();
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session")
+}
+
+fn screenshots_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/screenshots
+    let dir = exe.ancestors().nth(3).unwrap().join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// No JavaScript error and no CSP violation on this page, and app.js ran.
+async fn clean_console(c: &Client) {
+    let errors = c
+        .execute(
+            "return window.lsErrors === undefined ? null : window.lsErrors;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        errors,
+        json!([]),
+        "page {}: errors or CSP violations, or app.js did not load",
+        c.current_url().await.unwrap()
+    );
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn page_text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn wait_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {path}, at {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sign_up(c: &Client, base: &str, link: Option<&str>, email: &str, password: &str) {
+    c.goto(
+        link.map_or_else(|| format!("{base}/user/signup/"), str::to_owned)
+            .as_str(),
+    )
+    .await
+    .unwrap();
+    clean_console(c).await;
+    fill(c, "email", email).await;
+    fill(c, "password", password).await;
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Create Account']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_path(c, "/organization/").await;
+    clean_console(c).await;
+}
+
+async fn log_in(c: &Client, base: &str, email: &str, password: &str) {
+    c.goto(&format!("{base}/user/login/")).await.unwrap();
+    clean_console(c).await;
+    fill(c, "email", email).await;
+    fill(c, "password", password).await;
+    c.find(Locator::XPath("//button[normalize-space()='Log in']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(c, "/organization/").await;
+}
+
+async fn open_menu_item(c: &Client, label: &str) {
+    c.find(Locator::Css("details.menu > summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath(&format!(
+        "//details[contains(@class,'menu')]//*[normalize-space()='{label}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn log_out(c: &Client) {
+    // A person closes an open dialog first: its scrim covers the page.
+    if let Ok(close) = c
+        .find(Locator::XPath("//dialog//a[normalize-space()='Close']"))
+        .await
+    {
+        close.click().await.unwrap();
+        wait_path(c, "/organization/").await;
+    }
+    open_menu_item(c, "Log out").await;
+    wait_path(c, "/user/login/").await;
+}
+
+async fn open_add_people(c: &Client) -> String {
+    c.find(Locator::Id("add-people"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let field = c.wait_for_find(Locator::Id("invite-link")).await.unwrap();
+    clean_console(c).await;
+    let copy = c
+        .find(Locator::XPath("//button[normalize-space()='Copy']"))
+        .await
+        .unwrap();
+    copy.click().await.unwrap();
+    assert_eq!(copy.text().await.unwrap(), "Copied");
+    field.prop("value").await.unwrap().unwrap()
+}
+
+fn server(home: &Path, env: &[(&str, &str)]) -> Server {
+    let mut cmd = command("ls-server", home);
+    cmd.arg("--data-dir")
+        .arg(home.join("data"))
+        .args(["start", "-p", "0"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Server::start(cmd).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_forms_through_the_pages() {
+    let driver = chromedriver();
+    let home = tempfile::tempdir().unwrap();
+    let srv = server(home.path(), &[]);
+    let base = format!("http://{}", srv.addr);
+    let c = browser(&driver).await;
+
+    // 1. A first visitor signs up and lands in the organization page as its owner.
+    c.goto(&base).await.unwrap();
+    wait_path(&c, "/user/login/").await;
+    c.find(Locator::LinkText("Sign up"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, "/user/signup/").await;
+    shot(&c, "signup").await;
+    sign_up(&c, &base, None, "founder@example.com", "founder-password-1").await;
+    let text = page_text(&c).await;
+    assert!(
+        text.contains("founder@example.com") && text.contains("owner"),
+        "{text}"
+    );
+    shot(&c, "organization").await;
+
+    // 2. Organization → Add People, copy the link, log out.
+    open_menu_item(&c, "Organization").await;
+    wait_path(&c, "/organization/").await;
+    let link = open_add_people(&c).await;
+    assert!(
+        link.starts_with(&format!("{base}/user/signup/?token=")),
+        "{link}"
+    );
+    shot(&c, "organization-add-people").await;
+    c.set_window_size(390, 844).await.unwrap();
+    shot(&c, "organization-add-people-phone").await;
+    c.set_window_size(1280, 900).await.unwrap();
+    log_out(&c).await;
+    shot(&c, "login").await;
+
+    // 3. A second visitor opens the link, signs up, and appears in the owner's list.
+    c.goto(&link).await.unwrap();
+    assert!(page_text(&c).await.contains("You were invited"));
+    sign_up(
+        &c,
+        &base,
+        Some(&link),
+        "second@example.com",
+        "second-password-1",
+    )
+    .await;
+    log_out(&c).await;
+    log_in(&c, &base, "founder@example.com", "founder-password-1").await;
+    let text = page_text(&c).await;
+    assert!(
+        text.contains("second@example.com") && text.contains("member"),
+        "{text}"
+    );
+
+    // 4. The owner resets the link; the old one lets nobody in, the new one does.
+    let old = open_add_people(&c).await;
+    c.find(Locator::Id("reset-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let warning = page_text(&c).await;
+    assert!(
+        warning.contains("will no longer be able to register"),
+        "{warning}"
+    );
+    clean_console(&c).await;
+    c.find(Locator::Id("confirm-reset"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let field = c.wait_for_find(Locator::Id("invite-link")).await.unwrap();
+    let new = field.prop("value").await.unwrap().unwrap();
+    assert_ne!(new, old);
+    assert!(page_text(&c).await.contains("the old one no longer works"));
+    log_out(&c).await;
+    c.goto(&old).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("no longer valid"), "{text}");
+    assert!(
+        c.find(Locator::Id("password")).await.is_err(),
+        "no form for a stale link"
+    );
+    clean_console(&c).await;
+    sign_up(
+        &c,
+        &base,
+        Some(&new),
+        "third@example.com",
+        "third-password-1",
+    )
+    .await;
+    log_out(&c).await;
+
+    // 6. The account page shows a new token once, and it works against the API.
+    log_in(&c, &base, "founder@example.com", "founder-password-1").await;
+    open_menu_item(&c, "Account").await;
+    wait_path(&c, "/user/account/").await;
+    clean_console(&c).await;
+    assert!(
+        c.find(Locator::Id("api-token")).await.is_err(),
+        "no token before a reset"
+    );
+    c.find(Locator::Id("reset-token"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let token = c
+        .wait_for_find(Locator::Id("api-token"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.len(), 40);
+    clean_console(&c).await;
+    shot(&c, "account").await;
+    let (status, body) = srv.get(
+        "/api/current-user/whoami",
+        &[("Authorization", &format!("Token {token}"))],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("founder@example.com"));
+    c.goto(&format!("{base}/user/account/")).await.unwrap();
+    assert!(
+        c.find(Locator::Id("api-token")).await.is_err(),
+        "shown once, never again"
+    );
+
+    c.close().await.unwrap();
+    let (code, _) = srv.stop();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restricted_sign_up_says_an_invite_is_needed() {
+    let driver = chromedriver();
+    let home = tempfile::tempdir().unwrap();
+    let srv = server(
+        home.path(),
+        &[
+            ("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "true"),
+            ("LABEL_STUDIO_USERNAME", "admin@example.com"),
+            ("LABEL_STUDIO_PASSWORD", "admin-password-1"),
+        ],
+    );
+    let base = format!("http://{}", srv.addr);
+    let c = browser(&driver).await;
+
+    // 5. Without a link, no form: the page says why; the login page offers no sign-up.
+    c.goto(&format!("{base}/user/signup/")).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("needs an invite link"), "{text}");
+    assert!(c.find(Locator::Id("email")).await.is_err());
+    clean_console(&c).await;
+    shot(&c, "signup-restricted").await;
+    c.goto(&format!("{base}/user/login/")).await.unwrap();
+    assert!(
+        c.find(Locator::LinkText("Sign up")).await.is_err(),
+        "no Sign up link when restricted"
+    );
+    clean_console(&c).await;
+    // A forged form post is refused before anything is looked at.
+    let (status, _) =
+        ls_integration::process::http_get(srv.addr, "/user/signup/?token=forged", &[]);
+    assert_eq!(status, 403);
+    log_in(&c, &base, "admin@example.com", "admin-password-1").await;
+    let link = open_add_people(&c).await;
+    log_out(&c).await;
+    sign_up(
+        &c,
+        &base,
+        Some(&link),
+        "invited@example.com",
+        "invited-password-1",
+    )
+    .await;
+    c.close().await.unwrap();
+    srv.stop();
+}
