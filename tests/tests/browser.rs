@@ -217,7 +217,11 @@ async fn open_add_people(c: &Client) -> String {
         .click()
         .await
         .unwrap();
-    let field = c.wait_for_find(Locator::Id("invite-link")).await.unwrap();
+    let field = c
+        .wait()
+        .for_element(Locator::Id("invite-link"))
+        .await
+        .unwrap();
     clean_console(c).await;
     let copy = c
         .find(Locator::XPath("//button[normalize-space()='Copy']"))
@@ -320,7 +324,11 @@ async fn a_team_forms_through_the_pages() {
         .click()
         .await
         .unwrap();
-    let field = c.wait_for_find(Locator::Id("invite-link")).await.unwrap();
+    let field = c
+        .wait()
+        .for_element(Locator::Id("invite-link"))
+        .await
+        .unwrap();
     let new = field.prop("value").await.unwrap().unwrap();
     assert_ne!(new, old);
     assert!(page_text(&c).await.contains("the old one no longer works"));
@@ -359,7 +367,8 @@ async fn a_team_forms_through_the_pages() {
         .await
         .unwrap();
     let token = c
-        .wait_for_find(Locator::Id("api-token"))
+        .wait()
+        .for_element(Locator::Id("api-token"))
         .await
         .unwrap()
         .prop("value")
