@@ -83,12 +83,23 @@ impl<S: Store> Services<S> {
         Ok(Caller { user, membership })
     }
 
-    /// The caller's role in `org_id`; not a current member → not found.
-    async fn role_in(&self, user_id: i64, org_id: i64) -> Result<Role, AppError> {
-        self.store()
+    /// The current (not removed) membership of `user_id` in `org_id`.
+    async fn current_membership(
+        &self,
+        user_id: i64,
+        org_id: i64,
+    ) -> Result<Option<MembershipRecord>, AppError> {
+        Ok(self
+            .store()
             .membership(user_id, org_id)
             .await?
-            .filter(|m| m.removed_at.is_none())
+            .filter(|m| m.removed_at.is_none()))
+    }
+
+    /// The caller's role in `org_id`; not a current member → not found.
+    async fn role_in(&self, user_id: i64, org_id: i64) -> Result<Role, AppError> {
+        self.current_membership(user_id, org_id)
+            .await?
             .map(|m| m.role)
             .ok_or(AppError::NotFound("Organization"))
     }
@@ -341,10 +352,8 @@ impl<S: Store> Services<S> {
             return Err(AppError::OneOwner);
         }
         let target = self
-            .store()
-            .membership(member_id, org_id)
+            .current_membership(member_id, org_id)
             .await?
-            .filter(|m| m.removed_at.is_none())
             .ok_or(AppError::MemberNotFound)?;
         if member_id == user.id || target.role == Role::Owner {
             return Err(AppError::Forbidden);
@@ -372,10 +381,8 @@ impl<S: Store> Services<S> {
         }
         self.require(role, Action::RemoveMember)?;
         let target = self
-            .store()
-            .membership(member_id, org_id)
+            .current_membership(member_id, org_id)
             .await?
-            .filter(|m| m.removed_at.is_none())
             .ok_or(AppError::MemberNotFound)?;
         if target.role == Role::Owner {
             return Err(AppError::Forbidden);

@@ -237,6 +237,23 @@ async fn form_fields<S>(
     Ok((parts.headers, parts.uri, fields))
 }
 
+/// A posted form from a signed-in browser: CSRF checked, session found.
+/// `Err(response)` is what to answer instead (refusal, or the login page).
+async fn signed_in_form<S: Store>(
+    st: &Shared<S>,
+    req: Request,
+    login_path: &str,
+) -> Result<Result<(HeaderMap, Vec<(String, String)>, Caller), Response>, ApiError> {
+    let (headers, _, fields) = form_fields(st, req).await?;
+    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
+        return Ok(Err(not_permitted(st, &headers)?));
+    }
+    match session(st, &headers).await? {
+        Some(caller) => Ok(Ok((headers, fields, caller))),
+        None => Ok(Err(login_redirect(st, login_path))),
+    }
+}
+
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
@@ -658,12 +675,9 @@ async fn reset_link<S: Store>(
     State(st): State<Shared<S>>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (headers, _, fields) = form_fields(&st, req).await?;
-    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
-        return not_permitted(&st, &headers);
-    }
-    let Some(caller) = session(&st, &headers).await? else {
-        return Ok(login_redirect(&st, "/organization/"));
+    let (headers, _, caller) = match signed_in_form(&st, req, "/organization/").await? {
+        Ok(ok) => ok,
+        Err(answer) => return Ok(answer),
     };
     match st.services.reset_invite(&caller.actor()?).await {
         Ok(_) => Ok(redirect(&format!(
@@ -740,12 +754,9 @@ async fn save_account<S: Store>(
     State(st): State<Shared<S>>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (headers, _, fields) = form_fields(&st, req).await?;
-    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
-        return not_permitted(&st, &headers);
-    }
-    let Some(caller) = session(&st, &headers).await? else {
-        return Ok(login_redirect(&st, "/user/account/"));
+    let (headers, fields, caller) = match signed_in_form(&st, req, "/user/account/").await? {
+        Ok(ok) => ok,
+        Err(answer) => return Ok(answer),
     };
     let patch = UserPatch {
         first_name: field(&fields, "first_name").map(str::to_owned),
@@ -778,12 +789,9 @@ async fn reset_token<S: Store>(
     State(st): State<Shared<S>>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (headers, _, fields) = form_fields(&st, req).await?;
-    if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
-        return not_permitted(&st, &headers);
-    }
-    let Some(caller) = session(&st, &headers).await? else {
-        return Ok(login_redirect(&st, "/user/account/"));
+    let (headers, _, caller) = match signed_in_form(&st, req, "/user/account/").await? {
+        Ok(ok) => ok,
+        Err(answer) => return Ok(answer),
     };
     let token = st.services.reset_token(caller.user.id).await?;
     // Shown in this response only; a reload shows it no more.
