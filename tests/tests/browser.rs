@@ -441,3 +441,101 @@ async fn restricted_sign_up_says_an_invite_is_needed() {
     c.close().await.unwrap();
     srv.stop();
 }
+
+async fn press(c: &Client, key: fantoccini::key::Key) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let k: char = key.into();
+    let actions = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: k })
+        .then(KeyAction::Up { value: k });
+    c.perform_actions(actions).await.unwrap();
+}
+
+async fn focused(c: &Client) -> String {
+    let v = c
+        .execute("var e = document.activeElement; return e ? (e.id || (e.textContent || '').trim()) : '';", vec![])
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Press Tab until the focused element's id or text is `target`.
+async fn tab_to(c: &Client, target: &str) {
+    for _ in 0..25 {
+        if focused(c).await == target {
+            return;
+        }
+        press(c, fantoccini::key::Key::Tab).await;
+    }
+    panic!("Tab never reached {target:?} (at {:?})", focused(c).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_work_by_keyboard() {
+    use fantoccini::key::Key;
+    let driver = chromedriver();
+    let home = tempfile::tempdir().unwrap();
+    let srv = server(
+        home.path(),
+        &[
+            ("LABEL_STUDIO_USERNAME", "keys@example.com"),
+            ("LABEL_STUDIO_PASSWORD", "keyboard-password-1"),
+        ],
+    );
+    let base = format!("http://{}", srv.addr);
+    let c = browser(&driver).await;
+
+    // Log in with the keyboard alone.
+    c.goto(&format!("{base}/user/login/")).await.unwrap();
+    tab_to(&c, "email").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("keys@example.com")
+        .await
+        .unwrap();
+    press(&c, Key::Tab).await;
+    assert_eq!(focused(&c).await, "password");
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("keyboard-password-1")
+        .await
+        .unwrap();
+    press(&c, Key::Enter).await;
+    wait_path(&c, "/organization/").await;
+
+    // Menu → Organization, then Add People → Copy.
+    tab_to(&c, "Menu").await;
+    press(&c, Key::Enter).await;
+    let open = c
+        .execute(
+            "return document.querySelector('details.menu').open;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(open, json!(true), "Enter opens the menu");
+    tab_to(&c, "Organization").await;
+    press(&c, Key::Enter).await;
+    wait_path(&c, "/organization/").await;
+    tab_to(&c, "add-people").await;
+    press(&c, Key::Enter).await;
+    c.wait()
+        .for_element(Locator::Id("invite-link"))
+        .await
+        .unwrap();
+    tab_to(&c, "Copy").await;
+    press(&c, Key::Enter).await;
+    let copied = c
+        .find(Locator::XPath("//button[@data-copy='invite-link']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(copied, "Copied");
+    clean_console(&c).await;
+    c.close().await.unwrap();
+    srv.stop();
+}
