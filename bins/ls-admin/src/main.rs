@@ -37,6 +37,8 @@ enum Command {
     /// The organization's invite link.
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// Print the database settings that keep the data safe, as the database reports them.
+    Doctor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +213,22 @@ fn main() -> ExitCode {
     }
 }
 
+async fn doctor(services: &AppServices, settings: &infra::Settings) -> Result<(), Failure> {
+    println!("{:<16} {}", "data_dir", settings.data_dir.display());
+    if let infra::DatabaseTarget::Sqlite(path) = &settings.database {
+        println!("{:<16} {}", "database", path.display());
+    }
+    let rows = infra::db::diagnostics(services.store())
+        .await
+        .map_err(|e| Failure::Other(e.to_string()))?;
+    for (k, v) in rows {
+        println!("{k:<16} {v}");
+    }
+    let users = services.list_users().await?.len();
+    println!("{:<16} {users}", "users");
+    Ok(())
+}
+
 async fn run(
     services: &AppServices,
     settings: &infra::Settings,
@@ -310,6 +328,7 @@ async fn run(
             let (_, token) = services.invite_link(&Actor::Operator).await?;
             println!("{}{}", settings.public_url(None), token.signup_path());
         }
+        Command::Doctor => doctor(services, settings).await?,
         Command::Invite(InviteCommand::Reset) => {
             let (_, token) = services.reset_invite(&Actor::Operator).await?;
             println!("{}{}", settings.public_url(None), token.signup_path());

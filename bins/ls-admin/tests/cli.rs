@@ -45,3 +45,31 @@ fn without_a_terminal_the_password_source_must_be_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--password-stdin"));
 }
+
+#[test]
+fn doctor_reports_the_sqlite_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ls-admin"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("doctor")
+        .env_remove("LS_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "journal_mode     wal",
+        "synchronous      2 (FULL)",
+        "foreign_keys     1",
+        "busy_timeout     10000 ms",
+        "sqlite_version   3.",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+}

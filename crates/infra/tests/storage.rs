@@ -520,6 +520,47 @@ async fn migrations_are_rerunnable(db: Db) {
     db.drop_pg().await;
 }
 
+async fn concurrent_first_opens_migrate_once(db: Db) {
+    // Several processes (or instances) starting at once on an empty database.
+    let target = match &db.pg_name {
+        Some(_) => None,
+        None => Some(std::path::PathBuf::from(
+            db.url.trim_start_matches("sqlite://"),
+        )),
+    };
+    let opens = (0..4).map(|_| {
+        let (url, target) = (db.url.clone(), target.clone());
+        tokio::spawn(async move {
+            match target {
+                Some(path) => infra::db::open_target(&infra::DatabaseTarget::Sqlite(path)).await,
+                None => infra::db::open(&url).await,
+            }
+        })
+    });
+    for o in opens.collect::<Vec<_>>() {
+        o.await.unwrap().unwrap();
+    }
+    let svc = services(&db, Mode::Open).await;
+    svc.sign_up(signup("once@example.com", "once-password-1", None))
+        .await
+        .unwrap();
+    db.drop_pg().await;
+}
+
+async fn a_newer_schema_is_refused(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let conn = svc.store().connection();
+    conn.execute_unprepared(
+        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m2099_0101_000001_future', 0)",
+    )
+    .await
+    .unwrap();
+    drop(svc);
+    let err = infra::db::open(&db.url).await.unwrap_err().to_string();
+    assert!(err.contains("newer than this ls-users"), "{err}");
+    db.drop_pg().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -541,6 +582,8 @@ on_both!(
     tokens_passwords_and_sessions,
     administrator_creation_rules,
     migrations_are_rerunnable,
+    concurrent_first_opens_migrate_once,
+    a_newer_schema_is_refused,
 );
 
 /// The SQLite settings that let `ls-admin` write while the server runs, and

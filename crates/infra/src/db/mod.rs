@@ -33,7 +33,7 @@ pub async fn open_target(target: &crate::DatabaseTarget) -> Result<SeaStore, Inf
     match target {
         crate::DatabaseTarget::Sqlite(path) => {
             let db = open_sqlite(path).await?;
-            migrate(&db).await?;
+            migrate(&db, Some(path)).await?;
             Ok(SeaStore::new(db))
         }
         crate::DatabaseTarget::Postgres(url) => open(url.expose()).await,
@@ -42,9 +42,13 @@ pub async fn open_target(target: &crate::DatabaseTarget) -> Result<SeaStore, Inf
 
 /// Open `url` (`sqlite://PATH[?…]` or `postgres://…`) and bring the schema up to date.
 pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
-    let db = if let Some(path) = url.strip_prefix("sqlite://") {
-        open_sqlite(Path::new(path.split('?').next().unwrap_or(path))).await?
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = Path::new(path.split('?').next().unwrap_or(path));
+        let db = open_sqlite(path).await?;
+        migrate(&db, Some(path)).await?;
+        return Ok(SeaStore::new(db));
+    }
+    let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
@@ -60,8 +64,21 @@ pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
             message: "use a sqlite:// or postgres:// URL".into(),
         }));
     };
-    migrate(&db).await?;
+    migrate(&db, None).await?;
     Ok(SeaStore::new(db))
+}
+
+/// The oldest SQLite we run on: earlier versions have the WAL-reset bug
+/// that two processes writing one database (server and `ls-admin`) can hit.
+pub const MIN_SQLITE: (u32, u32, u32) = (3, 51, 3);
+
+fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = v.trim().split('.').map(|p| p.parse::<u32>().ok());
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// SQLite at `path`, given as a file name (not parsed as a URL, so any
@@ -84,14 +101,131 @@ async fn open_sqlite(path: &Path) -> Result<DatabaseConnection, InfraError> {
         .connect_with(options)
         .await
         .map_err(|e| InfraError::Database(format!("{}: {e}", path.display())))?;
-    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+    let db = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+    let version = sqlite_version(&db).await?;
+    match parse_version(&version) {
+        Some(v) if v >= MIN_SQLITE => Ok(db),
+        _ => Err(InfraError::Database(format!(
+            "SQLite {version} is too old: ls-users needs {}.{}.{} or later",
+            MIN_SQLITE.0, MIN_SQLITE.1, MIN_SQLITE.2
+        ))),
+    }
 }
 
-/// Apply every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), InfraError> {
-    Migrator::up(db, None)
+/// The linked SQLite's version.
+pub async fn sqlite_version(db: &DatabaseConnection) -> Result<String, InfraError> {
+    scalar(db, "SELECT sqlite_version()").await
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<String, InfraError> {
+    use sea_orm::ConnectionTrait as _;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql.to_owned(),
+        ))
         .await
-        .map_err(|e| InfraError::Migration(e.to_string()))
+        .map_err(|e| InfraError::Database(e.to_string()))?
+        .ok_or_else(|| InfraError::Database(format!("{sql}: no row")))?;
+    row.try_get_by_index::<String>(0)
+        .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+        .map_err(|e| InfraError::Database(e.to_string()))
+}
+
+/// What `ls-admin doctor` prints: the settings that keep the data safe, as
+/// the database reports them.
+pub async fn diagnostics(store: &SeaStore) -> Result<Vec<(&'static str, String)>, InfraError> {
+    let db = store.connection();
+    let mut out = vec![("backend", backend_name(db).to_owned())];
+    if db.get_database_backend() == DbBackend::Sqlite {
+        out.push(("sqlite_version", sqlite_version(db).await?));
+        out.push((
+            "sqlite_minimum",
+            format!("{}.{}.{}", MIN_SQLITE.0, MIN_SQLITE.1, MIN_SQLITE.2),
+        ));
+        for pragma in [
+            "journal_mode",
+            "synchronous",
+            "foreign_keys",
+            "busy_timeout",
+        ] {
+            let value = scalar(db, &format!("PRAGMA {pragma}")).await?;
+            let shown = match (pragma, value.as_str()) {
+                ("synchronous", "2") => "2 (FULL)".to_owned(),
+                ("busy_timeout", ms) => format!("{ms} ms"),
+                _ => value,
+            };
+            out.push((pragma, shown));
+        }
+    } else {
+        out.push(("server_version", scalar(db, "SHOW server_version").await?));
+    }
+    let applied = Migrator::get_applied_migrations(db)
+        .await
+        .map_err(|e| InfraError::Migration(e.to_string()))?;
+    out.push((
+        "migrations",
+        applied
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    Ok(out)
+}
+
+/// Apply every pending migration, once even when several processes start
+/// at the same moment: PostgreSQL instances take an advisory lock, SQLite
+/// processes an exclusive lock on a file beside the database. A database
+/// migrated by a newer ls-users is refused with a message that says so.
+pub async fn migrate(
+    db: &DatabaseConnection,
+    sqlite_path: Option<&Path>,
+) -> Result<(), InfraError> {
+    use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
+    let fail = |e: sea_orm::DbErr| {
+        let text = e.to_string();
+        if text.contains("is missing") {
+            InfraError::Migration(format!(
+                "the database's schema is newer than this ls-users knows ({text}): run the newer ls-users, or restore a backup"
+            ))
+        } else {
+            InfraError::Migration(text)
+        }
+    };
+    match (db.get_database_backend(), sqlite_path) {
+        (DbBackend::Postgres, _) => {
+            // Held until this transaction ends; the migrations run on other pool connections.
+            let guard = db.begin().await.map_err(fail)?;
+            guard
+                .execute_unprepared("SELECT pg_advisory_xact_lock(7423001)")
+                .await
+                .map_err(fail)?;
+            let result = Migrator::up(db, None).await.map_err(fail);
+            guard.commit().await.map_err(fail)?;
+            result
+        }
+        (DbBackend::Sqlite, Some(path)) => {
+            let mut lock_path = path.as_os_str().to_owned();
+            lock_path.push(".migrate-lock");
+            let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)?;
+                f.lock()?;
+                Ok(f)
+            })
+            .await
+            .map_err(|e| InfraError::Migration(e.to_string()))?
+            .map_err(|e| InfraError::Migration(format!("cannot lock for migration: {e}")))?;
+            let result = Migrator::up(db, None).await.map_err(fail);
+            drop(lock);
+            result
+        }
+        _ => Migrator::up(db, None).await.map_err(fail),
+    }
 }
 
 /// A connection error, without the URL's password.
