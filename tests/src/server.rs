@@ -22,6 +22,8 @@ pub struct Options {
     pub owasp_hashing: bool,
     /// Password hashes at once (default: the number of CPUs).
     pub hash_concurrency: Option<usize>,
+    /// The HTTP settings to serve with (default: `HttpConfig::default()`, port 0).
+    pub http: Option<ls_http::HttpConfig>,
 }
 
 #[derive(Debug)]
@@ -80,7 +82,7 @@ impl TestApp {
         };
         let config = ls_http::HttpConfig {
             public_url: opts.public_url.clone(),
-            ..ls_http::HttpConfig::default()
+            ..opts.http.clone().unwrap_or_default()
         };
         let app = rt
             .block_on(ls_http::App::build(Arc::clone(&services), &config))

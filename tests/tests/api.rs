@@ -1105,3 +1105,37 @@ fn cookies_are_secure_behind_an_https_public_url() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+#[test]
+fn slow_clients_are_cut_off_and_http2_is_spoken() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let http = ls_http::HttpConfig {
+        header_read_timeout: Duration::from_secs(1),
+        ..ls_http::HttpConfig::default()
+    };
+    let t = TestApp::with(Options {
+        http: Some(http),
+        ..Options::default()
+    });
+    // Headers that never finish: the connection is closed after the header-read timeout.
+    let mut s = std::net::TcpStream::connect(t.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    // HTTP/2 with prior knowledge: the connection preface is accepted and answered with SETTINGS.
+    let mut h2 = std::net::TcpStream::connect(t.addr).unwrap();
+    h2.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    let mut frame = [0u8; 9];
+    h2.read_exact(&mut frame).unwrap();
+    assert_eq!(frame[3], 0x04, "a SETTINGS frame");
+}
