@@ -275,3 +275,122 @@ fn ls_admin_manages_passwords_activation_and_the_invite_link() {
     let (code, _) = server.stop();
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn ls_admin_under_client_load_never_causes_a_5xx() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use ls_integration::http::Client;
+
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let mut cmd = command("ls-server", home.path());
+    cmd.arg("--data-dir").arg(&data).args([
+        "start",
+        "-p",
+        "0",
+        "--username",
+        "owner@example.com",
+        "--password",
+        "owner-password-1",
+    ]);
+    let server = Server::start(cmd).unwrap();
+    let addr = server.addr;
+    for i in 0..6 {
+        let out = admin(
+            home.path(),
+            &data,
+            &[
+                "user",
+                "create",
+                "--email",
+                &format!("load{i}@example.com"),
+                "--password-stdin",
+            ],
+            Some("load-password-1\n"),
+        );
+        assert_eq!(out.code, Some(0), "{out:?}");
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..6)
+        .map(|i| {
+            let (stop, requests) = (Arc::clone(&stop), Arc::clone(&requests));
+            std::thread::spawn(move || {
+                let email = format!("load{i}@example.com");
+                let mut statuses = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let mut c = Client::new(addr);
+                    c.get("/user/login/");
+                    statuses.push(
+                        c.form(
+                            "/user/login/",
+                            &[("email", &email), ("password", "load-password-1")],
+                        )
+                        .status,
+                    );
+                    statuses.push(c.get("/api/current-user/whoami").status);
+                    statuses.push(c.form("/logout/", &[]).status);
+                    requests.fetch_add(3, Ordering::Relaxed);
+                }
+                statuses
+            })
+        })
+        .collect();
+
+    // Meanwhile the operator works: every command within the busy timeout.
+    let mut slowest = Duration::ZERO;
+    for round in 0..3 {
+        for args in [
+            vec![
+                "user",
+                "set-password",
+                "--email",
+                "load0@example.com",
+                "--password-stdin",
+            ],
+            vec!["user", "deactivate", "--email", "load1@example.com"],
+            vec!["user", "activate", "--email", "load1@example.com"],
+            vec!["token", "reset", "--email", "load2@example.com"],
+            vec!["invite", "reset"],
+        ] {
+            let started = Instant::now();
+            let out = admin(
+                home.path(),
+                &data,
+                &args,
+                Some(&format!("changed-password-{round}\n")),
+            );
+            slowest = slowest.max(started.elapsed());
+            assert_eq!(out.code, Some(0), "{args:?}: {out:?}");
+            assert!(!out.stderr.contains("locked"), "{}", out.stderr);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let statuses: Vec<u16> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        slowest < Duration::from_secs(10),
+        "slowest ls-admin command took {slowest:?}"
+    );
+    assert!(
+        statuses.len() > 30,
+        "the clients ran: {} requests",
+        statuses.len()
+    );
+    let bad: Vec<&u16> = statuses.iter().filter(|s| **s >= 500 || **s == 0).collect();
+    assert!(bad.is_empty(), "server errors under ls-admin: {bad:?}");
+    // Logins answered as the account allowed at the time: 302, or the form again (200).
+    assert!(
+        statuses.iter().all(|s| [200, 302, 401].contains(s)),
+        "{statuses:?}"
+    );
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(!log.contains("locked") && !log.contains("ERROR"), "{log}");
+}
