@@ -148,6 +148,13 @@ impl Server {
         self.signal("-TERM")
     }
 
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log()
+    }
+
     /// SIGINT (Ctrl-C), then wait: (exit code, log).
     pub fn interrupt(self) -> (Option<i32>, String) {
         self.signal("-INT")
