@@ -59,7 +59,14 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> Response {
-    let mut s = TcpStream::connect(addr).unwrap();
+    // A server that cannot be reached (killed, say) answers with status 0.
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return Response {
+            status: 0,
+            headers: Vec::new(),
+            body: String::new(),
+        };
+    };
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -69,7 +76,13 @@ pub fn request(
         req.push_str(&format!("Content-Length: {}\r\n", b.len()));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    if s.write_all(req.as_bytes()).is_err() {
+        return Response {
+            status: 0,
+            headers: Vec::new(),
+            body: String::new(),
+        };
+    }
     if let Some(b) = body {
         // The server may answer (413) and close before reading it all.
         let _ = s.write_all(b);
