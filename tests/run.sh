@@ -29,13 +29,17 @@ if ! pg_ready; then
 fi
 pg_ready || { echo "tests/run.sh: PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
 
-# The browser tests drive Debian's Chromium through chromedriver.
-if ! command -v chromedriver >/dev/null 2>&1; then
+# The browser tests drive Debian's Chromium through chromedriver; the
+# scale-out test puts nginx in front of two servers.
+missing=()
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "tests/run.sh: installing chromium and chromium-driver from Debian's packages"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    echo "tests/run.sh: installing ${missing[*]} from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "tests/run.sh: the browser tests need chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2
+    echo "tests/run.sh: the tests need ${missing[*]} (apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi
