@@ -212,6 +212,16 @@ async fn two_instances_behind_nginx_share_everything() {
         stale.status
     );
 
+    // ls-admin without the shared secret is refused, before it can write anything.
+    let mut stray = command("ls-admin", home.path());
+    stray
+        .arg("--database-url")
+        .arg(&url)
+        .args(["token", "reset", "--email", "owner@example.com"]);
+    let out = run(stray, None);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("LS_SECRET_KEY"), "{}", out.stderr);
+
     // ls-admin on the same database: password change and deactivation hold everywhere.
     let mut member = Client::new(lb);
     member.get("/user/login/");
@@ -228,23 +238,24 @@ async fn two_instances_behind_nginx_share_everything() {
     assert_eq!(r.status, 302, "{}", r.body);
     let member_cookie = format!("sessionid={}", member.cookie("sessionid").unwrap());
     let mut pw = command("ls-admin", home.path());
-    pw.arg("--database-url").arg(&url).args([
-        "user",
-        "set-password",
-        "--email",
-        "m@example.com",
-        "--password-stdin",
-    ]);
+    pw.env("LS_SECRET_KEY", SECRET)
+        .arg("--database-url")
+        .arg(&url)
+        .args([
+            "user",
+            "set-password",
+            "--email",
+            "m@example.com",
+            "--password-stdin",
+        ]);
     assert_eq!(run(pw, Some("another-password-2\n")).code, Some(0));
     assert_eq!(whoami(a.addr, &[("Cookie", &member_cookie)]), 401);
     assert_eq!(whoami(b.addr, &[("Cookie", &member_cookie)]), 401);
     let mut off = command("ls-admin", home.path());
-    off.arg("--database-url").arg(&url).args([
-        "user",
-        "deactivate",
-        "--email",
-        "owner@example.com",
-    ]);
+    off.env("LS_SECRET_KEY", SECRET)
+        .arg("--database-url")
+        .arg(&url)
+        .args(["user", "deactivate", "--email", "owner@example.com"]);
     assert_eq!(run(off, None).code, Some(0));
     assert_eq!(whoami(a.addr, &[("Authorization", &new_auth)]), 401);
     assert_eq!(whoami(b.addr, &[("Authorization", &new_auth)]), 401);

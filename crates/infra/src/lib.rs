@@ -63,6 +63,20 @@ pub async fn services_with(
         &settings.data_dir,
     )?;
     let store = db::open_target(&settings.database).await?;
+    let fingerprint = DigestKey::from_bytes(key)
+        .digest("deployment-key-check", b"")
+        .to_hex();
+    match store.check_key(&fingerprint).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(InfraError::SecretKey(
+                "this database was set up with another deployment secret: give this process the same \
+                 LS_SECRET_KEY (or the data directory's secret_key) as the others that use the database"
+                    .into(),
+            ));
+        }
+        Err(e) => return Err(InfraError::Database(e.to_string())),
+    }
     tracing::debug!(
         backend = db::backend_name(store.connection()),
         "database ready"

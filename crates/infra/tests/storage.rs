@@ -561,6 +561,30 @@ async fn a_newer_schema_is_refused(db: Db) {
     db.drop_pg().await;
 }
 
+/// Another deployment secret on the same database is refused, with a message
+/// that names the setting; the right one is let in.
+#[tokio::test]
+async fn another_deployment_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = |key: &str| {
+        let common = infra::CommonArgs {
+            data_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        };
+        let mut s = infra::config::load_common(&common).unwrap();
+        s.secret_key = Some(SecretString::new(key));
+        s
+    };
+    let a = "a".repeat(64);
+    infra::services(&settings(&a)).await.unwrap();
+    let err = infra::services(&settings(&"b".repeat(64)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("LS_SECRET_KEY"), "{err}");
+    infra::services(&settings(&a)).await.unwrap();
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {

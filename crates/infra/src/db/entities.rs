@@ -153,6 +153,7 @@ pub mod deployment {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i32,
         pub write_counter: i64,
+        pub key_check: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

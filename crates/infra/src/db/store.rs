@@ -134,6 +134,26 @@ impl SeaStore {
         &self.db
     }
 
+    /// Records the deployment secret's fingerprint on first use; afterwards
+    /// answers whether `fingerprint` is the recorded one.
+    pub async fn check_key(&self, fingerprint: &str) -> R<bool> {
+        deployment::Entity::update_many()
+            .col_expr(
+                deployment::Column::KeyCheck,
+                Expr::value(fingerprint.to_owned()),
+            )
+            .filter(deployment::Column::Id.eq(1))
+            .filter(deployment::Column::KeyCheck.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        let row = deployment::Entity::find_by_id(1)
+            .one(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(row.and_then(|r| r.key_check).as_deref() == Some(fingerprint))
+    }
+
     /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes
     /// the write lock (waiting up to the busy timeout) before reading: a
     /// deferred transaction that reads first fails at once with "database is

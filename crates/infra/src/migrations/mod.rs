@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_init;
+mod m20261201_000002_deployment_key;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261201_000001_init::Migration)]
+        vec![
+            Box::new(m20261201_000001_init::Migration),
+            Box::new(m20261201_000002_deployment_key::Migration),
+        ]
     }
 }
