@@ -83,8 +83,8 @@ fn concurrent_sign_ups_on_the_page_make_one_account_and_never_a_5xx() {
     let t = TestApp::start();
     let addr = t.addr;
     let before = t.user_count();
-    let barrier = Arc::new(Barrier::new(20));
-    let workers: Vec<_> = (0..20)
+    let barrier = Arc::new(Barrier::new(50));
+    let workers: Vec<_> = (0..50)
         .map(|i| {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
@@ -100,8 +100,10 @@ fn concurrent_sign_ups_on_the_page_make_one_account_and_never_a_5xx() {
         .collect();
     let answers: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     assert_eq!(answers.iter().filter(|r| r.status == 302).count(), 1);
+    // The page answers like Label Studio's form (API.md): the form again,
+    // with the message beside the email field; never a 5xx.
     for r in answers.iter().filter(|r| r.status != 302) {
-        assert!(r.status < 500, "{}", r.status);
+        assert_eq!(r.status, 200, "{}", r.status);
         assert!(
             r.body.contains("User with this email already exists"),
             "{}",

@@ -218,7 +218,11 @@ async fn doctor(services: &AppServices, settings: &infra::Settings) -> Result<()
     if let infra::DatabaseTarget::Sqlite(path) = &settings.database {
         println!("{:<16} {}", "database", path.display());
     }
-    let rows = infra::db::diagnostics(services.store())
+    let path = match &settings.database {
+        infra::DatabaseTarget::Sqlite(p) => Some(p.as_path()),
+        infra::DatabaseTarget::Postgres(_) => None,
+    };
+    let rows = infra::db::diagnostics(services.store(), path)
         .await
         .map_err(|e| Failure::Other(e.to_string()))?;
     for (k, v) in rows {

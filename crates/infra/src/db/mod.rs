@@ -81,10 +81,51 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
     ))
 }
 
+/// Filesystems on which SQLite's WAL (shared memory between processes) is not safe.
+const NETWORK_FILESYSTEMS: &[&str] = &[
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "9p",
+    "fuse.sshfs",
+    "afs",
+    "ceph",
+    "glusterfs",
+    "fuse.glusterfs",
+    "lustre",
+];
+
+/// The type of the filesystem that holds `path` (Linux: from
+/// /proc/self/mountinfo, the longest mount point that contains it).
+pub fn filesystem_type(path: &Path) -> Option<String> {
+    let dir = path.parent().unwrap_or(path);
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split(' ').nth(4)?;
+            let fs = right.split(' ').next()?;
+            dir.starts_with(mount_point)
+                .then(|| (mount_point.len(), fs.to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, fs)| fs)
+}
+
 /// SQLite at `path`, given as a file name (not parsed as a URL, so any
 /// directory name works). WAL lets readers and one writer work at once
 /// across processes; FULL makes every acknowledged commit survive a power cut.
 async fn open_sqlite(path: &Path) -> Result<DatabaseConnection, InfraError> {
+    if let Some(fs) = filesystem_type(path).filter(|fs| NETWORK_FILESYSTEMS.contains(&fs.as_str()))
+    {
+        return Err(InfraError::Database(format!(
+            "{} is on a {fs} filesystem: SQLite's WAL needs a local one (use a local data directory, or PostgreSQL)",
+            path.display()
+        )));
+    }
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -134,7 +175,10 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<String, InfraError
 
 /// What `ls-admin doctor` prints: the settings that keep the data safe, as
 /// the database reports them.
-pub async fn diagnostics(store: &SeaStore) -> Result<Vec<(&'static str, String)>, InfraError> {
+pub async fn diagnostics(
+    store: &SeaStore,
+    sqlite_path: Option<&Path>,
+) -> Result<Vec<(&'static str, String)>, InfraError> {
     let db = store.connection();
     let mut out = vec![("backend", backend_name(db).to_owned())];
     if db.get_database_backend() == DbBackend::Sqlite {
@@ -143,6 +187,12 @@ pub async fn diagnostics(store: &SeaStore) -> Result<Vec<(&'static str, String)>
             "sqlite_minimum",
             format!("{}.{}.{}", MIN_SQLITE.0, MIN_SQLITE.1, MIN_SQLITE.2),
         ));
+        if let Some(path) = sqlite_path {
+            out.push((
+                "filesystem",
+                filesystem_type(path).unwrap_or_else(|| "unknown".into()),
+            ));
+        }
         for pragma in [
             "journal_mode",
             "synchronous",
@@ -253,5 +303,28 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         DbBackend::Sqlite => "sqlite",
         DbBackend::Postgres => "postgres",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_temporary_directory_is_on_a_local_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = filesystem_type(&dir.path().join("x.sqlite3"));
+        if std::path::Path::new("/proc/self/mountinfo").exists() {
+            let fs = fs.unwrap();
+            assert!(!NETWORK_FILESYSTEMS.contains(&fs.as_str()), "{fs}");
+        }
+    }
+
+    #[test]
+    fn versions_compare() {
+        assert!(parse_version("3.51.3").unwrap() >= MIN_SQLITE);
+        assert!(parse_version("3.52").unwrap() >= MIN_SQLITE);
+        assert!(parse_version("3.45.1").unwrap() < MIN_SQLITE);
+        assert!(parse_version("x").is_none());
     }
 }
