@@ -22,6 +22,8 @@ pub struct Options {
     pub owasp_hashing: bool,
     /// Password hashes at once (default: the number of CPUs).
     pub hash_concurrency: Option<usize>,
+    /// Let POST /api/organizations create organizations.
+    pub organization_creation: bool,
     /// The HTTP settings to serve with (default: `HttpConfig::default()`, port 0).
     pub http: Option<ls_http::HttpConfig>,
 }
@@ -50,6 +52,7 @@ impl TestApp {
         let mut settings = infra::config::load_common(&common).unwrap();
         settings.database = infra::DatabaseTarget::Sqlite(dir.path().join("test.sqlite3"));
         settings.disable_signup_without_link = opts.invite_only;
+        settings.organization_creation_over_api = opts.organization_creation;
         if let Some(n) = opts.hash_concurrency {
             settings.hash_concurrency = n;
         }

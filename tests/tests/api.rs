@@ -1139,3 +1139,115 @@ fn slow_clients_are_cut_off_and_http2_is_spoken() {
     h2.read_exact(&mut frame).unwrap();
     assert_eq!(frame[3], 0x04, "a SETTINGS frame");
 }
+
+#[test]
+fn a_second_organization_is_invisible_to_everyone_outside_it() {
+    let t = TestApp::with(Options {
+        organization_creation: true,
+        ..Options::default()
+    });
+    let (member_id, member_token) = t.add_user("mem@example.com", Role::Member, None);
+    let mut owner = Client::with_token(t.addr, OWNER_TOKEN);
+    let mut member = Client::with_token(t.addr, &member_token);
+    let first = owner.get("/api/organizations").json()[0]["id"]
+        .as_i64()
+        .unwrap();
+
+    assert!(
+        member.json("POST", "/api/organizations", &json!({})).json()["validation_errors"]["title"]
+            .is_array()
+    );
+    let r = member.json(
+        "POST",
+        "/api/organizations/",
+        &json!({"title": "Member's own"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let second = r.json()["id"].as_i64().unwrap();
+    let theirs = member.get("/api/organizations").json();
+    assert_eq!(theirs.as_array().unwrap().len(), 2, "{theirs}");
+    assert_eq!(
+        member.get(&format!("/api/organizations/{second}")).json()["created_by"],
+        member_id
+    );
+
+    // Outsiders (even the first organization's owner) get 404s, never a hint.
+    assert_eq!(
+        owner.get(&format!("/api/organizations/{second}")).status,
+        404
+    );
+    assert_eq!(
+        owner
+            .json(
+                "PATCH",
+                &format!("/api/organizations/{second}"),
+                &json!({"title": "mine"})
+            )
+            .status,
+        404
+    );
+    assert_eq!(
+        owner
+            .get(&format!("/api/organizations/{second}/memberships"))
+            .status,
+        404
+    );
+    assert_eq!(
+        owner
+            .get(&format!(
+                "/api/organizations/{second}/memberships/{member_id}"
+            ))
+            .status,
+        404
+    );
+    assert_eq!(
+        owner
+            .send(
+                "DELETE",
+                &format!("/api/organizations/{second}/memberships/{member_id}"),
+                &[],
+                None
+            )
+            .status,
+        404
+    );
+    // Switching the active organization to one you are not in is refused.
+    let r = owner.json(
+        "PATCH",
+        &format!("/api/users/{}", t.owner_id),
+        &json!({"active_organization": second}),
+    );
+    assert!(
+        r.json()["validation_errors"]["active_organization"].is_array(),
+        "{}",
+        r.body
+    );
+    // The member may switch; then their users list is the new organization's.
+    let r = member.json(
+        "PATCH",
+        &format!("/api/users/{member_id}"),
+        &json!({"active_organization": second}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let users = member.get("/api/users").json();
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(
+        owner.get(&format!("/api/users/{member_id}")).status,
+        200,
+        "still a member of the first"
+    );
+    assert!(
+        owner.get(&format!("/api/organizations/{first}")).json()["users"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(member_id))
+    );
+    // Off by default.
+    let t2 = TestApp::start();
+    let r = Client::with_token(t2.addr, OWNER_TOKEN).json(
+        "POST",
+        "/api/organizations",
+        &json!({"title": "x"}),
+    );
+    assert_eq!(r.status, 403);
+}

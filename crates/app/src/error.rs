@@ -60,6 +60,8 @@ pub enum AppError {
     MemberNotFound,
     #[error("Invalid page.")]
     InvalidPage,
+    #[error("Creating organizations over the API is disabled on this instance")]
+    OrgCreationDisabled,
     #[error("An organization has one owner: choose administrator or member.")]
     OneOwner,
     #[error(

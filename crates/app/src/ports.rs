@@ -211,6 +211,15 @@ pub trait Store: Send + Sync + 'static {
         org_id: i64,
         now: i64,
     ) -> impl Future<Output = R<()>> + Send;
+    /// A new organization with `owner` as its owner, in one transaction.
+    fn create_organization(
+        &self,
+        owner: i64,
+        title: OrgTitle,
+        invite: InviteState,
+        invite_digest: SecretDigest,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
     /// Changes a current member's role; `NotFound` when there is no current membership.
     fn set_role(&self, user_id: i64, org_id: i64, role: Role)
     -> impl Future<Output = R<()>> + Send;

@@ -26,6 +26,8 @@ pub struct ServicesConfig {
     pub signup_mode: Mode,
     pub role_policy: RolePolicy,
     pub session_lifetime_secs: i64,
+    /// `POST /api/organizations` creates organizations (off, as in Label Studio).
+    pub organization_creation_over_api: bool,
 }
 
 impl Default for ServicesConfig {
@@ -35,6 +37,7 @@ impl Default for ServicesConfig {
             signup_mode: Mode::Open,
             role_policy: RolePolicy::default(),
             session_lifetime_secs: 14 * 24 * 3600,
+            organization_creation_over_api: false,
         }
     }
 }
@@ -509,6 +512,33 @@ impl<S: Store> Services<S> {
             .await?;
         let token = org.invite.token(self.key.as_bytes());
         Ok((org, token))
+    }
+
+    /// A new organization owned by `user`, when the instance allows it. The
+    /// user's active organization does not change.
+    pub async fn create_organization(
+        &self,
+        user: &UserRecord,
+        title: &str,
+    ) -> Result<OrgRecord, AppError> {
+        if !self.config.organization_creation_over_api {
+            return Err(AppError::OrgCreationDisabled);
+        }
+        let title = OrgTitle::parse(title).map_err(|source| AppError::InvalidOrg {
+            field: Field::Title,
+            source,
+        })?;
+        let (invite, digest) = self.fresh_invite()?;
+        let org = self
+            .store
+            .create_organization(user.id, title, invite, digest, self.now())
+            .await?;
+        tracing::info!(
+            organization_id = org.id,
+            by = user.id,
+            "organization created"
+        );
+        Ok(org)
     }
 
     /// The current invite token of an organization (for those allowed to see it).

@@ -70,7 +70,7 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
     r = both(
         r,
         "/api/organizations",
-        get(list_orgs::<S>).post(create_org),
+        get(list_orgs::<S>).post(create_org::<S>),
     );
     r = both(
         r,
@@ -272,24 +272,23 @@ async fn list_orgs<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Resul
     )))
 }
 
-async fn create_org(_auth_required: AuthedAny) -> ApiError {
-    ApiError::Forbidden("Creating organizations over the API is disabled on this instance")
-}
-
-/// Any authenticated caller (for endpoints whose answer does not depend on who).
-struct AuthedAny;
-
-impl<S: Store> axum::extract::FromRequestParts<Shared<S>> for AuthedAny {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &Shared<S>,
-    ) -> std::result::Result<Self, Self::Rejection> {
-        Authed::from_request_parts(parts, state)
-            .await
-            .map(|_| AuthedAny)
+async fn create_org<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let mut f = Fields::default();
+    let title = f.required_string(&body, "title");
+    if !st.services.config().organization_creation_over_api {
+        // Disabled: say so before looking at the input.
+        return Err(AppError::OrgCreationDisabled.into());
     }
+    f.finish()?;
+    let org = st
+        .services
+        .create_organization(&auth.caller.user, title.as_deref().unwrap_or_default())
+        .await?;
+    Ok((StatusCode::CREATED, Json(repr::org_summary(&org))).into_response())
 }
 
 async fn get_org<S: Store>(

@@ -108,7 +108,8 @@ fn app_error(e: &AppError) -> Response {
         AppError::SignupDenied(_)
         | AppError::Forbidden
         | AppError::OwnerUndeletable
-        | AppError::OnlyOwnerDeletes => StatusCode::FORBIDDEN,
+        | AppError::OnlyOwnerDeletes
+        | AppError::OrgCreationDisabled => StatusCode::FORBIDDEN,
         AppError::BadCredentials => StatusCode::UNAUTHORIZED,
         AppError::CannotRemoveSelf => StatusCode::METHOD_NOT_ALLOWED,
         AppError::NotFound(_)

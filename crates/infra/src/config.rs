@@ -40,6 +40,7 @@ const KEYS: &[&str] = &[
     "password_min_length",
     "password_max_length",
     "members_see_invite_link",
+    "organization_creation_over_api",
     "session_lifetime_secs",
     "secret_key",
     "hash_concurrency",
@@ -90,6 +91,8 @@ struct Raw {
     password_max_length: usize,
     #[serde(deserialize_with = "label_studio_bool")]
     members_see_invite_link: bool,
+    #[serde(deserialize_with = "label_studio_bool")]
+    organization_creation_over_api: bool,
     session_lifetime_secs: i64,
     secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
@@ -151,6 +154,7 @@ pub struct Settings {
     pub disable_signup_without_link: bool,
     pub password_policy: PasswordPolicy,
     pub members_see_invite_link: bool,
+    pub organization_creation_over_api: bool,
     pub session_lifetime_secs: i64,
     pub secret_key: Option<SecretString>,
     pub hash_concurrency: usize,
@@ -339,6 +343,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         disable_signup_without_link: raw.disable_signup_without_link,
         password_policy,
         members_see_invite_link: raw.members_see_invite_link,
+        organization_creation_over_api: raw.organization_creation_over_api,
         session_lifetime_secs: raw.session_lifetime_secs,
         secret_key,
         hash_concurrency: raw

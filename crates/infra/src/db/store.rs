@@ -693,6 +693,34 @@ impl Store for SeaStore {
         txn.commit().await.map_err(backend)
     }
 
+    async fn create_organization(
+        &self,
+        owner: i64,
+        title: OrgTitle,
+        invite: InviteState,
+        invite_digest: SecretDigest,
+        now: i64,
+    ) -> R<OrgRecord> {
+        let (txn, _slot) = self.write_txn().await?;
+        let mut org = Self::insert_org(&txn, title.as_str(), &invite, &invite_digest, now).await?;
+        let mut active: organizations::ActiveModel = org.clone().into();
+        active.created_by = Set(Some(owner));
+        org = active.update(&txn).await.map_err(backend)?;
+        memberships::ActiveModel {
+            user_id: Set(owner),
+            organization_id: Set(org.id),
+            role: Set(Role::Owner.as_str().to_owned()),
+            created_at: Set(now),
+            removed_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        org_record(org)
+    }
+
     async fn set_role(&self, user_id: i64, org_id: i64, role: Role) -> R<()> {
         let (txn, _slot) = self.write_txn().await?;
         let res = memberships::Entity::update_many()
