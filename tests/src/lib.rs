@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod http;
+pub mod pg;
 pub mod process;
 pub mod server;
 pub mod tidy;

@@ -293,29 +293,8 @@ async fn sqlite_survives_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_survives_sigkill() {
-    let admin = std::env::var("LS_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!(
-        "ls_crash_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let conn = sea_orm::Database::connect(&admin)
-        .await
-        .expect("PostgreSQL for the crash test");
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    let (cycles, acked) = crash_loop(Some(format!("{base}/{name}"))).await;
+    let db = ls_integration::pg::PgDatabase::create("crash").await;
+    let (cycles, acked) = crash_loop(Some(db.url.clone())).await;
     println!("postgres: {cycles} kill cycles, {acked} acknowledged writes, 0 lost");
-    let _ = conn
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
+    db.drop_database().await;
 }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use ls_integration::http::{Client, request};
 use ls_integration::process::{Server, command, run};
-use sea_orm::ConnectionTrait;
 
 const SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const OWNER_TOKEN: &str = "scale-owner-token-1";
@@ -95,26 +94,8 @@ fn whoami(addr: std::net::SocketAddr, headers: &[(&str, &str)]) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_behind_nginx_share_everything() {
-    let admin = std::env::var("LS_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!(
-        "ls_scale_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let conn = sea_orm::Database::connect(&admin)
-        .await
-        .expect("PostgreSQL for the scale-out test");
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = format!(
-        "{}/{name}",
-        admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b)
-    );
+    let db = ls_integration::pg::PgDatabase::create("scale").await;
+    let url = db.url.clone();
 
     let home = tempfile::tempdir().unwrap();
     let lb_port = free_port();
@@ -262,7 +243,5 @@ async fn two_instances_behind_nginx_share_everything() {
 
     a.stop();
     b.stop();
-    let _ = conn
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
+    db.drop_database().await;
 }
