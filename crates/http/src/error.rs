@@ -34,6 +34,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("The request took too long.")]
     Timeout,
+    /// Our fault (a template that failed to render, say): logged, bare 500.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -87,6 +90,10 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::App(e) => return app_error(e),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
         };
         envelope(status, &detail, None)
     }

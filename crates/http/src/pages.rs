@@ -135,10 +135,9 @@ fn render(
     status: StatusCode,
     new_csrf: Option<(&str, Cookie<'static>)>,
 ) -> Result<Response, ApiError> {
-    let body = t.render().map_err(|e| {
-        tracing::error!(error = %e, "template failed");
-        ApiError::App(AppError::Hashing)
-    })?;
+    let body = t
+        .render()
+        .map_err(|e| ApiError::Internal(format!("template: {e}")))?;
     let mut resp = (status, Html(body)).into_response();
     if let Some((_, c)) = new_csrf {
         set_cookie(&mut resp, &c);
