@@ -123,6 +123,22 @@ async fn fill(c: &Client, id: &str, value: &str) {
     e.send_keys(value).await.unwrap();
 }
 
+/// The copy button answers after the clipboard promise settles: wait for it.
+async fn wait_copied(button: &fantoccini::elements::Element) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = button.text().await.unwrap();
+        if text == "Copied" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the copy button still says {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn page_text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
@@ -228,7 +244,7 @@ async fn open_add_people(c: &Client) -> String {
         .await
         .unwrap();
     copy.click().await.unwrap();
-    assert_eq!(copy.text().await.unwrap(), "Copied");
+    wait_copied(&copy).await;
     field.prop("value").await.unwrap().unwrap()
 }
 
@@ -527,14 +543,11 @@ async fn the_pages_work_by_keyboard() {
         .unwrap();
     tab_to(&c, "Copy").await;
     press(&c, Key::Enter).await;
-    let copied = c
+    let copy = c
         .find(Locator::XPath("//button[@data-copy='invite-link']"))
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    assert_eq!(copied, "Copied");
+    wait_copied(&copy).await;
     clean_console(&c).await;
     c.close().await.unwrap();
     srv.stop();

@@ -12,15 +12,19 @@ document.addEventListener("DOMContentLoaded", function () {
       var field = document.getElementById(button.getAttribute("data-copy"));
       if (!field) { return; }
       var done = function () { button.textContent = "Copied"; };
+      field.focus();
       field.select();
+      // The synchronous copy first: the asynchronous clipboard API may wait
+      // on a permission that never comes (headless browsers, some policies).
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      if (copied) { done(); }
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(field.value).then(done, function () {
-          document.execCommand("copy");
-          done();
+          if (!copied) { button.textContent = "Press Ctrl+C"; }
         });
-      } else {
-        document.execCommand("copy");
-        done();
+      } else if (!copied) {
+        button.textContent = "Press Ctrl+C";
       }
     });
   });
