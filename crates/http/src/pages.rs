@@ -307,10 +307,12 @@ struct LoginPage<'a> {
     signup_open: bool,
 }
 
-fn login_action<S>(st: &Shared<S>, uri: &Uri) -> String {
+/// A form's `action`: the page's own path, carrying its query string on
+/// (the invite token and `next`, as Label Studio's forms do).
+fn form_action<S>(st: &Shared<S>, path: &str, uri: &Uri) -> String {
     match uri.query() {
-        Some(q) => format!("{}/user/login/?{q}", st.url.prefix),
-        None => format!("{}/user/login/", st.url.prefix),
+        Some(q) => format!("{}{path}?{q}", st.url.prefix),
+        None => format!("{}{path}", st.url.prefix),
     }
 }
 
@@ -328,7 +330,7 @@ async fn login_form<S: Store>(
     let c = ctx(&st, &headers, None)?;
     let page = LoginPage {
         layout: c.layout.clone(),
-        action: login_action(&st, &uri),
+        action: form_action(&st, "/user/login/", &uri),
         email: "",
         error: None,
         signup_open: st.services.config().signup_mode == Mode::Open,
@@ -374,7 +376,7 @@ async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Re
             let c = ctx(&st, &headers, None)?;
             let page = LoginPage {
                 layout: c.layout.clone(),
-                action: login_action(&st, &uri),
+                action: form_action(&st, "/user/login/", &uri),
                 email,
                 error: Some("The email and password you entered don't match."),
                 signup_open: st.services.config().signup_mode == Mode::Open,
@@ -442,13 +444,6 @@ struct SignupPage<'a> {
     password_error: Option<String>,
 }
 
-fn signup_action<S>(st: &Shared<S>, uri: &Uri) -> String {
-    match uri.query() {
-        Some(q) => format!("{}/user/signup/?{q}", st.url.prefix),
-        None => format!("{}/user/signup/", st.url.prefix),
-    }
-}
-
 fn denied_state(d: Deny) -> (SignupState, StatusCode) {
     match d {
         Deny::InviteRequired => (SignupState::NeedsInvite, StatusCode::FORBIDDEN),
@@ -484,7 +479,7 @@ async fn signup_form<S: Store>(
     let page = SignupPage {
         layout: c.layout.clone(),
         state,
-        action: signup_action(&st, &uri),
+        action: form_action(&st, "/user/signup/", &uri),
         joining,
         email: "",
         error: None,
@@ -518,7 +513,7 @@ async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<R
             let page = SignupPage {
                 layout: c.layout.clone(),
                 state,
-                action: signup_action(&st, &uri),
+                action: form_action(&st, "/user/signup/", &uri),
                 joining: false,
                 email: "",
                 error: None,
@@ -542,7 +537,7 @@ async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<R
     let page = SignupPage {
         layout: c.layout.clone(),
         state: SignupState::Form,
-        action: signup_action(&st, &uri),
+        action: form_action(&st, "/user/signup/", &uri),
         joining: invite.is_some(),
         email,
         error: None,
