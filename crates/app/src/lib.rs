@@ -27,8 +27,8 @@ pub use ports::{
 };
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::{
-    Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Profile, Services,
-    ServicesConfig, SignupRequest,
+    Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Services, ServicesConfig,
+    SignupRequest,
 };
 
 /// Secrets in memory (and in configuration): `Debug` never shows them.

@@ -153,10 +153,6 @@ impl<S: Store> Services<S> {
         &self.config
     }
 
-    fn now(&self) -> i64 {
-        self.clock.now_micros()
-    }
-
     pub(crate) fn now_micros(&self) -> i64 {
         self.clock.now_micros()
     }
@@ -249,7 +245,7 @@ impl<S: Store> Services<S> {
                 password_hash,
                 token_digest: self.token_digest(token.expose()),
                 placement,
-                now: self.now(),
+                now: self.now_micros(),
             })
             .await
             .map_err(|e| match e {
@@ -430,7 +426,11 @@ impl<S: Store> Services<S> {
     pub async fn reset_token(&self, user_id: i64) -> Result<UserToken, AppError> {
         let token = UserToken::generate(bytes::<GENERATED_TOKEN_BYTES>(&*self.random)?);
         self.store
-            .replace_token(user_id, self.token_digest(token.expose()), self.now())
+            .replace_token(
+                user_id,
+                self.token_digest(token.expose()),
+                self.now_micros(),
+            )
             .await?;
         tracing::info!(user_id, "API token reset");
         Ok(token)
@@ -465,7 +465,7 @@ impl<S: Store> Services<S> {
             .hash(password, bytes::<SALT_LEN>(&*self.random)?)
             .await?;
         self.store
-            .set_password_hash(user.id, hash, self.now())
+            .set_password_hash(user.id, hash, self.now_micros())
             .await?;
         tracing::info!(user_id = user.id, "password changed");
         Ok(user)
@@ -473,7 +473,9 @@ impl<S: Store> Services<S> {
 
     pub async fn set_active(&self, email: &str, active: bool) -> Result<UserRecord, AppError> {
         let user = self.find_user(email).await?;
-        self.store.set_active(user.id, active, self.now()).await?;
+        self.store
+            .set_active(user.id, active, self.now_micros())
+            .await?;
         tracing::info!(user_id = user.id, active, "user activation changed");
         Ok(user)
     }
@@ -531,7 +533,7 @@ impl<S: Store> Services<S> {
         let (invite, digest) = self.fresh_invite()?;
         let org = self
             .store
-            .create_organization(user.id, title, invite, digest, self.now())
+            .create_organization(user.id, title, invite, digest, self.now_micros())
             .await?;
         tracing::info!(
             organization_id = org.id,
@@ -557,7 +559,7 @@ impl<S: Store> Services<S> {
         let token = state.token(self.key.as_bytes());
         let org = self
             .store
-            .rotate_invite(org.id, state, self.invite_digest(&token), self.now())
+            .rotate_invite(org.id, state, self.invite_digest(&token), self.now_micros())
             .await?;
         tracing::info!(
             organization_id = org.id,
@@ -571,7 +573,7 @@ impl<S: Store> Services<S> {
     pub async fn start_session(&self, user_id: i64) -> Result<SecretString, AppError> {
         let raw = bytes::<32>(&*self.random)?;
         let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        let now = self.now();
+        let now = self.now_micros();
         let expires =
             now.saturating_add(self.config.session_lifetime_secs.saturating_mul(1_000_000));
         self.store
@@ -588,7 +590,10 @@ impl<S: Store> Services<S> {
     pub async fn session_user(&self, session_id: &str) -> Result<Option<UserRecord>, AppError> {
         Ok(self
             .store
-            .session_user(&self.key.digest(SESSION, session_id.as_bytes()), self.now())
+            .session_user(
+                &self.key.digest(SESSION, session_id.as_bytes()),
+                self.now_micros(),
+            )
             .await?)
     }
 
@@ -600,49 +605,7 @@ impl<S: Store> Services<S> {
     }
 }
 
-/// What "who am I" shows: the user, their active organization and role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    pub user: UserRecord,
-    pub organization: Option<OrgRecord>,
-    pub owner_email: Option<String>,
-    /// `None` when the membership was removed.
-    pub role: Option<Role>,
-}
-
 impl<S: Store> Services<S> {
-    pub async fn profile(&self, user: UserRecord) -> Result<Profile, AppError> {
-        let Some(org_id) = user.active_organization else {
-            return Ok(Profile {
-                user,
-                organization: None,
-                owner_email: None,
-                role: None,
-            });
-        };
-        let organization = self.store.organization(org_id).await?;
-        let owner_email = match organization.as_ref().and_then(|o| o.created_by) {
-            Some(owner) => self
-                .store
-                .user_by_id(owner)
-                .await?
-                .map(|u| u.email.as_str().to_owned()),
-            None => None,
-        };
-        let role = self
-            .store
-            .membership(user.id, org_id)
-            .await?
-            .filter(|m| m.removed_at.is_none())
-            .map(|m| m.role);
-        Ok(Profile {
-            user,
-            organization,
-            owner_email,
-            role,
-        })
-    }
-
     /// What `role` may do here, in Label Studio's permission-string form.
     pub fn permissions(&self, role: Option<Role>) -> Vec<&'static str> {
         let Some(role) = role else { return Vec::new() };

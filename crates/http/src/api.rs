@@ -108,10 +108,14 @@ async fn version() -> Json<Value> {
 
 async fn whoami<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
     let s = &st.services;
-    let profile = s.profile(auth.caller.user.clone()).await?;
-    let meta = s.org_meta(profile.user.active_organization).await?;
-    let mut body = repr::user(&profile.user, &meta);
-    body.insert("permissions".into(), json!(s.permissions(profile.role)));
+    // The caller already carries the role; org_meta reads the organization and its owner.
+    let user = &auth.caller.user;
+    let meta = s.org_meta(user.active_organization).await?;
+    let mut body = repr::user(user, &meta);
+    body.insert(
+        "permissions".into(),
+        json!(s.permissions(auth.caller.membership.map(|(_, role)| role))),
+    );
     Ok(Json(Value::Object(body)))
 }
 

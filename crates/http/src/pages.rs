@@ -133,13 +133,13 @@ fn redirect(location: &str) -> Response {
 fn render(
     t: &impl Template,
     status: StatusCode,
-    new_csrf: Option<(&str, Cookie<'static>)>,
+    new_csrf: Option<Cookie<'static>>,
 ) -> Result<Response, ApiError> {
     let body = t
         .render()
         .map_err(|e| ApiError::Internal(format!("template: {e}")))?;
     let mut resp = (status, Html(body)).into_response();
-    if let Some((_, c)) = new_csrf {
+    if let Some(c) = new_csrf {
         set_cookie(&mut resp, &c);
     }
     Ok(resp)
@@ -165,8 +165,8 @@ struct PageCtx {
 }
 
 impl PageCtx {
-    fn cookie(&self) -> Option<(&str, Cookie<'static>)> {
-        self.new_csrf.clone().map(|c| ("", c))
+    fn cookie(&self) -> Option<Cookie<'static>> {
+        self.new_csrf.clone()
     }
 }
 
