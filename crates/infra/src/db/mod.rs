@@ -31,11 +31,7 @@ pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {
 /// Open the configured database and bring the schema up to date.
 pub async fn open_target(target: &crate::DatabaseTarget) -> Result<SeaStore, InfraError> {
     match target {
-        crate::DatabaseTarget::Sqlite(path) => {
-            let db = open_sqlite(path).await?;
-            migrate(&db, Some(path)).await?;
-            Ok(SeaStore::new(db))
-        }
+        crate::DatabaseTarget::Sqlite(path) => open_sqlite_migrated(path).await,
         crate::DatabaseTarget::Postgres(url) => open(url.expose()).await,
     }
 }
@@ -43,10 +39,7 @@ pub async fn open_target(target: &crate::DatabaseTarget) -> Result<SeaStore, Inf
 /// Open `url` (`sqlite://PATH[?…]` or `postgres://…`) and bring the schema up to date.
 pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = Path::new(path.split('?').next().unwrap_or(path));
-        let db = open_sqlite(path).await?;
-        migrate(&db, Some(path)).await?;
-        return Ok(SeaStore::new(db));
+        return open_sqlite_migrated(Path::new(path.split('?').next().unwrap_or(path))).await;
     }
     let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut opts = ConnectOptions::new(url.to_owned());
@@ -64,7 +57,35 @@ pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
             message: "use a sqlite:// or postgres:// URL".into(),
         }));
     };
-    migrate(&db, None).await?;
+    migrate(&db).await?;
+    Ok(SeaStore::new(db))
+}
+
+/// Open SQLite and migrate it while holding an exclusive lock on a file
+/// beside the database, so that processes starting together (the server
+/// and `ls-admin`, say) neither race the migrations nor meet SQLite's
+/// "database is locked" while one of them switches a new file to WAL.
+async fn open_sqlite_migrated(path: &Path) -> Result<SeaStore, InfraError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".migrate-lock");
+    let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        f.lock()?;
+        Ok(f)
+    })
+    .await
+    .map_err(|e| InfraError::Database(e.to_string()))?
+    .map_err(|e| {
+        InfraError::Database(format!("cannot lock {} for opening: {e}", path.display()))
+    })?;
+    let db = open_sqlite(path).await?;
+    let migrated = migrate(&db).await;
+    drop(lock);
+    migrated?;
     Ok(SeaStore::new(db))
 }
 
@@ -224,14 +245,11 @@ pub async fn diagnostics(
     Ok(out)
 }
 
-/// Apply every pending migration, once even when several processes start
-/// at the same moment: PostgreSQL instances take an advisory lock, SQLite
-/// processes an exclusive lock on a file beside the database. A database
-/// migrated by a newer ls-users is refused with a message that says so.
-pub async fn migrate(
-    db: &DatabaseConnection,
-    sqlite_path: Option<&Path>,
-) -> Result<(), InfraError> {
+/// Apply every pending migration, once even when several instances start
+/// at the same moment (PostgreSQL: an advisory lock; SQLite: the caller
+/// holds the open lock). A database migrated by a newer ls-users is refused
+/// with a message that says so.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), InfraError> {
     use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
     let fail = |e: sea_orm::DbErr| {
         let text = e.to_string();
@@ -243,8 +261,8 @@ pub async fn migrate(
             InfraError::Migration(text)
         }
     };
-    match (db.get_database_backend(), sqlite_path) {
-        (DbBackend::Postgres, _) => {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
             // Held until this transaction ends; the migrations run on other pool connections.
             let guard = db.begin().await.map_err(fail)?;
             guard
@@ -253,25 +271,6 @@ pub async fn migrate(
                 .map_err(fail)?;
             let result = Migrator::up(db, None).await.map_err(fail);
             guard.commit().await.map_err(fail)?;
-            result
-        }
-        (DbBackend::Sqlite, Some(path)) => {
-            let mut lock_path = path.as_os_str().to_owned();
-            lock_path.push(".migrate-lock");
-            let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-                let f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&lock_path)?;
-                f.lock()?;
-                Ok(f)
-            })
-            .await
-            .map_err(|e| InfraError::Migration(e.to_string()))?
-            .map_err(|e| InfraError::Migration(format!("cannot lock for migration: {e}")))?;
-            let result = Migrator::up(db, None).await.map_err(fail);
-            drop(lock);
             result
         }
         _ => Migrator::up(db, None).await.map_err(fail),
