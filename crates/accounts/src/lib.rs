@@ -10,7 +10,9 @@
 mod email;
 mod error;
 mod hashing;
+mod hotkeys;
 mod password;
+pub mod pat;
 mod secret;
 mod token;
 mod username;
@@ -18,6 +20,9 @@ mod username;
 pub use email::Email;
 pub use error::AccountError;
 pub use hashing::{PasswordHashString, PasswordHasher, SALT_LEN};
+pub use hotkeys::{
+    HotkeyError, Hotkeys, MAX_HOTKEY_COMBO_CHARS, MAX_HOTKEY_NAME_CHARS, MAX_HOTKEYS,
+};
 pub use password::MAX_VERIFIABLE_CHARS;
 pub use password::{Password, PasswordPolicy};
 pub use secret::{DigestKey, SecretDigest};

@@ -21,6 +21,12 @@ impl DigestKey {
         &self.0
     }
 
+    /// The key that signs personal access tokens: derived for that one
+    /// purpose, so a JWT signature never doubles as a stored digest.
+    pub fn jwt_key(&self) -> crate::pat::JwtKey {
+        crate::pat::JwtKey::from_bytes(self.digest("jwt-hs256-key", b"").0)
+    }
+
     /// HMAC-SHA256 over `purpose ‖ 0 ‖ value`. The purpose separates token
     /// kinds, so a session id can never be replayed as an API token. Keyed,
     /// so a database dump alone does not allow guessing short tokens offline.
