@@ -55,6 +55,38 @@ fn a_full_session_at_trace_level_logs_no_secret() {
     secrets.extend([invite, reset]);
     assert_eq!(api.get("/api/current-user/token").status, 200);
 
+    // Personal access tokens: create, refresh, use as Bearer, rotate, revoke.
+    let pat = api.json("POST", "/api/token/", &json!({})).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let access = Client::new(server.addr)
+        .json("POST", "/api/token/refresh/", &json!({"refresh": pat}))
+        .json()["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut jwt = Client::new(server.addr);
+    jwt.headers
+        .push(("Authorization".into(), format!("Bearer {access}")));
+    assert_eq!(jwt.get("/api/current-user/whoami").status, 200);
+    let rotated = api
+        .json("POST", "/api/token/rotate/", &json!({"refresh": pat}))
+        .json()["refresh"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        api.json("POST", "/api/token/blacklist/", &json!({"refresh": rotated}))
+            .status,
+        204
+    );
+    assert_eq!(jwt.get("/api/current-user/whoami").status, 401);
+    // Their signatures are the secret part; the payloads are readable by design.
+    for t in [&pat, &access, &rotated] {
+        secrets.push(t.rsplit('.').next().unwrap().to_owned());
+    }
+
     // A browser session: login (wrong, then right), API calls with CSRF, logout.
     let mut browser = Client::new(server.addr);
     browser.get("/user/login/");

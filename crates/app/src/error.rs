@@ -41,6 +41,17 @@ pub enum AppError {
     EmailTaken,
     #[error("{0}")]
     SignupDenied(Deny),
+    /// An API credential that stands for no one (the message says why).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("Personal access tokens are disabled for this organization.")]
+    PersonalTokensDisabled,
+    #[error("You already have a valid token. Please revoke it before creating a new one.")]
+    PersonalTokenExists,
+    #[error("Token is already blacklisted.")]
+    PersonalTokenRevoked,
+    #[error("You can revoke or rotate only your own tokens.")]
+    NotTokenOwner,
     #[error("The email and password you entered don't match.")]
     BadCredentials,
     #[error("{0} not found")]

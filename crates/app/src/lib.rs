@@ -17,19 +17,21 @@ mod ports;
 mod random;
 mod services;
 pub mod time;
+mod tokens;
 
 pub use directory::{Caller, MemberPage, UserPatch};
 pub use error::{AppError, Field};
 pub use hashing::BlockingHasher;
 pub use ports::{
-    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord, Store,
-    StoreError, UserChanges, UserRecord, UserWithRole,
+    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord,
+    PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord, UserWithRole,
 };
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::{
     Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Services, ServicesConfig,
     SignupRequest,
 };
+pub use tokens::{Credential, PersonalToken, TokenSettingsPatch};
 
 /// Secrets in memory (and in configuration): `Debug` never shows them.
 #[derive(Clone, PartialEq, Eq, Default, serde::Deserialize)]

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use accounts::{Email, PasswordHashString, SecretDigest, Username};
 use invites::InviteState;
-use orgs::{OrgTitle, Role};
+use orgs::{OrgTitle, Role, TokenSettings};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -17,6 +17,10 @@ pub enum StoreError {
     EmailTaken,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The write would break a rule that holds under races (one live
+    /// personal access token per user, say).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// The stored data breaks an invariant (a bad role string, say).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -39,6 +43,8 @@ pub struct UserRecord {
     pub date_joined: i64,
     pub last_activity: Option<i64>,
     pub allow_newsletters: bool,
+    /// Validated JSON (`accounts::Hotkeys`), as stored.
+    pub custom_hotkeys: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +61,26 @@ pub struct OrgRecord {
     pub contact_info: Option<String>,
     pub created_by: Option<i64>,
     pub invite: InviteState,
+    pub tokens: TokenSettings,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A personal access token (JWT refresh token) as stored: its `jti`, never
+/// the token. Times in microseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalTokenRecord {
+    pub jti: String,
+    pub user_id: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl PersonalTokenRecord {
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,4 +270,54 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
     fn delete_session(&self, digest: &SecretDigest) -> impl Future<Output = R<()>> + Send;
+
+    /// Records a new personal access token; `Conflict` when the user already
+    /// has a live one (decided inside the transaction, so two racing
+    /// requests cannot both succeed).
+    fn create_personal_token(
+        &self,
+        token: PersonalTokenRecord,
+        now: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// The user's live personal access tokens, oldest first.
+    fn personal_tokens(
+        &self,
+        user_id: i64,
+        now: i64,
+    ) -> impl Future<Output = R<Vec<PersonalTokenRecord>>> + Send;
+    fn personal_token(
+        &self,
+        jti: &str,
+    ) -> impl Future<Output = R<Option<PersonalTokenRecord>>> + Send;
+    /// The user whose live token `jti` is, when it is `user_id`'s: one
+    /// query, made on every request authenticated by an access token.
+    fn user_by_personal_token(
+        &self,
+        jti: &str,
+        user_id: i64,
+        now: i64,
+    ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    /// Revokes a live token; `false` when it was not live (already revoked, expired, unknown).
+    fn revoke_personal_token(&self, jti: &str, now: i64) -> impl Future<Output = R<bool>> + Send;
+    /// Revokes `old_jti` and records `new` in one transaction; `false` (and
+    /// nothing written) when `old_jti` was not live.
+    fn rotate_personal_token(
+        &self,
+        old_jti: &str,
+        new: PersonalTokenRecord,
+        now: i64,
+    ) -> impl Future<Output = R<bool>> + Send;
+    fn set_token_settings(
+        &self,
+        org_id: i64,
+        settings: TokenSettings,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
+    /// Stores validated hotkeys (`accounts::Hotkeys::to_stored`).
+    fn set_hotkeys(
+        &self,
+        user_id: i64,
+        stored: String,
+        now: i64,
+    ) -> impl Future<Output = R<UserRecord>> + Send;
 }

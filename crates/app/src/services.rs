@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use accounts::pat::JwtKey;
 use accounts::{
     DigestKey, Email, GENERATED_TOKEN_BYTES, Password, PasswordPolicy, SALT_LEN, SecretDigest,
     UserToken, Username,
@@ -26,6 +27,9 @@ pub struct ServicesConfig {
     pub signup_mode: Mode,
     pub role_policy: RolePolicy,
     pub session_lifetime_secs: i64,
+    /// How long an access token made from a personal access token lives
+    /// (Label Studio: 5 minutes).
+    pub access_token_lifetime_secs: i64,
     /// `POST /api/organizations` creates organizations (off, as in Label Studio).
     pub organization_creation_over_api: bool,
 }
@@ -37,6 +41,7 @@ impl Default for ServicesConfig {
             signup_mode: Mode::Open,
             role_policy: RolePolicy::default(),
             session_lifetime_secs: 14 * 24 * 3600,
+            access_token_lifetime_secs: 300,
             organization_creation_over_api: false,
         }
     }
@@ -121,9 +126,10 @@ pub struct Services<S> {
     store: S,
     hasher: BlockingHasher,
     key: DigestKey,
-    random: Arc<dyn Random>,
+    pub(crate) jwt_key: JwtKey,
+    pub(crate) random: Arc<dyn Random>,
     clock: Arc<dyn Clock>,
-    config: ServicesConfig,
+    pub(crate) config: ServicesConfig,
 }
 
 impl<S: Store> Services<S> {
@@ -138,6 +144,7 @@ impl<S: Store> Services<S> {
         Self {
             store,
             hasher,
+            jwt_key: key.jwt_key(),
             key,
             random,
             clock,

@@ -14,6 +14,7 @@ use crate::auth::{Authed, Via};
 use crate::body::{Fields, JsonObject};
 use crate::repr::{self, MetaCache};
 use crate::state::Shared;
+use app::time::iso8601;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -89,6 +90,24 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
             .patch(patch_membership::<S>)
             .delete(delete_membership::<S>),
     );
+    r = both(
+        r,
+        "/api/current-user/hotkeys",
+        get(get_hotkeys).patch(patch_hotkeys::<S>),
+    );
+    r = both(
+        r,
+        "/api/token",
+        get(list_personal_tokens::<S>).post(create_personal_token::<S>),
+    );
+    r = both(r, "/api/token/refresh", post(refresh_token::<S>));
+    r = both(r, "/api/token/rotate", post(rotate_token::<S>));
+    r = both(r, "/api/token/blacklist", post(blacklist_token::<S>));
+    r = both(
+        r,
+        "/api/jwt/settings",
+        get(get_jwt_settings::<S>).post(set_jwt_settings::<S>),
+    );
     r = both(r, "/api/invite", get(invite::<S>));
     r = both(r, "/api/invite/reset-token", post(reset_invite::<S>));
     r
@@ -102,8 +121,22 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "UP"}))
 }
 
+/// The shape `versions.get()` of Label Studio's SDK reads. We are not Label
+/// Studio: the package entries name this server, the editor entries are empty.
 async fn version() -> Json<Value> {
-    Json(json!({"release": crate::VERSION, "ls-users": crate::VERSION}))
+    let package = json!({"version": crate::VERSION, "short_version": crate::VERSION, "latest_version_from_pypi": null});
+    Json(json!({
+        "release": crate::VERSION,
+        "edition": "Community",
+        "label-studio-os-package": package,
+        "label-studio-os-backend": {"message": "ls-users", "commit": null, "branch": null, "date": null},
+        "label-studio-frontend": {},
+        "dm2": {},
+        "label-studio-converter": {},
+        "lsf": {},
+        "backend": {},
+        "ls-users": crate::VERSION,
+    }))
 }
 
 async fn whoami<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
@@ -138,7 +171,7 @@ async fn patch_current_user<S: Store>(
 async fn current_token(auth: Authed) -> Result<Json<Value>> {
     match auth.via {
         Via::Token(t) => Ok(Json(json!({"token": t}))),
-        Via::Session => Err(ApiError::NotFoundWith(
+        Via::Session | Via::Jwt => Err(ApiError::NotFoundWith(
             "The API token is shown only once, when it is made: reset the token to see a new one.",
         )),
     }
@@ -472,4 +505,166 @@ async fn invite<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<J
 async fn reset_invite<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Response> {
     let (_, token) = st.services.reset_invite(&auth.caller.actor()?).await?;
     Ok((StatusCode::CREATED, Json(invite_body(&st, &token))).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct HotkeysQuery {
+    project: Option<String>,
+}
+
+/// Label Studio scopes hotkeys per project too; this server has no projects.
+fn refuse_project(q: &HotkeysQuery) -> Result<()> {
+    match q.project {
+        None => Ok(()),
+        Some(_) => Err(ApiError::Validation(vec![(
+            "project".into(),
+            "Project hotkeys are not available: this server has no projects.".into(),
+        )])),
+    }
+}
+
+async fn get_hotkeys(auth: Authed, Query(q): Query<HotkeysQuery>) -> Result<Json<Value>> {
+    refuse_project(&q)?;
+    let hotkeys = accounts::Hotkeys::from_stored(&auth.caller.user.custom_hotkeys);
+    Ok(Json(json!({"custom_hotkeys": hotkeys.to_value()})))
+}
+
+async fn patch_hotkeys<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    Query(q): Query<HotkeysQuery>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    refuse_project(&q)?;
+    let mut f = Fields::default();
+    f.only(&body, &["custom_hotkeys"]);
+    f.finish()?;
+    let Some(value) = body.get("custom_hotkeys") else {
+        return Err(ApiError::Validation(vec![(
+            "custom_hotkeys".into(),
+            "This field is required.".into(),
+        )]));
+    };
+    let hotkeys = st.services.set_hotkeys(&auth.caller, value).await?;
+    Ok(Json(json!({"custom_hotkeys": hotkeys.to_value()})))
+}
+
+fn personal_token_body(t: &app::PersonalToken) -> Value {
+    json!({
+        "token": t.token,
+        "created_at": iso8601(t.created_at),
+        "expires_at": iso8601(t.expires_at),
+    })
+}
+
+async fn list_personal_tokens<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+) -> Result<Json<Value>> {
+    let tokens = st.services.personal_tokens(&auth.caller).await?;
+    Ok(Json(Value::Array(
+        tokens.iter().map(personal_token_body).collect(),
+    )))
+}
+
+async fn create_personal_token<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+) -> Result<Response> {
+    let token = st.services.create_personal_token(&auth.caller).await?;
+    Ok((StatusCode::CREATED, Json(personal_token_body(&token))).into_response())
+}
+
+/// The `refresh` field of a token request.
+fn refresh_field(body: &serde_json::Map<String, Value>) -> Result<String> {
+    let mut f = Fields::default();
+    let refresh = f.required_string(body, "refresh");
+    f.finish()?;
+    Ok(refresh.unwrap_or_default())
+}
+
+/// Unauthenticated, like simplejwt's: the refresh token is the credential.
+async fn refresh_token<S: Store>(
+    State(st): State<Shared<S>>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    let refresh = refresh_field(&body)?;
+    let access = st.services.refresh_access(&refresh).await?;
+    Ok(Json(json!({"access": access})))
+}
+
+async fn rotate_token<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    let refresh = refresh_field(&body)?;
+    let new = st
+        .services
+        .rotate_personal_token(&auth.caller, &refresh)
+        .await?;
+    Ok(Json(json!({"refresh": new})))
+}
+
+async fn blacklist_token<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    JsonObject(body): JsonObject,
+) -> Result<StatusCode> {
+    let refresh = refresh_field(&body)?;
+    st.services
+        .revoke_personal_token(&auth.caller, &refresh)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn jwt_settings_body(s: &orgs::TokenSettings) -> Value {
+    json!({
+        "api_tokens_enabled": s.api_tokens_enabled,
+        "legacy_api_tokens_enabled": s.legacy_api_tokens_enabled,
+        "api_token_ttl_days": s.api_token_ttl_days,
+    })
+}
+
+async fn get_jwt_settings<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+) -> Result<Json<Value>> {
+    Ok(Json(jwt_settings_body(
+        &st.services.token_settings(&auth.caller).await?,
+    )))
+}
+
+async fn set_jwt_settings<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authed,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    // A member: 403 before the input is looked at.
+    let (_, role) = auth.caller.active()?;
+    if !st
+        .services
+        .config()
+        .role_policy
+        .may(role, orgs::Action::ChangeTokenSettings)
+    {
+        return Err(AppError::Forbidden.into());
+    }
+    let mut f = Fields::default();
+    f.only(
+        &body,
+        &[
+            "api_tokens_enabled",
+            "legacy_api_tokens_enabled",
+            "api_token_ttl_days",
+        ],
+    );
+    let patch = app::TokenSettingsPatch {
+        api_tokens_enabled: f.boolean(&body, "api_tokens_enabled"),
+        legacy_api_tokens_enabled: f.boolean(&body, "legacy_api_tokens_enabled"),
+        api_token_ttl_days: f.integer(&body, "api_token_ttl_days"),
+    };
+    f.finish()?;
+    let settings = st.services.set_token_settings(&auth.caller, patch).await?;
+    Ok(Json(jwt_settings_body(&settings)))
 }

@@ -3,7 +3,7 @@
 //! Cookie-authenticated unsafe requests need the CSRF token and, when the
 //! browser sends one, a same-origin `Origin`.
 
-use app::{Caller, Store};
+use app::{Caller, Credential, Store};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -18,9 +18,18 @@ pub(crate) const CSRF_COOKIE: &str = "csrftoken";
 pub(crate) const CSRF_HEADER: &str = "x-csrftoken";
 pub(crate) const CSRF_FIELD: &str = "csrfmiddlewaretoken";
 
-/// The key in the request, or why the header is unusable. `Ok(None)`: no
-/// credentials at all (or another scheme, which DRF ignores).
-pub(crate) fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// An API credential as presented: a legacy key, or a JWT access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Presented {
+    Legacy(String),
+    Jwt(String),
+}
+
+/// The credential in the request, or why the header is unusable. `Ok(None)`:
+/// no credentials at all (or a scheme we do not know, which DRF ignores).
+/// `Authorization: Token <key>` and `Bearer <jwt>` (schemes in any case);
+/// `X-Api-Key: <key or jwt>`, as Label Studio's SDK sends either.
+pub(crate) fn presented_credential(headers: &HeaderMap) -> Result<Option<Presented>, ApiError> {
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let Ok(text) = v.to_str() else {
             return Err(ApiError::AuthenticationFailed(
@@ -28,10 +37,12 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Result<Option<String>, Api
             ));
         };
         let mut parts = text.split_whitespace();
-        if parts
-            .next()
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("token"))
-        {
+        let kind = match parts.next() {
+            Some(s) if s.eq_ignore_ascii_case("token") => Some(false),
+            Some(s) if s.eq_ignore_ascii_case("bearer") => Some(true),
+            _ => None,
+        };
+        if let Some(jwt) = kind {
             return match (parts.next(), parts.next()) {
                 (None, _) => Err(ApiError::AuthenticationFailed(
                     "Invalid token header. No credentials provided.",
@@ -39,14 +50,20 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Result<Option<String>, Api
                 (Some(_), Some(_)) => Err(ApiError::AuthenticationFailed(
                     "Invalid token header. Token string should not contain spaces.",
                 )),
-                (Some(k), None) => Ok(Some(k.to_owned())),
+                (Some(k), None) if jwt => Ok(Some(Presented::Jwt(k.to_owned()))),
+                (Some(k), None) => Ok(Some(Presented::Legacy(k.to_owned()))),
             };
         }
     }
     if let Some(v) = headers.get("x-api-key") {
         return match v.to_str() {
             Ok(k) if !k.trim().is_empty() && !k.trim().contains(' ') => {
-                Ok(Some(k.trim().to_owned()))
+                let k = k.trim();
+                Ok(Some(if accounts::pat::looks_like_jwt(k) {
+                    Presented::Jwt(k.to_owned())
+                } else {
+                    Presented::Legacy(k.to_owned())
+                }))
             }
             _ => Err(ApiError::AuthenticationFailed("Invalid token.")),
         };
@@ -114,7 +131,10 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub(crate) enum Via {
+    /// A legacy key (kept to show it back to that very request).
     Token(String),
+    /// An access token made from a personal access token.
+    Jwt,
     Session,
 }
 
@@ -133,17 +153,14 @@ impl<S: Store> FromRequestParts<Shared<S>> for Authed {
         state: &Shared<S>,
     ) -> Result<Self, Self::Rejection> {
         let services = &state.services;
-        if let Some(key) = presented_token(&parts.headers)? {
-            let user = match services.authenticate_token(&key).await? {
-                None => return Err(ApiError::AuthenticationFailed("Invalid token.")),
-                Some(u) if !u.is_active => {
-                    return Err(ApiError::AuthenticationFailed("User inactive or deleted."));
-                }
-                Some(u) => u,
+        if let Some(presented) = presented_credential(&parts.headers)? {
+            let (credential, via) = match &presented {
+                Presented::Legacy(k) => (Credential::Legacy(k), Via::Token(k.clone())),
+                Presented::Jwt(t) => (Credential::Access(t), Via::Jwt),
             };
             return Ok(Authed {
-                caller: services.caller(user).await?,
-                via: Via::Token(key),
+                caller: services.token_caller(credential).await?,
+                via,
             });
         }
         let Some(sid) = cookie(&parts.headers, SESSION_COOKIE) else {
@@ -177,35 +194,26 @@ mod tests {
 
     #[test]
     fn header_forms() {
-        assert_eq!(
-            presented_token(&h(&[("authorization", "Token abc")]))
-                .unwrap()
-                .as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            presented_token(&h(&[("authorization", "token abc")]))
-                .unwrap()
-                .as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            presented_token(&h(&[("x-api-key", "abc")]))
-                .unwrap()
-                .as_deref(),
-            Some("abc")
-        );
-        assert!(
-            presented_token(&h(&[("authorization", "Bearer abc")]))
-                .unwrap()
-                .is_none()
-        );
-        assert!(presented_token(&HeaderMap::new()).unwrap().is_none());
-        let e = presented_token(&h(&[("authorization", "Token")]))
+        let legacy = |k: &str| Some(Presented::Legacy(k.into()));
+        let jwt = |k: &str| Some(Presented::Jwt(k.into()));
+        let p = |pairs: &[(&'static str, &str)]| presented_credential(&h(pairs)).unwrap();
+        assert_eq!(p(&[("authorization", "Token abc")]), legacy("abc"));
+        assert_eq!(p(&[("authorization", "token abc")]), legacy("abc"));
+        assert_eq!(p(&[("x-api-key", "abc")]), legacy("abc"));
+        assert_eq!(p(&[("authorization", "Bearer abc")]), jwt("abc"));
+        assert_eq!(p(&[("authorization", "bearer  abc ")]), jwt("abc"));
+        assert_eq!(p(&[("x-api-key", "eyJh.eyJi.c2ln")]), jwt("eyJh.eyJi.c2ln"));
+        assert_eq!(p(&[("authorization", "Basic YTpi")]), None);
+        let e = presented_credential(&h(&[("authorization", "Bearer")]))
             .unwrap_err()
             .to_string();
         assert_eq!(e, "Invalid token header. No credentials provided.");
-        let e = presented_token(&h(&[("authorization", "Token a b")]))
+        assert!(presented_credential(&HeaderMap::new()).unwrap().is_none());
+        let e = presented_credential(&h(&[("authorization", "Token")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "Invalid token header. No credentials provided.");
+        let e = presented_credential(&h(&[("authorization", "Token a b")]))
             .unwrap_err()
             .to_string();
         assert_eq!(

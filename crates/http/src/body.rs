@@ -169,6 +169,15 @@ impl Fields {
         }
     }
 
+    /// Endpoints with a closed set of fields: anything else is named and refused.
+    pub(crate) fn only(&mut self, map: &Map<String, Value>, allowed: &[&str]) {
+        for k in map.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.bad(k, "Unknown field.");
+            }
+        }
+    }
+
     pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
             Ok(())

@@ -101,6 +101,12 @@ impl IntoResponse for ApiError {
 
 fn app_error(e: &AppError) -> Response {
     let status = match e {
+        AppError::Unauthenticated(m) => {
+            return ApiError::AuthenticationFailed(m).into_response();
+        }
+        AppError::PersonalTokenExists => StatusCode::CONFLICT,
+        AppError::PersonalTokenRevoked => StatusCode::NOT_FOUND,
+        AppError::PersonalTokensDisabled | AppError::NotTokenOwner => StatusCode::FORBIDDEN,
         AppError::Invalid { field, source } => {
             return validation([(field.as_str().to_owned(), source.to_string())]);
         }
@@ -180,6 +186,10 @@ mod tests {
             (ApiError::App(AppError::CannotRemoveSelf), 405),
             (ApiError::App(AppError::InvalidPage), 404),
             (ApiError::App(AppError::Hashing), 500),
+            (ApiError::App(AppError::Unauthenticated("x")), 401),
+            (ApiError::App(AppError::PersonalTokenExists), 409),
+            (ApiError::App(AppError::PersonalTokenRevoked), 404),
+            (ApiError::App(AppError::NotTokenOwner), 403),
         ];
         for (e, status) in cases {
             assert_eq!(e.into_response().status().as_u16(), status);

@@ -47,7 +47,10 @@ pub(crate) fn user(u: &UserRecord, meta: &(String, String)) -> Map<String, Value
         "last_activity".into(),
         json!(iso8601(u.last_activity.unwrap_or(u.date_joined))),
     );
-    m.insert("custom_hotkeys".into(), json!({}));
+    m.insert(
+        "custom_hotkeys".into(),
+        accounts::Hotkeys::from_stored(&u.custom_hotkeys).to_value(),
+    );
     m.insert("avatar".into(), Value::Null);
     m.insert(
         "initials".into(),

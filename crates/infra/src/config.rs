@@ -42,6 +42,7 @@ const KEYS: &[&str] = &[
     "members_see_invite_link",
     "organization_creation_over_api",
     "session_lifetime_secs",
+    "access_token_lifetime_secs",
     "secret_key",
     "hash_concurrency",
     "body_limit",
@@ -94,6 +95,7 @@ struct Raw {
     #[serde(deserialize_with = "label_studio_bool")]
     organization_creation_over_api: bool,
     session_lifetime_secs: i64,
+    access_token_lifetime_secs: i64,
     secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
     body_limit: usize,
@@ -156,6 +158,8 @@ pub struct Settings {
     pub members_see_invite_link: bool,
     pub organization_creation_over_api: bool,
     pub session_lifetime_secs: i64,
+    /// Lifetime of an access token made from a personal access token.
+    pub access_token_lifetime_secs: i64,
     pub secret_key: Option<SecretString>,
     pub hash_concurrency: usize,
     /// Largest request body, in bytes.
@@ -321,6 +325,12 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be a positive number of seconds",
         ));
     }
+    if !(10..=86_400).contains(&raw.access_token_lifetime_secs) {
+        return Err(invalid(
+            "access_token_lifetime_secs",
+            "must be between 10 and 86400 seconds",
+        ));
+    }
     if raw.body_limit < 1024 {
         return Err(invalid("body_limit", "must be at least 1024 bytes"));
     }
@@ -345,6 +355,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         members_see_invite_link: raw.members_see_invite_link,
         organization_creation_over_api: raw.organization_creation_over_api,
         session_lifetime_secs: raw.session_lifetime_secs,
+        access_token_lifetime_secs: raw.access_token_lifetime_secs,
         secret_key,
         hash_concurrency: raw
             .hash_concurrency

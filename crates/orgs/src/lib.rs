@@ -12,6 +12,49 @@ pub enum OrgError {
     InvalidTitle { max: usize },
     #[error("Unknown role {0:?}: use owner, administrator or member.")]
     UnknownRole(String),
+    #[error("Ensure this value is between {min} and {max} days.")]
+    TokenTtl { min: u32, max: u32 },
+}
+
+/// An organization's API token settings (Label Studio's `JWTSettings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// Personal access tokens (JWT) may be created and used.
+    pub api_tokens_enabled: bool,
+    /// Legacy `Authorization: Token` keys are accepted.
+    pub legacy_api_tokens_enabled: bool,
+    /// How long a new personal access token lives.
+    pub api_token_ttl_days: u32,
+}
+
+pub const MIN_TOKEN_TTL_DAYS: u32 = 1;
+pub const MAX_TOKEN_TTL_DAYS: u32 = 3650;
+
+impl Default for TokenSettings {
+    /// Both kinds enabled, so scripts of either kind keep working.
+    fn default() -> Self {
+        Self {
+            api_tokens_enabled: true,
+            legacy_api_tokens_enabled: true,
+            api_token_ttl_days: 200,
+        }
+    }
+}
+
+impl TokenSettings {
+    pub fn ttl_days(raw: i64) -> Result<u32, OrgError> {
+        u32::try_from(raw)
+            .ok()
+            .filter(|d| (MIN_TOKEN_TTL_DAYS..=MAX_TOKEN_TTL_DAYS).contains(d))
+            .ok_or(OrgError::TokenTtl {
+                min: MIN_TOKEN_TTL_DAYS,
+                max: MAX_TOKEN_TTL_DAYS,
+            })
+    }
+
+    pub fn ttl_secs(&self) -> i64 {
+        i64::from(self.api_token_ttl_days) * 24 * 3600
+    }
 }
 
 /// The title of the organization that the first account creates.
@@ -95,10 +138,11 @@ pub enum Action {
     ChangeRole,
     RemoveMember,
     DeleteUser,
+    ChangeTokenSettings,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::ViewOrganization,
         Action::ViewMembers,
         Action::ViewInviteLink,
@@ -108,6 +152,7 @@ impl Action {
         Action::ChangeRole,
         Action::RemoveMember,
         Action::DeleteUser,
+        Action::ChangeTokenSettings,
     ];
 }
 
@@ -137,7 +182,8 @@ impl RolePolicy {
             | Action::CreateUser
             | Action::ChangeRole
             | Action::RemoveMember
-            | Action::DeleteUser => role.is_manager(),
+            | Action::DeleteUser
+            | Action::ChangeTokenSettings => role.is_manager(),
         }
     }
 }
@@ -176,6 +222,17 @@ mod tests {
         };
         assert!(!strict.may(Role::Member, Action::ViewInviteLink));
         assert!(strict.may(Role::Owner, Action::ViewInviteLink));
+    }
+
+    #[test]
+    fn token_ttl_bounds() {
+        assert_eq!(TokenSettings::ttl_days(1), Ok(1));
+        assert_eq!(TokenSettings::ttl_days(3650), Ok(3650));
+        for bad in [0, -1, 3651, i64::MAX, i64::MIN] {
+            assert!(TokenSettings::ttl_days(bad).is_err(), "{bad}");
+        }
+        assert!(!RolePolicy::default().may(Role::Member, Action::ChangeTokenSettings));
+        assert!(RolePolicy::default().may(Role::Administrator, Action::ChangeTokenSettings));
     }
 
     proptest! {

@@ -49,6 +49,9 @@ pub mod organizations {
         pub invite_digest: String,
         pub created_at: i64,
         pub updated_at: i64,
+        pub api_tokens_enabled: bool,
+        pub legacy_api_tokens_enabled: bool,
+        pub api_token_ttl_days: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -91,6 +94,28 @@ pub mod api_tokens {
         #[sea_orm(unique)]
         pub digest: String,
         pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod personal_tokens {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "personal_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub jti: String,
+        pub user_id: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub revoked_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,11 +1,11 @@
 use accounts::{Email, PasswordHashString, SecretDigest};
 use app::{
-    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord, Store,
-    StoreError, UserChanges, UserRecord, UserWithRole,
+    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord,
+    PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord, UserWithRole,
 };
 use invites::InviteState;
 use orgs::OrgTitle;
-use orgs::Role;
+use orgs::{Role, TokenSettings};
 use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -16,7 +16,8 @@ use sea_orm::{
 };
 
 use super::entities::{
-    api_tokens, deployment, memberships, organizations, retired_invites, sessions, users,
+    api_tokens, deployment, memberships, organizations, personal_tokens, retired_invites, sessions,
+    users,
 };
 
 /// [`Store`] on sea-orm, for SQLite and PostgreSQL alike.
@@ -59,7 +60,18 @@ fn user_record(m: users::Model) -> R<UserRecord> {
         date_joined: m.date_joined,
         last_activity: m.last_activity,
         allow_newsletters: m.allow_newsletters,
+        custom_hotkeys: m.custom_hotkeys,
     })
+}
+
+fn personal_token_record(m: personal_tokens::Model) -> PersonalTokenRecord {
+    PersonalTokenRecord {
+        jti: m.jti,
+        user_id: m.user_id,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        revoked_at: m.revoked_at,
+    }
 }
 
 fn role(s: &str) -> R<Role> {
@@ -93,6 +105,12 @@ fn org_record(m: organizations::Model) -> R<OrgRecord> {
         contact_info: m.contact_info,
         created_by: m.created_by,
         invite: InviteState::from_stored(generation, salt_from_hex(&m.invite_salt)?),
+        tokens: TokenSettings {
+            api_tokens_enabled: m.api_tokens_enabled,
+            legacy_api_tokens_enabled: m.legacy_api_tokens_enabled,
+            api_token_ttl_days: u32::try_from(m.api_token_ttl_days)
+                .map_err(|_| StoreError::Corrupt("negative token lifetime".into()))?,
+        },
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
@@ -180,6 +198,34 @@ impl SeaStore {
             .await
             .map_err(backend)?;
         Ok((txn, slot))
+    }
+
+    async fn insert_personal_token(txn: &DatabaseTransaction, t: PersonalTokenRecord) -> R<()> {
+        personal_tokens::ActiveModel {
+            jti: Set(t.jti),
+            user_id: Set(t.user_id),
+            created_at: Set(t.created_at),
+            expires_at: Set(t.expires_at),
+            revoked_at: Set(t.revoked_at),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Marks a live token revoked; `false` when there was none to revoke.
+    async fn revoke_in(txn: &DatabaseTransaction, jti: &str, now: i64) -> R<bool> {
+        let res = personal_tokens::Entity::update_many()
+            .col_expr(personal_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(personal_tokens::Column::Jti.eq(jti))
+            .filter(personal_tokens::Column::RevokedAt.is_null())
+            .filter(personal_tokens::Column::ExpiresAt.gt(now))
+            .exec(txn)
+            .await
+            .map_err(backend)?;
+        Ok(res.rows_affected == 1)
     }
 
     async fn end_sessions(conn: &impl ConnectionTrait, user_id: i64) -> R<()> {
@@ -653,6 +699,11 @@ impl Store for SeaStore {
             .exec(&txn)
             .await
             .map_err(backend)?;
+        personal_tokens::Entity::delete_many()
+            .filter(personal_tokens::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
         memberships::Entity::delete_many()
             .filter(memberships::Column::UserId.eq(user_id))
             .exec(&txn)
@@ -809,5 +860,128 @@ impl Store for SeaStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+    async fn create_personal_token(&self, token: PersonalTokenRecord, now: i64) -> R<()> {
+        let (txn, _slot) = self.write_txn().await?;
+        let live = personal_tokens::Entity::find()
+            .filter(personal_tokens::Column::UserId.eq(token.user_id))
+            .filter(personal_tokens::Column::RevokedAt.is_null())
+            .filter(personal_tokens::Column::ExpiresAt.gt(now))
+            .count(&txn)
+            .await
+            .map_err(backend)?;
+        if live > 0 {
+            return Err(StoreError::Conflict("a live personal access token exists"));
+        }
+        Self::insert_personal_token(&txn, token).await?;
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn personal_tokens(&self, user_id: i64, now: i64) -> R<Vec<PersonalTokenRecord>> {
+        Ok(personal_tokens::Entity::find()
+            .filter(personal_tokens::Column::UserId.eq(user_id))
+            .filter(personal_tokens::Column::RevokedAt.is_null())
+            .filter(personal_tokens::Column::ExpiresAt.gt(now))
+            .order_by_asc(personal_tokens::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(personal_token_record)
+            .collect())
+    }
+
+    async fn personal_token(&self, jti: &str) -> R<Option<PersonalTokenRecord>> {
+        Ok(personal_tokens::Entity::find()
+            .filter(personal_tokens::Column::Jti.eq(jti))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(personal_token_record))
+    }
+
+    async fn user_by_personal_token(
+        &self,
+        jti: &str,
+        user_id: i64,
+        now: i64,
+    ) -> R<Option<UserRecord>> {
+        let found = users::Entity::find()
+            .filter(users::Column::Id.eq(user_id))
+            .filter(
+                users::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(personal_tokens::Column::UserId)
+                        .from(personal_tokens::Entity)
+                        .and_where(personal_tokens::Column::Jti.eq(jti))
+                        .and_where(personal_tokens::Column::RevokedAt.is_null())
+                        .and_where(personal_tokens::Column::ExpiresAt.gt(now))
+                        .to_owned(),
+                ),
+            )
+            .one(&self.db)
+            .await
+            .map_err(backend)?;
+        found.map(user_record).transpose()
+    }
+
+    async fn revoke_personal_token(&self, jti: &str, now: i64) -> R<bool> {
+        let (txn, _slot) = self.write_txn().await?;
+        let revoked = Self::revoke_in(&txn, jti, now).await?;
+        txn.commit().await.map_err(backend)?;
+        Ok(revoked)
+    }
+
+    async fn rotate_personal_token(
+        &self,
+        old_jti: &str,
+        new: PersonalTokenRecord,
+        now: i64,
+    ) -> R<bool> {
+        let (txn, _slot) = self.write_txn().await?;
+        if !Self::revoke_in(&txn, old_jti, now).await? {
+            return Ok(false);
+        }
+        Self::insert_personal_token(&txn, new).await?;
+        txn.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn set_token_settings(
+        &self,
+        org_id: i64,
+        settings: TokenSettings,
+        now: i64,
+    ) -> R<OrgRecord> {
+        let (txn, _slot) = self.write_txn().await?;
+        let org = organizations::Entity::find_by_id(org_id)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("Organization"))?;
+        let mut active: organizations::ActiveModel = org.into();
+        active.api_tokens_enabled = Set(settings.api_tokens_enabled);
+        active.legacy_api_tokens_enabled = Set(settings.legacy_api_tokens_enabled);
+        active.api_token_ttl_days = Set(i32::try_from(settings.api_token_ttl_days)
+            .map_err(|_| StoreError::Corrupt("token lifetime out of range".into()))?);
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await.map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        org_record(updated)
+    }
+
+    async fn set_hotkeys(&self, user_id: i64, stored: String, now: i64) -> R<UserRecord> {
+        let (txn, _slot) = self.write_txn().await?;
+        let user = users::Entity::find_by_id(user_id)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("User"))?;
+        let mut active: users::ActiveModel = user.into();
+        active.custom_hotkeys = Set(stored);
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await.map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        user_record(updated)
     }
 }

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_init;
 mod m20261201_000002_deployment_key;
+mod m20261201_000003_personal_tokens;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261201_000001_init::Migration),
             Box::new(m20261201_000002_deployment_key::Migration),
+            Box::new(m20261201_000003_personal_tokens::Migration),
         ]
     }
 }
