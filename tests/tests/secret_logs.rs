@@ -77,8 +77,12 @@ fn a_full_session_at_trace_level_logs_no_secret() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        api.json("POST", "/api/token/blacklist/", &json!({"refresh": rotated}))
-            .status,
+        api.json(
+            "POST",
+            "/api/token/blacklist/",
+            &json!({"refresh": rotated})
+        )
+        .status,
         204
     );
     assert_eq!(jwt.get("/api/current-user/whoami").status, 401);
