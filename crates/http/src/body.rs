@@ -65,22 +65,31 @@ impl<S: Send + Sync + 'static> FromRequest<Shared<S>> for JsonObject {
                     .eq_ignore_ascii_case("application/json")
             });
         let bytes = read_limited(req.into_body(), declared, state.body_limit).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            // An empty body is an empty object, as DRF treats it.
-            return Ok(Self::default());
-        }
-        if is_json != Some(true) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::BadRequest(format!("JSON parse error: {e}")))?;
-        if depth(&value) > MAX_DEPTH {
-            return Err(ApiError::BadRequest("JSON is nested too deeply.".into()));
-        }
-        match value {
-            Value::Object(map) => Ok(Self(map)),
-            _ => Err(ApiError::BadRequest("Expected a JSON object.".into())),
-        }
+        parse_object(&bytes, is_json).map(Self)
+    }
+}
+
+/// A body (already size-limited) as a JSON object; `is_json` is whether the
+/// Content-Type said `application/json` (`None`: no Content-Type).
+pub(crate) fn parse_object(
+    bytes: &[u8],
+    is_json: Option<bool>,
+) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        // An empty body is an empty object, as DRF treats it.
+        return Ok(Map::new());
+    }
+    if is_json != Some(true) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("JSON parse error: {e}")))?;
+    if depth(&value) > MAX_DEPTH {
+        return Err(ApiError::BadRequest("JSON is nested too deeply.".into()));
+    }
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::BadRequest("Expected a JSON object.".into())),
     }
 }
 

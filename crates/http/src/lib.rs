@@ -9,12 +9,16 @@
 mod api;
 mod auth;
 mod body;
+mod client_ip;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod pages;
 mod repr;
 mod server;
 mod state;
 
+pub use client_ip::parse_trusted;
 pub use error::ApiError;
 pub use server::{App, HttpConfig, shutdown_signal};
 

@@ -253,7 +253,7 @@ async fn signed_in_form<S: Store>(
     }
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)
@@ -262,7 +262,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// `?token=` exactly as given. Repeated or array forms are refused as
 /// invalid, not resolved to one of them.
-fn presented_invite(uri: &Uri) -> Option<String> {
+pub(crate) fn presented_invite(uri: &Uri) -> Option<String> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .into_owned()
         .collect();
@@ -279,7 +279,7 @@ fn presented_invite(uri: &Uri) -> Option<String> {
     }
 }
 
-fn query_next(uri: &Uri) -> Option<String> {
+pub(crate) fn query_next(uri: &Uri) -> Option<String> {
     form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.into_owned())
