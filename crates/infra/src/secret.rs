@@ -61,6 +61,9 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 
     getrandom::fill(&mut key)
         .map_err(|_| InfraError::SecretKey("the OS random generator failed".into()))?;
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    // Written complete under a private name, then linked into place: a
+    // process racing us sees no file or a whole one, never a half-written one.
+    let tmp = data_dir.join(format!(".{FILE}.{}.{}", std::process::id(), &hex[..8]));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -68,11 +71,21 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    match opts.open(&path) {
-        Ok(mut f) => {
-            f.write_all(hex.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(io)?;
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(hex.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(InfraError::Io {
+            path: tmp.clone(),
+            source: e,
+        });
+    }
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "created the deployment secret");
             Ok(key)
         }
