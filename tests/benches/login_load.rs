@@ -65,9 +65,19 @@ fn main() {
     let hash_concurrency = std::env::var("LS_BENCH_HASH_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok());
+    // Throttling stays on (each login still writes its counters), with
+    // limits no benchmark reaches.
+    let mut throttle = app::ThrottleConfig::default();
+    for l in [
+        &mut throttle.login_per_account,
+        &mut throttle.login_per_client,
+    ] {
+        l.max_events = u32::MAX;
+    }
     let app = TestApp::with(Options {
         owasp_hashing: true,
         hash_concurrency,
+        throttle: Some(throttle),
         ..Options::default()
     });
     match hash_concurrency {

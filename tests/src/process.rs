@@ -40,6 +40,15 @@ pub fn command(name: &str, home: &Path) -> Command {
     cmd
 }
 
+/// For tests of something else that legitimately make many logins,
+/// sign-ups or token resets from one address: every throttle off.
+pub fn without_throttling(cmd: &mut Command) -> &mut Command {
+    cmd.env("LS_LOGIN_ATTEMPTS_PER_ACCOUNT", "0")
+        .env("LS_LOGIN_ATTEMPTS_PER_CLIENT", "0")
+        .env("LS_SIGNUPS_PER_CLIENT", "0")
+        .env("LS_TOKEN_RESETS_PER_USER", "0")
+}
+
 #[derive(Debug)]
 pub struct Output {
     pub code: Option<i32>,

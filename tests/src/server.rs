@@ -26,6 +26,24 @@ pub struct Options {
     pub organization_creation: bool,
     /// The HTTP settings to serve with (default: `HttpConfig::default()`, port 0).
     pub http: Option<ls_http::HttpConfig>,
+    /// Throttling limits (default: the production defaults).
+    pub throttle: Option<app::ThrottleConfig>,
+}
+
+/// Every throttle off, for tests of something else that make many logins,
+/// sign-ups or token resets from one address.
+pub fn no_throttling() -> app::ThrottleConfig {
+    let off = accounts::throttle::Limit {
+        max_events: 0,
+        window_secs: 1,
+        lockout_secs: 1,
+    };
+    app::ThrottleConfig {
+        login_per_account: off,
+        login_per_client: off,
+        signup_per_client: off,
+        token_reset_per_user: off,
+    }
 }
 
 #[derive(Debug)]
@@ -55,6 +73,9 @@ impl TestApp {
         settings.organization_creation_over_api = opts.organization_creation;
         if let Some(n) = opts.hash_concurrency {
             settings.hash_concurrency = n;
+        }
+        if let Some(t) = opts.throttle {
+            settings.throttle = t;
         }
         if let Some(v) = opts.members_see_invite_link {
             settings.members_see_invite_link = v;

@@ -885,6 +885,7 @@ fn invite_link_and_reset() {
         email: "late@example.com".into(),
         password: app::SecretString::new("late-password-1"),
         invite: Some(app::SecretString::new(&token)),
+        client: None,
     }));
     assert!(
         matches!(stale, Err(app::AppError::SignupDenied(_))),

@@ -86,6 +86,15 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Clear the login throttle of an account (after too many failed
+    /// attempts), and with --address that client's login and sign-up counts.
+    Unlock {
+        #[arg(long)]
+        email: String,
+        /// A client address (as the server saw it) to clear as well.
+        #[arg(long)]
+        address: Option<std::net::IpAddr>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +330,14 @@ async fn run(
         Command::User(UserCommand::Activate { email }) => {
             let user = services.set_active(&email, true).await?;
             println!("activated {}", user.email);
+        }
+        Command::User(UserCommand::Unlock { email, address }) => {
+            let cleared = services.unlock(&email, address).await?;
+            if cleared {
+                println!("unlocked {email}");
+            } else {
+                println!("{email} was not locked");
+            }
         }
         Command::Token(TokenCommand::Reset { email }) => {
             let user = services.find_user(&email).await?;

@@ -94,11 +94,22 @@ async fn run(settings: Settings) -> ExitCode {
     if let Err(code) = bootstrap(&services, &settings).await {
         return code;
     }
+    let mut trusted_proxies = Vec::new();
+    for p in &settings.trusted_proxies {
+        match ls_http::parse_trusted(p) {
+            Ok(net) => trusted_proxies.push(net),
+            Err(e) => {
+                eprintln!("ls-server: invalid configuration: trusted_proxies: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let http = ls_http::HttpConfig {
         bind_host: settings.internal_host.clone(),
         port: settings.port,
         public_url: settings.host.clone(),
         body_limit: settings.body_limit,
+        trusted_proxies,
         ..ls_http::HttpConfig::default()
     };
     let app = match ls_http::App::build(services, &http).await {
@@ -111,9 +122,11 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Handlers first: a stop signal from here on is a graceful stop.
+    let stop = ls_http::shutdown_signal();
     let public_url = settings.public_url(Some(app.local_addr().port()));
     tracing::info!(address = %app.local_addr(), %public_url, "listening");
-    match app.run_until_stopped(ls_http::shutdown_signal()).await {
+    match app.run_until_stopped(stop).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

@@ -14,6 +14,7 @@ mod hotkeys;
 mod password;
 pub mod pat;
 mod secret;
+pub mod throttle;
 mod token;
 mod username;
 

@@ -52,6 +52,8 @@ pub enum AppError {
     PersonalTokenRevoked,
     #[error("You can revoke or rotate only your own tokens.")]
     NotTokenOwner,
+    #[error("Request was throttled. Expected available in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: i64 },
     #[error("The email and password you entered don't match.")]
     BadCredentials,
     #[error("{0} not found")]

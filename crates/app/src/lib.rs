@@ -29,7 +29,7 @@ pub use ports::{
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::{
     Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Services, ServicesConfig,
-    SignupRequest,
+    SignupRequest, ThrottleConfig,
 };
 pub use tokens::{Credential, PersonalToken, TokenSettingsPatch};
 

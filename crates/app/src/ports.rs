@@ -263,11 +263,15 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         expires_at: i64,
     ) -> impl Future<Output = R<()>> + Send;
-    /// The user of a live session (not expired, user active).
+    /// The user of a live session: not expired at `now`, last seen after
+    /// `idle_cutoff`, user active. A session last seen before `touch_before`
+    /// has its last-seen time moved to `now`.
     fn session_user(
         &self,
         digest: &SecretDigest,
         now: i64,
+        idle_cutoff: i64,
+        touch_before: i64,
     ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
     fn delete_session(&self, digest: &SecretDigest) -> impl Future<Output = R<()>> + Send;
 
@@ -313,6 +317,17 @@ pub trait Store: Send + Sync + 'static {
         settings: TokenSettings,
         now: i64,
     ) -> impl Future<Output = R<OrgRecord>> + Send;
+    /// Counts one attempt against every key at once, in one transaction
+    /// (shared by all instances): `Err(until)` and nothing counted when any
+    /// key is locked (`until` in seconds, the latest of them).
+    fn throttle_admit(
+        &self,
+        keys: Vec<(String, accounts::throttle::Limit)>,
+        now_secs: i64,
+    ) -> impl Future<Output = R<Result<(), i64>>> + Send;
+    /// Forgets a key (a successful login, `ls-admin user unlock`); `true` if it was there.
+    fn throttle_clear(&self, key: &str) -> impl Future<Output = R<bool>> + Send;
+
     /// Stores validated hotkeys (`accounts::Hotkeys::to_stored`).
     fn set_hotkeys(
         &self,

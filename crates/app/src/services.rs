@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
 use accounts::pat::JwtKey;
+use accounts::throttle::Limit;
 use accounts::{
     DigestKey, Email, GENERATED_TOKEN_BYTES, Password, PasswordPolicy, SALT_LEN, SecretDigest,
     UserToken, Username,
@@ -26,12 +29,46 @@ pub struct ServicesConfig {
     pub password_policy: PasswordPolicy,
     pub signup_mode: Mode,
     pub role_policy: RolePolicy,
+    /// Absolute session lifetime (Label Studio's MAX_SESSION_AGE: 14 days).
     pub session_lifetime_secs: i64,
+    /// A session unused this long ends (Label Studio's
+    /// MAX_TIME_BETWEEN_ACTIVITY: 5 days).
+    pub session_idle_timeout_secs: i64,
     /// How long an access token made from a personal access token lives
     /// (Label Studio: 5 minutes).
     pub access_token_lifetime_secs: i64,
     /// `POST /api/organizations` creates organizations (off, as in Label Studio).
     pub organization_creation_over_api: bool,
+    pub throttle: ThrottleConfig,
+}
+
+/// Brute-force and flood limits (`max_events` 0 turns one off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// Login attempts per account (email), whatever the client address.
+    pub login_per_account: Limit,
+    /// Login attempts per client address, whatever the account.
+    pub login_per_client: Limit,
+    /// Sign-ups per client address.
+    pub signup_per_client: Limit,
+    /// API token resets per user.
+    pub token_reset_per_user: Limit,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        let limit = |max_events| Limit {
+            max_events,
+            window_secs: 900,
+            lockout_secs: 900,
+        };
+        Self {
+            login_per_account: limit(5),
+            login_per_client: limit(100),
+            signup_per_client: limit(20),
+            token_reset_per_user: limit(10),
+        }
+    }
 }
 
 impl Default for ServicesConfig {
@@ -41,8 +78,10 @@ impl Default for ServicesConfig {
             signup_mode: Mode::Open,
             role_policy: RolePolicy::default(),
             session_lifetime_secs: 14 * 24 * 3600,
+            session_idle_timeout_secs: 5 * 24 * 3600,
             access_token_lifetime_secs: 300,
             organization_creation_over_api: false,
+            throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -89,6 +128,8 @@ pub struct SignupRequest {
     /// The invite token exactly as presented; `Some("")` for an empty or
     /// ambiguous one (the HTTP layer turns repeated parameters into that).
     pub invite: Option<SecretString>,
+    /// The client's address, for the sign-up flood limit.
+    pub client: Option<IpAddr>,
 }
 
 /// An owner, administrator or the operator creating someone.
@@ -335,6 +376,13 @@ impl<S: Store> Services<S> {
                 req.invite.as_ref().map(SecretString::expose),
             )
             .await?;
+        if let Some(ip) = req.client {
+            self.throttle(vec![(
+                format!("signup:client:{ip}"),
+                self.config.throttle.signup_per_client,
+            )])
+            .await?;
+        }
         let email = Email::parse(&req.email).map_err(AppError::invalid(Field::Email))?;
         let password = self
             .config
@@ -400,33 +448,112 @@ impl<S: Store> Services<S> {
         self.create_account(admission, organization, draft).await
     }
 
-    /// Email and password. Every failure is the same error and costs one
-    /// hash, whether the email is unknown, the password wrong or the user
-    /// inactive.
+    /// Email and password, with no client address (see [`Services::login_from`]).
     pub async fn login(
         &self,
         email: &str,
         password: &SecretString,
     ) -> Result<UserRecord, AppError> {
+        self.login_from(email, password, None).await
+    }
+
+    /// Email and password. Every failure is the same error and costs one
+    /// hash, whether the email is unknown, the password wrong or the user
+    /// inactive. Each attempt is counted against the account and the client
+    /// address before the hash; a throttled attempt is refused without
+    /// looking at the password, so the answer is the same whether it was
+    /// right or wrong. A success forgets the account's failures.
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<UserRecord, AppError> {
+        let parsed = Email::parse(email).ok();
+        let account_key = login_account_key(parsed.as_ref(), email);
+        let mut keys = vec![(account_key.clone(), self.config.throttle.login_per_account)];
+        if let Some(ip) = client {
+            keys.push((
+                format!("login:client:{ip}"),
+                self.config.throttle.login_per_client,
+            ));
+        }
+        self.throttle(keys).await?;
         let Some(password) = Password::for_login(password.expose()) else {
             return Err(AppError::BadCredentials);
         };
-        let user = match Email::parse(email) {
-            Ok(e) => self.store.user_by_email(&e).await?,
-            Err(_) => None,
+        let user = match &parsed {
+            Some(e) => self.store.user_by_email(e).await?,
+            None => None,
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let matches = self.hasher.verify(password, stored).await?;
         match user {
-            Some(u) if matches && u.is_active => Ok(u),
+            Some(u) if matches && u.is_active => {
+                self.store.throttle_clear(&account_key).await?;
+                Ok(u)
+            }
             _ => Err(AppError::BadCredentials),
         }
+    }
+
+    /// Counts an attempt against every key; refused while any is locked.
+    async fn throttle(&self, keys: Vec<(String, Limit)>) -> Result<(), AppError> {
+        let keys: Vec<_> = keys.into_iter().filter(|(_, l)| !l.is_off()).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_micros().div_euclid(1_000_000);
+        match self.store.throttle_admit(keys, now).await? {
+            Ok(()) => Ok(()),
+            Err(until) => {
+                tracing::warn!(retry_after_secs = until - now, "attempt throttled");
+                Err(AppError::Throttled {
+                    retry_after_secs: (until - now).max(1),
+                })
+            }
+        }
+    }
+
+    /// `ls-admin user unlock`: forgets the account's failed logins and, with
+    /// an address, that client's login and sign-up counts. `true` if anything
+    /// was locked or counted.
+    pub async fn unlock(&self, email: &str, client: Option<IpAddr>) -> Result<bool, AppError> {
+        let user = self.find_user(email).await?;
+        let mut any = self
+            .store
+            .throttle_clear(&login_account_key(Some(&user.email), email))
+            .await?;
+        if let Some(ip) = client {
+            any |= self
+                .store
+                .throttle_clear(&format!("login:client:{ip}"))
+                .await?;
+            any |= self
+                .store
+                .throttle_clear(&format!("signup:client:{ip}"))
+                .await?;
+        }
+        tracing::info!(user_id = user.id, "throttling cleared");
+        Ok(any)
     }
 
     /// The user a presented API token belongs to (active or not: the caller
     /// says "User inactive or deleted.").
     pub async fn authenticate_token(&self, token: &str) -> Result<Option<UserRecord>, AppError> {
         Ok(self.store.user_by_token(&self.token_digest(token)).await?)
+    }
+
+    /// A user resetting their own token (API or account page): counted
+    /// against the per-user flood limit. The operator's `ls-admin token
+    /// reset` is not.
+    pub async fn reset_own_token(&self, user_id: i64) -> Result<UserToken, AppError> {
+        self.throttle(vec![(
+            format!("token-reset:user:{user_id}"),
+            self.config.throttle.token_reset_per_user,
+        )])
+        .await?;
+        self.reset_token(user_id).await
     }
 
     /// A new API token for the user, returned once; the old one stops working.
@@ -594,12 +721,24 @@ impl<S: Store> Services<S> {
         Ok(SecretString::new(id))
     }
 
+    /// The user of a live session: within its absolute lifetime and used
+    /// within the idle timeout. Use keeps it alive (the last-seen time is
+    /// written at most every quarter of the idle timeout, and at most every
+    /// minute, so reads do not all become writes).
     pub async fn session_user(&self, session_id: &str) -> Result<Option<UserRecord>, AppError> {
+        let now = self.now_micros();
+        let idle = self
+            .config
+            .session_idle_timeout_secs
+            .saturating_mul(1_000_000);
+        let touch_every = (idle / 4).min(60_000_000);
         Ok(self
             .store
             .session_user(
                 &self.key.digest(SESSION, session_id.as_bytes()),
-                self.now_micros(),
+                now,
+                now.saturating_sub(idle),
+                now.saturating_sub(touch_every),
             )
             .await?)
     }
@@ -642,3 +781,16 @@ const PERMISSION_NAMES: &[(Action, &[&str])] = &[
     (Action::RemoveMember, &["organizations.members.delete"]),
     (Action::DeleteUser, &["users.delete"]),
 ];
+
+/// The throttle key of a login email: its normal form when it parses (so
+/// case and spacing do not make new keys), otherwise the trimmed,
+/// lower-cased text, bounded.
+fn login_account_key(parsed: Option<&Email>, raw: &str) -> String {
+    match parsed {
+        Some(e) => format!("login:account:{}", e.as_str()),
+        None => {
+            let t: String = raw.trim().to_lowercase().chars().take(254).collect();
+            format!("login:account:{t}")
+        }
+    }
+}

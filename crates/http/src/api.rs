@@ -178,7 +178,7 @@ async fn current_token(auth: Authed) -> Result<Json<Value>> {
 }
 
 async fn reset_token<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Response> {
-    let token = st.services.reset_token(auth.caller.user.id).await?;
+    let token = st.services.reset_own_token(auth.caller.user.id).await?;
     Ok((StatusCode::CREATED, Json(json!({"token": token.expose()}))).into_response())
 }
 

@@ -104,6 +104,13 @@ fn app_error(e: &AppError) -> Response {
         AppError::Unauthenticated(m) => {
             return ApiError::AuthenticationFailed(m).into_response();
         }
+        AppError::Throttled { retry_after_secs } => {
+            let mut r = envelope(StatusCode::TOO_MANY_REQUESTS, &e.to_string(), None);
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
         AppError::PersonalTokenExists => StatusCode::CONFLICT,
         AppError::PersonalTokenRevoked => StatusCode::NOT_FOUND,
         AppError::PersonalTokensDisabled | AppError::NotTokenOwner => StatusCode::FORBIDDEN,
@@ -188,6 +195,12 @@ mod tests {
             (ApiError::App(AppError::Hashing), 500),
             (ApiError::App(AppError::Unauthenticated("x")), 401),
             (ApiError::App(AppError::PersonalTokenExists), 409),
+            (
+                ApiError::App(AppError::Throttled {
+                    retry_after_secs: 5,
+                }),
+                429,
+            ),
             (ApiError::App(AppError::PersonalTokenRevoked), 404),
             (ApiError::App(AppError::NotTokenOwner), 403),
         ];

@@ -6,7 +6,9 @@
 use app::{AppError, Caller, SecretString, SignupRequest, Store, UserPatch};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -103,14 +105,18 @@ fn csrf_cookie<S>(st: &Shared<S>, value: String) -> Cookie<'static> {
         .build()
 }
 
-fn session_cookie<S>(st: &Shared<S>, value: String, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, value))
+/// `max_age_secs: None`: a browser-session cookie. The server-side
+/// lifetime and idle timeout apply either way.
+fn session_cookie<S>(st: &Shared<S>, value: String, max_age_secs: Option<i64>) -> Cookie<'static> {
+    let mut c = Cookie::build((SESSION_COOKIE, value))
         .path(format!("{}/", st.url.prefix))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(st.url.https)
-        .max_age(cookie::time::Duration::seconds(max_age_secs))
-        .build()
+        .secure(st.url.https);
+    if let Some(secs) = max_age_secs {
+        c = c.max_age(cookie::time::Duration::seconds(secs));
+    }
+    c.build()
 }
 
 /// The CSRF token this browser has, or a new one to set.
@@ -229,11 +235,27 @@ async fn form_fields<S>(
     st: &Shared<S>,
     req: Request,
 ) -> Result<(HeaderMap, Uri, Vec<(String, String)>), ApiError> {
+    let (parts, fields, _) = form_with_client(st, req).await?;
+    Ok((parts.0, parts.1, fields))
+}
+
+type HeadersAndUri = (HeaderMap, Uri);
+
+/// The form, and the client's address as throttling sees it.
+async fn form_with_client<S>(
+    st: &Shared<S>,
+    req: Request,
+) -> Result<(HeadersAndUri, Vec<(String, String)>, Option<IpAddr>), ApiError> {
     let declared = content_length(&req);
     let (parts, body) = req.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a);
+    let client = st.client(&parts.headers, peer);
     let bytes = read_limited(body, declared, st.body_limit).await?;
     let fields = form_urlencoded::parse(&bytes).into_owned().collect();
-    Ok((parts.headers, parts.uri, fields))
+    Ok(((parts.headers, parts.uri), fields, client))
 }
 
 /// A posted form from a signed-in browser: CSRF checked, session found.
@@ -345,13 +367,14 @@ async fn start_session<S: Store>(
     headers: &HeaderMap,
     user_id: i64,
     next: Option<&str>,
+    persist: bool,
 ) -> Result<Response, ApiError> {
     if let Some(old) = cookie(headers, SESSION_COOKIE) {
         st.services.end_session(&old).await?;
     }
     let sid = st.services.start_session(user_id).await?;
     let mut resp = redirect(&safe_next(next, &st.url.prefix));
-    let lifetime = st.services.config().session_lifetime_secs;
+    let lifetime = persist.then_some(st.services.config().session_lifetime_secs);
     set_cookie(
         &mut resp,
         &session_cookie(st, sid.expose().to_owned(), lifetime),
@@ -361,30 +384,40 @@ async fn start_session<S: Store>(
 }
 
 async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Response, ApiError> {
-    let (headers, uri, fields) = form_fields(&st, req).await?;
+    let ((headers, uri), fields, client) = form_with_client(&st, req).await?;
     if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
         return not_permitted(&st, &headers);
     }
     let email = field(&fields, "email").unwrap_or("");
     let password = SecretString::new(field(&fields, "password").unwrap_or(""));
-    match st.services.login(email, &password).await {
+    // Label Studio's "Keep me logged in this browser": unchecked (absent),
+    // the cookie ends with the browser session.
+    let persist = field(&fields, "persist_session").is_some_and(|v| !v.is_empty() && v != "false");
+    let (error, status) = match st.services.login_from(email, &password, client).await {
         Ok(user) => {
-            tracing::info!(user_id = user.id, "logged in");
-            start_session(&st, &headers, user.id, query_next(&uri).as_deref()).await
+            tracing::info!(user_id = user.id, persist, "logged in");
+            return start_session(&st, &headers, user.id, query_next(&uri).as_deref(), persist)
+                .await;
         }
-        Err(AppError::BadCredentials) => {
-            let c = ctx(&st, &headers, None)?;
-            let page = LoginPage {
-                layout: c.layout.clone(),
-                action: form_action(&st, "/user/login/", &uri),
-                email,
-                error: Some("The email and password you entered don't match."),
-                signup_open: st.services.config().signup_mode == Mode::Open,
-            };
-            render(&page, StatusCode::OK, c.cookie())
-        }
-        Err(e) => Err(e.into()),
-    }
+        Err(AppError::BadCredentials) => (
+            "The email and password you entered don't match.",
+            StatusCode::OK,
+        ),
+        Err(AppError::Throttled { .. }) => (
+            "Too many login attempts. Try again later, or ask an administrator to unlock the account.",
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let c = ctx(&st, &headers, None)?;
+    let page = LoginPage {
+        layout: c.layout.clone(),
+        action: form_action(&st, "/user/login/", &uri),
+        email,
+        error: Some(error),
+        signup_open: st.services.config().signup_mode == Mode::Open,
+    };
+    render(&page, status, c.cookie())
 }
 
 #[derive(Template)]
@@ -417,7 +450,7 @@ async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<R
         st.services.end_session(&sid).await?;
     }
     let mut resp = redirect(&format!("{}/", st.url.prefix));
-    set_cookie(&mut resp, &session_cookie(&st, String::new(), 0));
+    set_cookie(&mut resp, &session_cookie(&st, String::new(), Some(0)));
     Ok(resp)
 }
 
@@ -490,7 +523,7 @@ async fn signup_form<S: Store>(
 }
 
 async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Response, ApiError> {
-    let (headers, uri, fields) = form_fields(&st, req).await?;
+    let ((headers, uri), fields, client) = form_with_client(&st, req).await?;
     if check_csrf(&headers, &st.url, field(&fields, CSRF_FIELD)).is_err() {
         return not_permitted(&st, &headers);
     }
@@ -500,12 +533,25 @@ async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<R
         email: email.to_owned(),
         password: SecretString::new(field(&fields, "password").unwrap_or("")),
         invite: invite.as_deref().map(SecretString::new),
+        client,
     };
     let (mut email_error, mut password_error) = (None, None);
+    let mut error = None;
+    let mut status = StatusCode::OK;
     match st.services.sign_up(request).await {
         Ok((created, _token)) => {
-            return start_session(&st, &headers, created.user.id, query_next(&uri).as_deref())
-                .await;
+            return start_session(
+                &st,
+                &headers,
+                created.user.id,
+                query_next(&uri).as_deref(),
+                true,
+            )
+            .await;
+        }
+        Err(AppError::Throttled { .. }) => {
+            error = Some("Too many sign-ups from your address. Try again later.");
+            status = StatusCode::TOO_MANY_REQUESTS;
         }
         Err(AppError::SignupDenied(d)) => {
             let (state, status) = denied_state(d);
@@ -540,11 +586,11 @@ async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<R
         action: form_action(&st, "/user/signup/", &uri),
         joining: invite.is_some(),
         email,
-        error: None,
+        error,
         email_error,
         password_error,
     };
-    render(&page, StatusCode::OK, c.cookie())
+    render(&page, status, c.cookie())
 }
 
 // ---- organization ----
@@ -787,7 +833,7 @@ async fn reset_token<S: Store>(
         Ok(ok) => ok,
         Err(answer) => return Ok(answer),
     };
-    let token = st.services.reset_token(caller.user.id).await?;
+    let token = st.services.reset_own_token(caller.user.id).await?;
     // Shown in this response only; a reload shows it no more.
     account_page(
         &st,

@@ -34,6 +34,8 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// How long in-flight requests may take to finish after a stop signal.
     pub drain_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (for throttling).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +48,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -60,12 +63,15 @@ pub struct App {
 }
 
 fn router<S: Store>(state: Arc<AppState<S>>, timeout: Duration) -> Router {
+    let https = state.url.https;
     crate::api::routes::<S>()
         .merge(crate::pages::routes::<S>())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(crate::api::method_not_allowed)
         .with_state(state)
-        .layer(middleware::from_fn(headers))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            headers(req, next, https)
+        }))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(req, next, timeout)
         }))
@@ -81,7 +87,7 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
 
 /// Headers every response carries; API answers (which may hold secrets) are
 /// never cached; pages get an enforced CSP.
-async fn headers(req: Request, next: Next) -> Response {
+async fn headers(req: Request, next: Next, https: bool) -> Response {
     let is_api = req.uri().path().contains("/api/");
     let started = std::time::Instant::now();
     // The path only: a query string can carry an invite token.
@@ -102,13 +108,20 @@ async fn headers(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if is_html {
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        } else {
+            // JSON, CSS, JS: nothing to run or frame.
+            "default-src 'none'; frame-ancestors 'none'"
+        }),
+    );
+    if https {
         h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-            ),
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
     if is_api || is_html {
@@ -132,6 +145,7 @@ impl App {
             services,
             url: PublicUrl::parse(&public),
             body_limit: config.body_limit,
+            trusted_proxies: config.trusted_proxies.clone(),
         });
         Ok(App {
             listener,
@@ -207,23 +221,42 @@ impl App {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when first polled, so call it before announcing that the
+/// server listens: a signal in between is then a graceful stop, not death
+/// by the default action.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = term => {},
+                () = int => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -8,6 +8,28 @@ pub(crate) struct AppState<S> {
     pub(crate) services: Arc<Services<S>>,
     pub(crate) url: PublicUrl,
     pub(crate) body_limit: usize,
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl<S> AppState<S> {
+    /// The client's address as throttling sees it (see `client_ip`).
+    pub(crate) fn client(
+        &self,
+        headers: &axum::http::HeaderMap,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?.ip();
+        let forwarded: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Some(crate::client_ip::client_address(
+            peer,
+            &forwarded,
+            &self.trusted_proxies,
+        ))
+    }
 }
 
 pub(crate) type Shared<S> = Arc<AppState<S>>;

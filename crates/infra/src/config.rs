@@ -42,6 +42,14 @@ const KEYS: &[&str] = &[
     "members_see_invite_link",
     "organization_creation_over_api",
     "session_lifetime_secs",
+    "session_idle_timeout_secs",
+    "trusted_proxies",
+    "throttle_window_secs",
+    "throttle_lockout_secs",
+    "login_attempts_per_account",
+    "login_attempts_per_client",
+    "signups_per_client",
+    "token_resets_per_user",
     "access_token_lifetime_secs",
     "secret_key",
     "hash_concurrency",
@@ -95,6 +103,15 @@ struct Raw {
     #[serde(deserialize_with = "label_studio_bool")]
     organization_creation_over_api: bool,
     session_lifetime_secs: i64,
+    session_idle_timeout_secs: i64,
+    #[serde(deserialize_with = "string_list")]
+    trusted_proxies: Vec<String>,
+    throttle_window_secs: i64,
+    throttle_lockout_secs: i64,
+    login_attempts_per_account: u32,
+    login_attempts_per_client: u32,
+    signups_per_client: u32,
+    token_resets_per_user: u32,
     access_token_lifetime_secs: i64,
     secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
@@ -121,6 +138,26 @@ fn label_studio_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> 
             parse_bool(&s).ok_or_else(|| serde::de::Error::custom(format!("found {s:?}, {words}")))
         }
     }
+}
+
+/// A list, from TOML (`["a", "b"]`) or one comma-separated string (an
+/// environment variable: `LS_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`).
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Any {
+        List(Vec<String>),
+        Str(String),
+    }
+    let items = match Any::deserialize(d)? {
+        Any::List(l) => l,
+        Any::Str(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 pub fn parse_bool(s: &str) -> Option<bool> {
@@ -158,6 +195,10 @@ pub struct Settings {
     pub members_see_invite_link: bool,
     pub organization_creation_over_api: bool,
     pub session_lifetime_secs: i64,
+    pub session_idle_timeout_secs: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
+    pub trusted_proxies: Vec<String>,
+    pub throttle: app::ThrottleConfig,
     /// Lifetime of an access token made from a personal access token.
     pub access_token_lifetime_secs: i64,
     pub secret_key: Option<SecretString>,
@@ -325,6 +366,31 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be a positive number of seconds",
         ));
     }
+    if raw.session_idle_timeout_secs <= 0 {
+        return Err(invalid(
+            "session_idle_timeout_secs",
+            "must be a positive number of seconds",
+        ));
+    }
+    for (key, v) in [
+        ("throttle_window_secs", raw.throttle_window_secs),
+        ("throttle_lockout_secs", raw.throttle_lockout_secs),
+    ] {
+        if v <= 0 {
+            return Err(invalid(key, "must be a positive number of seconds"));
+        }
+    }
+    let limit = |max_events| accounts::throttle::Limit {
+        max_events,
+        window_secs: raw.throttle_window_secs,
+        lockout_secs: raw.throttle_lockout_secs,
+    };
+    let throttle = app::ThrottleConfig {
+        login_per_account: limit(raw.login_attempts_per_account),
+        login_per_client: limit(raw.login_attempts_per_client),
+        signup_per_client: limit(raw.signups_per_client),
+        token_reset_per_user: limit(raw.token_resets_per_user),
+    };
     if !(10..=86_400).contains(&raw.access_token_lifetime_secs) {
         return Err(invalid(
             "access_token_lifetime_secs",
@@ -355,6 +421,9 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         members_see_invite_link: raw.members_see_invite_link,
         organization_creation_over_api: raw.organization_creation_over_api,
         session_lifetime_secs: raw.session_lifetime_secs,
+        session_idle_timeout_secs: raw.session_idle_timeout_secs,
+        trusted_proxies: raw.trusted_proxies,
+        throttle,
         access_token_lifetime_secs: raw.access_token_lifetime_secs,
         secret_key,
         hash_concurrency: raw

@@ -98,6 +98,8 @@ pub async fn services_with(
                 members_see_invite_link: settings.members_see_invite_link,
             },
             session_lifetime_secs: settings.session_lifetime_secs,
+            session_idle_timeout_secs: settings.session_idle_timeout_secs,
+            throttle: settings.throttle,
             access_token_lifetime_secs: settings.access_token_lifetime_secs,
             organization_creation_over_api: settings.organization_creation_over_api,
         },

@@ -102,6 +102,7 @@ fn signup(email: &str, password: &str, invite: Option<&str>) -> SignupRequest {
         email: email.into(),
         password: s(password),
         invite: invite.map(s),
+        client: None,
     }
 }
 

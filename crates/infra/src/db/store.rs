@@ -17,7 +17,7 @@ use sea_orm::{
 
 use super::entities::{
     api_tokens, deployment, memberships, organizations, personal_tokens, retired_invites, sessions,
-    users,
+    throttle, users,
 };
 
 /// [`Store`] on sea-orm, for SQLite and PostgreSQL alike.
@@ -836,16 +836,32 @@ impl Store for SeaStore {
         Ok(())
     }
 
-    async fn session_user(&self, digest: &SecretDigest, now: i64) -> R<Option<UserRecord>> {
+    async fn session_user(
+        &self,
+        digest: &SecretDigest,
+        now: i64,
+        idle_cutoff: i64,
+        touch_before: i64,
+    ) -> R<Option<UserRecord>> {
         let Some(session) = sessions::Entity::find()
             .filter(sessions::Column::Digest.eq(digest.to_hex()))
             .filter(sessions::Column::ExpiresAt.gt(now))
+            .filter(sessions::Column::LastSeenAt.gt(idle_cutoff))
             .one(&self.db)
             .await
             .map_err(backend)?
         else {
             return Ok(None);
         };
+        if session.last_seen_at < touch_before {
+            let _slot = self.writer_slot().await;
+            sessions::Entity::update_many()
+                .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+                .filter(sessions::Column::Id.eq(session.id))
+                .exec(&self.db)
+                .await
+                .map_err(backend)?;
+        }
         Ok(self
             .user_by_id(session.user_id)
             .await?
@@ -983,5 +999,82 @@ impl Store for SeaStore {
         let updated = active.update(&txn).await.map_err(backend)?;
         txn.commit().await.map_err(backend)?;
         user_record(updated)
+    }
+
+    async fn throttle_admit(
+        &self,
+        keys: Vec<(String, accounts::throttle::Limit)>,
+        now_secs: i64,
+    ) -> R<Result<(), i64>> {
+        use accounts::throttle::{Counter, Verdict};
+        let (txn, _slot) = self.write_txn().await?;
+        let mut writes = Vec::with_capacity(keys.len());
+        let mut locked: Option<i64> = None;
+        for (key, limit) in keys {
+            let row = throttle::Entity::find()
+                .filter(throttle::Column::Key.eq(key.as_str()))
+                .one(&txn)
+                .await
+                .map_err(backend)?;
+            let counter = row.as_ref().map_or(Counter::default(), |r| Counter {
+                events: u32::try_from(r.events).unwrap_or(u32::MAX),
+                window_start: r.window_start,
+                locked_until: r.locked_until,
+            });
+            match counter.admit(limit, now_secs) {
+                Verdict::Locked { until } => {
+                    locked = Some(locked.map_or(until, |u| std::cmp::max(u, until)))
+                }
+                Verdict::Admitted(next) => writes.push((key, row, next)),
+            }
+        }
+        if let Some(until) = locked {
+            // Nothing counted: dropping the transaction rolls it back.
+            return Ok(Err(until));
+        }
+        for (key, row, next) in writes {
+            match row {
+                Some(r) => {
+                    let mut active: throttle::ActiveModel = r.into();
+                    active.events = Set(i64::from(next.events));
+                    active.window_start = Set(next.window_start);
+                    active.locked_until = Set(next.locked_until);
+                    active.update(&txn).await.map_err(backend)?;
+                }
+                None => {
+                    throttle::ActiveModel {
+                        key: Set(key),
+                        events: Set(i64::from(next.events)),
+                        window_start: Set(next.window_start),
+                        locked_until: Set(next.locked_until),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await
+                    .map_err(backend)?;
+                }
+            }
+        }
+        // Keys nobody has tried for a day, unlocked, are forgotten: the
+        // table stays small whatever names an attacker tries.
+        throttle::Entity::delete_many()
+            .filter(throttle::Column::WindowStart.lt(now_secs - 86_400))
+            .filter(throttle::Column::LockedUntil.lt(now_secs))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        Ok(Ok(()))
+    }
+
+    async fn throttle_clear(&self, key: &str) -> R<bool> {
+        let (txn, _slot) = self.write_txn().await?;
+        let res = throttle::Entity::delete_many()
+            .filter(throttle::Column::Key.eq(key))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        Ok(res.rows_affected > 0)
     }
 }

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261201_000001_init;
 mod m20261201_000002_deployment_key;
 mod m20261201_000003_personal_tokens;
+mod m20261201_000004_throttle;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_init::Migration),
             Box::new(m20261201_000002_deployment_key::Migration),
             Box::new(m20261201_000003_personal_tokens::Migration),
+            Box::new(m20261201_000004_throttle::Migration),
         ]
     }
 }
