@@ -7,4 +7,5 @@ pub mod http;
 pub mod pg;
 pub mod process;
 pub mod server;
+pub mod snapshot;
 pub mod tidy;

@@ -28,6 +28,8 @@ pub struct Options {
     pub http: Option<ls_http::HttpConfig>,
     /// Throttling limits (default: the production defaults).
     pub throttle: Option<app::ThrottleConfig>,
+    /// Session (absolute lifetime, idle timeout) in seconds.
+    pub session_secs: Option<(i64, i64)>,
 }
 
 /// Every throttle off, for tests of something else that make many logins,
@@ -73,6 +75,10 @@ impl TestApp {
         settings.organization_creation_over_api = opts.organization_creation;
         if let Some(n) = opts.hash_concurrency {
             settings.hash_concurrency = n;
+        }
+        if let Some((lifetime, idle)) = opts.session_secs {
+            settings.session_lifetime_secs = lifetime;
+            settings.session_idle_timeout_secs = idle;
         }
         if let Some(t) = opts.throttle {
             settings.throttle = t;
@@ -149,6 +155,16 @@ impl TestApp {
             .block_on(self.services.reset_token(created.user.id))
             .unwrap();
         (created.user.id, token.expose().to_owned())
+    }
+
+    /// Where the database files are.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Every stored row an attack could create or change (see `snapshot`).
+    pub fn snapshot(&self) -> Vec<String> {
+        self.block_on(crate::snapshot::take(self.services.store().connection()))
     }
 
     pub fn user_count(&self) -> u64 {

@@ -155,7 +155,7 @@ mod tests {
         for input in [
             &b""[..],
             b"\0\0\0",
-            b"Token abc\0eyJ.eyJ.x\0sessionid=1; csrftoken=2\0http://x\x002\01.2.3.4, 5.6.7.8",
+            b"Token abc\0eyJ.eyJ.x\0sessionid=1; csrftoken=2\0http://x\0two\x00198.51.100.4, 10.0.0.1",
             b"token=a&token=b&next=//evil",
             br#"{"custom_hotkeys": {"a": "b"}, "email": 1}"#,
             b"\xff\xfe",

@@ -88,7 +88,7 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
 /// Headers every response carries; API answers (which may hold secrets) are
 /// never cached; pages get an enforced CSP.
 async fn headers(req: Request, next: Next, https: bool) -> Response {
-    let is_api = req.uri().path().contains("/api/");
+    let is_static = req.uri().path().contains("/static/");
     let started = std::time::Instant::now();
     // The path only: a query string can carry an invite token.
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
@@ -124,7 +124,9 @@ async fn headers(req: Request, next: Next, https: bool) -> Response {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
-    if is_api || is_html {
+    if !is_static {
+        // Anything but the static files may carry a secret (a token, an
+        // invite link, a CSRF token, a session cookie): never stored.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp

@@ -1,0 +1,54 @@
+//! Everything stored that an attack could create or change, as text, to
+//! compare before and after. Left out on purpose: the deployment row's write
+//! counter (every write transaction bumps it), the throttle counters (the
+//! attack's own trace), and a session's last-seen time.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+const QUERIES: &[&str] = &[
+    "SELECT id, email, username, first_name, last_name, phone, password_hash, is_active, \
+     active_organization_id, allow_newsletters, custom_hotkeys, date_joined FROM users ORDER BY id",
+    "SELECT id, user_id, organization_id, role, created_at, removed_at FROM memberships ORDER BY id",
+    "SELECT id, title, contact_info, created_by, invite_generation, invite_salt, invite_digest, \
+     api_tokens_enabled, legacy_api_tokens_enabled, api_token_ttl_days FROM organizations ORDER BY id",
+    "SELECT id, user_id, digest FROM api_tokens ORDER BY id",
+    "SELECT id, jti, user_id, expires_at, revoked_at FROM personal_tokens ORDER BY id",
+    "SELECT id, organization_id, digest FROM retired_invites ORDER BY id",
+    "SELECT id, digest, user_id, expires_at FROM sessions ORDER BY id",
+];
+
+pub async fn take(db: &DatabaseConnection) -> Vec<String> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    for q in QUERIES {
+        let rows = db
+            .query_all_raw(Statement::from_string(backend, (*q).to_owned()))
+            .await
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        let columns: Vec<&str> = q
+            .trim_start_matches("SELECT ")
+            .split(" FROM ")
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        for row in rows {
+            let mut line = format!("{}:", q.split(" FROM ").nth(1).unwrap_or(q));
+            for c in &columns {
+                let v = if let Ok(v) = row.try_get::<Option<i64>>("", c) {
+                    format!("{v:?}")
+                } else if let Ok(v) = row.try_get::<Option<String>>("", c) {
+                    format!("{v:?}")
+                } else if let Ok(v) = row.try_get::<Option<bool>>("", c) {
+                    format!("{v:?}")
+                } else {
+                    panic!("{c}: a column of another type")
+                };
+                line.push_str(&format!(" {c}={v}"));
+            }
+            out.push(line);
+        }
+    }
+    out
+}
