@@ -52,3 +52,20 @@ pub async fn take(db: &DatabaseConnection) -> Vec<String> {
     }
     out
 }
+
+/// The snapshot of a data directory's SQLite database (opened the way the
+/// binaries open it, so safe while the server runs).
+pub fn of_data_dir(data: &std::path::Path) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = infra::db::open_target(&infra::DatabaseTarget::Sqlite(
+            data.join("ls-users.sqlite3"),
+        ))
+        .await
+        .unwrap();
+        take(store.connection()).await
+    })
+}

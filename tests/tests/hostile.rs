@@ -421,6 +421,8 @@ fn the_account_lock_holds_against_rotating_forwarded_addresses() {
         assert_eq!(r.status, 200, "attempt {i}: {}", r.body);
         assert!(r.body.contains("don&#39;t match"), "attempt {i}");
     }
+    let data = home.path().join("data");
+    let before = ls_integration::snapshot::of_data_dir(&data);
     let right = login_via(
         server.addr,
         "victim@example.com",
@@ -434,6 +436,11 @@ fn the_account_lock_holds_against_rotating_forwarded_addresses() {
         "198.51.100.7",
     );
     assert_eq!((right.status, wrong.status), (429, 429));
+    assert_eq!(
+        ls_integration::snapshot::of_data_dir(&data),
+        before,
+        "a throttled login changed something (a session?)"
+    );
     assert!(right.cookie("sessionid").is_none());
     let strip = |r: &Response| {
         // The form's CSRF token is per browser; everything else is the same.
