@@ -55,31 +55,20 @@ fn invite_only_admits_no_request_without_a_current_link() {
     let r = owner.json("POST", "/api/organizations", &json!({"title": "Second"}));
     assert_eq!(r.status, 201, "{}", r.body);
     let second_org = r.json()["id"].as_i64().unwrap();
-    let r = owner.json(
-        "PATCH",
-        "/api/current-user",
-        &json!({"active_organization": second_org}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let second_old = invite_of(&mut owner);
-    let second_new = owner
-        .send("POST", "/api/invite/reset-token", &[], None)
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    owner.json(
-        "PATCH",
-        "/api/current-user",
-        &json!({"active_organization": first_org}),
-    );
-    let first_old = invite_of(&mut owner);
-    let first = owner
-        .send("POST", "/api/invite/reset-token", &[], None)
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Each organization's link before and after a reset.
+    let mut links = |org: i64| {
+        let r = owner.json(
+            "PATCH",
+            "/api/current-user",
+            &json!({"active_organization": org}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let old = invite_of(&mut owner);
+        let r = owner.send("POST", "/api/invite/reset-token", &[], None);
+        (old, r.json()["token"].as_str().unwrap().to_owned())
+    };
+    let (second_old, second_new) = links(second_org);
+    let (first_old, first) = links(first_org);
 
     let before = t.snapshot();
     let mut c = browser(&t);

@@ -110,8 +110,13 @@ impl<S: Store> Services<S> {
         Ok(caller)
     }
 
-    /// A new personal access token for the caller, shown this once.
-    pub async fn create_personal_token(&self, caller: &Caller) -> Result<PersonalToken, AppError> {
+    /// The claims and record of a new refresh token for the caller, with the
+    /// lifetime their organization sets; refused where the organization has
+    /// personal access tokens off.
+    async fn new_refresh(
+        &self,
+        caller: &Caller,
+    ) -> Result<(Claims, PersonalTokenRecord, i64), AppError> {
         let (org_id, _) = caller.active()?;
         let org = self
             .store()
@@ -135,6 +140,12 @@ impl<S: Store> Services<S> {
             expires_at: micros(claims.exp),
             revoked_at: None,
         };
+        Ok((claims, record, now))
+    }
+
+    /// A new personal access token for the caller, shown this once.
+    pub async fn create_personal_token(&self, caller: &Caller) -> Result<PersonalToken, AppError> {
+        let (claims, record, now) = self.new_refresh(caller).await?;
         self.store()
             .create_personal_token(record.clone(), now)
             .await
@@ -256,29 +267,7 @@ impl<S: Store> Services<S> {
         refresh: &str,
     ) -> Result<String, AppError> {
         let old = self.own_refresh(caller, refresh).await?;
-        let (org_id, _) = caller.active()?;
-        let org = self
-            .store()
-            .organization(org_id)
-            .await?
-            .ok_or(AppError::NotFound("Organization"))?;
-        if !org.tokens.api_tokens_enabled {
-            return Err(AppError::PersonalTokensDisabled);
-        }
-        let now = self.now_micros();
-        let claims = Claims::refresh(
-            caller.user.id,
-            self.jti()?,
-            secs(now),
-            org.tokens.ttl_secs(),
-        );
-        let new = PersonalTokenRecord {
-            jti: claims.jti.clone(),
-            user_id: caller.user.id,
-            created_at: now,
-            expires_at: micros(claims.exp),
-            revoked_at: None,
-        };
+        let (claims, new, now) = self.new_refresh(caller).await?;
         if !self
             .store()
             .rotate_personal_token(&old.jti, new, now)
