@@ -1,0 +1,674 @@
+//! The performance benchmark (issue "Performance: a benchmark that compares
+//! us with the physical limits"). Run it with `./tests/bench.sh`, which
+//! builds the release binaries and installs `wrk` when missing.
+//!
+//! Every figure is printed beside a baseline measured in the same run, as a
+//! ratio: a bare hyper hello-world server under the same `wrk` load (started
+//! from this very executable with `--hello`), the argon2id bound (cores /
+//! one hash), whoami alone. Rates are medians of several rounds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is a failure report
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ls_integration::process::{Server, command};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+const SECRET: &str = "5f4dcc3b5aa765d61d8327deb882cf995f4dcc3b5aa765d61d8327deb882cf99";
+const USERS: usize = 100_000;
+const OWNER: &str = "owner@bench.example";
+const OWNER_TOKEN: &str = "bench-owner-token";
+const PASSWORD: &str = "bench-password-1";
+const ROUNDS: usize = 3;
+const SECS: u64 = 5;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--hello") {
+        return hello();
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    assert!(
+        Command::new("wrk").arg("--version").output().is_ok(),
+        "wrk is needed: apt-get install wrk (tests/bench.sh does)"
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut table = Table::default();
+    println!(
+        "machine: {cores} cores; {} users; wrk rounds: {ROUNDS} x {SECS} s",
+        USERS
+    );
+
+    // Baselines: the hello-world server, and one argon2id hash.
+    let hello = Hello::start();
+    let hello_idle_rss = rss_kib(hello.child.id());
+    let hello_rps = median_rate(hello.addr, "/", &[], 32);
+    let hello_loaded_rss = rss_kib(hello.child.id());
+    let hello_start = median_duration(5, || {
+        let h = Hello::start();
+        let t = h.started;
+        drop(h);
+        t
+    });
+    drop(hello);
+    let hash = argon2_median();
+    let bound = cores as f64 / hash.as_secs_f64();
+    println!(
+        "hello world: {hello_rps:.0} req/s; argon2id: {:.2} ms a hash, bound {bound:.1} logins/s",
+        ms(hash)
+    );
+
+    // SQLite with 100,000 users.
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    bootstrap(home.path(), None);
+    let db = block(infra::db::open_target(&infra::DatabaseTarget::Sqlite(
+        data.join("ls-users.sqlite3"),
+    )))
+    .unwrap();
+    let started = Instant::now();
+    block(seed(db.connection()));
+    println!(
+        "seeded {USERS} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(db);
+
+    let existing = median_duration(5, || {
+        let s = LsServer::start(home.path(), None);
+        let t = s.started;
+        s.stop();
+        t
+    });
+    let empty = median_duration(5, || {
+        let fresh = tempfile::tempdir().unwrap();
+        let s = LsServer::start(fresh.path(), None);
+        let t = s.started;
+        s.stop();
+        t
+    });
+    let server = LsServer::start(home.path(), None);
+    let idle_rss = rss_kib(server.pid());
+    let token = format!("bench-token-{:06}", USERS / 2);
+    let auth = [("Authorization", format!("Token {token}"))];
+    let whoami = median_rate(server.addr, "/api/current-user/whoami", &auth, 32);
+    let login = login_rate(server.addr, 10);
+    let alone = wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 8);
+    let storm_addr = server.addr;
+    let storm = std::thread::spawn(move || login_rate(storm_addr, 12));
+    std::thread::sleep(Duration::from_secs(1));
+    let during = wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 8);
+    let storm_rate = storm.join().unwrap();
+    let owner_auth = [("Authorization", format!("Token {OWNER_TOKEN}"))];
+    let last_page = (USERS + 1).div_ceil(100);
+    let first = wrk_latency(
+        server.addr,
+        "/api/organizations/1/memberships?page=1&page_size=100",
+        &owner_auth,
+        1,
+        SECS,
+    );
+    let last = wrk_latency(
+        server.addr,
+        &format!("/api/organizations/1/memberships?page={last_page}&page_size=100"),
+        &owner_auth,
+        1,
+        SECS,
+    );
+    let loaded_rss = rss_kib(server.pid());
+    server.stop();
+
+    table.row(
+        "whoami (token), SQLite, 100k users",
+        format!("{whoami:.0} req/s"),
+        format!("hello world {hello_rps:.0} req/s"),
+        whoami / hello_rps,
+        ">= 0.5",
+        whoami / hello_rps >= 0.5,
+    );
+    table.row(
+        "login, SQLite",
+        format!("{login:.1} logins/s"),
+        format!("argon2 bound {bound:.1}/s"),
+        login / bound,
+        ">= 0.85",
+        login / bound >= 0.85,
+    );
+    table.row(
+        "whoami p99 during a login storm",
+        format!("{:.2} ms ({storm_rate:.1} logins/s)", during.p99_ms),
+        format!("alone {:.2} ms", alone.p99_ms),
+        during.p99_ms / alone.p99_ms,
+        "<= 3",
+        during.p99_ms / alone.p99_ms <= 3.0,
+    );
+    table.row(
+        "memberships page 1 (100 of 100k), p99",
+        format!("{:.2} ms", first.p99_ms),
+        format!("whoami alone p99 {:.2} ms", alone.p99_ms),
+        first.p99_ms / alone.p99_ms,
+        "<= 5 ms",
+        first.p99_ms <= 5.0,
+    );
+    table.row(
+        &format!("memberships page {last_page} (last), p99"),
+        format!("{:.2} ms", last.p99_ms),
+        format!("page 1 p99 {:.2} ms", first.p99_ms),
+        last.p99_ms / first.p99_ms,
+        "<= 5 ms",
+        last.p99_ms <= 5.0,
+    );
+    table.row(
+        "cold start, existing database (100k users)",
+        format!("{:.1} ms", ms(existing)),
+        format!("hello world {:.1} ms", ms(hello_start)),
+        existing.as_secs_f64() / hello_start.as_secs_f64(),
+        "<= 100 ms",
+        ms(existing) <= 100.0,
+    );
+    table.row(
+        "cold start, empty database",
+        format!("{:.1} ms", ms(empty)),
+        format!("hello world {:.1} ms", ms(hello_start)),
+        empty.as_secs_f64() / hello_start.as_secs_f64(),
+        "-",
+        true,
+    );
+    table.row(
+        "RSS idle",
+        format!("{:.1} MB", idle_rss as f64 / 1024.0),
+        format!("hello world {:.1} MB", hello_idle_rss as f64 / 1024.0),
+        idle_rss as f64 / hello_idle_rss as f64,
+        "<= 30 MB",
+        idle_rss as f64 / 1024.0 <= 30.0,
+    );
+    table.row(
+        "RSS after the load above",
+        format!("{:.1} MB", loaded_rss as f64 / 1024.0),
+        format!("hello world {:.1} MB", hello_loaded_rss as f64 / 1024.0),
+        loaded_rss as f64 / hello_loaded_rss as f64,
+        "-",
+        true,
+    );
+
+    // PostgreSQL: the same whoami and login figures.
+    let pg = block(ls_integration::pg::PgDatabase::create("bench"));
+    let pg_home = tempfile::tempdir().unwrap();
+    bootstrap(pg_home.path(), Some(&pg.url));
+    let db = block(infra::db::open(&pg.url)).unwrap();
+    let started = Instant::now();
+    block(seed(db.connection()));
+    println!(
+        "seeded {USERS} users on PostgreSQL in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(db);
+    let server = LsServer::start(pg_home.path(), Some(&pg.url));
+    let pg_whoami = median_rate(server.addr, "/api/current-user/whoami", &auth, 32);
+    let pg_login = login_rate(server.addr, 10);
+    server.stop();
+    block(pg.drop_database());
+    table.row(
+        "whoami (token), PostgreSQL, 100k users",
+        format!("{pg_whoami:.0} req/s"),
+        format!("hello world {hello_rps:.0} req/s"),
+        pg_whoami / hello_rps,
+        ">= 0.5",
+        pg_whoami / hello_rps >= 0.5,
+    );
+    table.row(
+        "login, PostgreSQL",
+        format!("{pg_login:.1} logins/s"),
+        format!("argon2 bound {bound:.1}/s"),
+        pg_login / bound,
+        ">= 0.85",
+        pg_login / bound >= 0.85,
+    );
+    table.print();
+}
+
+// ---- what is measured ----
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn median_duration(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut v: Vec<Duration> = (0..n).map(|_| f()).collect();
+    v.sort();
+    v[n / 2]
+}
+
+fn argon2_median() -> Duration {
+    let h = accounts::PasswordHasher::default();
+    let pw = accounts::Password::for_login(PASSWORD).unwrap();
+    median_duration(21, || {
+        let t = Instant::now();
+        h.hash(&pw, &[7; accounts::SALT_LEN]).unwrap();
+        t.elapsed()
+    })
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Default)]
+struct Wrk {
+    rps: f64,
+    p99_ms: f64,
+    bad: u64,
+}
+
+fn parse_latency(s: &str) -> f64 {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+    connections: usize,
+    secs: u64,
+    script: Option<&Path>,
+) -> Wrk {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t1",
+        &format!("-c{connections}"),
+        &format!("-d{secs}s"),
+        "--latency",
+    ]);
+    for (k, v) in headers {
+        cmd.arg("-H").arg(format!("{k}: {v}"));
+    }
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    cmd.arg(format!("http://{addr}{path}"));
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut w = Wrk::default();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Requests/sec:") {
+            w.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = t.strip_prefix("99%") {
+            w.p99_ms = parse_latency(v);
+        } else if let Some(v) = t.strip_prefix("Non-2xx or 3xx responses:") {
+            w.bad = v.trim().parse().unwrap_or(0);
+        } else if t.starts_with("Socket errors") {
+            w.bad += 1;
+        }
+    }
+    assert!(
+        w.rps > 0.0,
+        "wrk measured nothing:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w
+}
+
+fn median_rate(addr: SocketAddr, path: &str, headers: &[(&str, String)], c: usize) -> f64 {
+    let mut v: Vec<f64> = (0..ROUNDS)
+        .map(|_| {
+            let w = wrk(addr, path, headers, c, SECS, None);
+            assert_eq!(w.bad, 0, "{path}: error responses under load");
+            w.rps
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[ROUNDS / 2]
+}
+
+fn wrk_latency(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+    c: usize,
+    secs: u64,
+) -> Wrk {
+    let w = wrk(addr, path, headers, c, secs, None);
+    assert_eq!(w.bad, 0, "{path}: error responses");
+    w
+}
+
+/// Logins as the seeded users (all with PASSWORD), spread over them.
+fn login_rate(addr: SocketAddr, secs: u64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("login.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"
+counter = 0
+request = function()
+  counter = counter + 1
+  local i = (counter * 7919) % {USERS}
+  local body = "csrfmiddlewaretoken=benchcsrf&email=user" .. i .. "%40bench.example&password={PASSWORD}"
+  return wrk.format("POST", "/user/login/", {{["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = "csrftoken=benchcsrf"}}, body)
+end
+"#
+        ),
+    )
+    .unwrap();
+    // Enough connections to keep every core hashing.
+    let w = wrk(addr, "/user/login/", &[], 16, secs, Some(&script));
+    assert_eq!(w.bad, 0, "failed logins under load");
+    w.rps
+}
+
+// ---- the servers ----
+
+/// A bare hyper hello-world, in a process of its own like ls-server.
+fn hello() {
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        std::io::stdout().flush().unwrap();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let svc = service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(hyper::body::Bytes::from_static(b"hello")),
+                    ))
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+}
+
+struct Hello {
+    child: Child,
+    addr: SocketAddr,
+    /// From spawn until it answered a request.
+    started: Duration,
+}
+
+impl Hello {
+    fn start() -> Self {
+        let t = Instant::now();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .arg("--hello")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr: SocketAddr = line.trim().parse().unwrap();
+        wait_for(addr, "/");
+        Hello {
+            child,
+            addr,
+            started: t.elapsed(),
+        }
+    }
+}
+
+impl Drop for Hello {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls until `path` answers 200.
+fn wait_for(addr: SocketAddr, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            let _ = write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            );
+            let mut line = String::new();
+            if BufReader::new(&s).read_line(&mut line).is_ok() && line.contains(" 200 ") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    panic!("{addr}{path} never answered");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn server_command(home: &Path, db_url: Option<&str>) -> Command {
+    let mut cmd = command("ls-server", home);
+    cmd.env("LS_SECRET_KEY", SECRET)
+        .env("LS_LOG", "warn")
+        // Throttling stays on (every login writes its counters), with limits
+        // the benchmark never reaches.
+        .env("LS_LOGIN_ATTEMPTS_PER_ACCOUNT", "1000000000")
+        .env("LS_LOGIN_ATTEMPTS_PER_CLIENT", "1000000000")
+        .arg("--data-dir")
+        .arg(home.join("data"));
+    if let Some(url) = db_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    cmd
+}
+
+/// The first run: the owner with a known token and password.
+fn bootstrap(home: &Path, db_url: Option<&str>) {
+    let mut cmd = server_command(home, db_url);
+    cmd.env("LS_LOG", "info").args([
+        "start",
+        "-p",
+        "0",
+        "--username",
+        OWNER,
+        "--password",
+        PASSWORD,
+        "--user-token",
+        OWNER_TOKEN,
+    ]);
+    let s = Server::start(cmd).unwrap();
+    let (code, log) = s.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+struct LsServer {
+    child: Child,
+    addr: SocketAddr,
+    started: Duration,
+}
+
+impl LsServer {
+    fn start(home: &Path, db_url: Option<&str>) -> Self {
+        let port = free_port();
+        let mut cmd = server_command(home, db_url);
+        cmd.args(["start", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let t = Instant::now();
+        let child = cmd.spawn().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_for(addr, "/health");
+        LsServer {
+            child,
+            addr,
+            started: t.elapsed(),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// 100,000 members of organization 1, each with the owner's password hash
+/// and the API token `bench-token-NNNNNN`, inserted in batches.
+async fn seed(db: &DatabaseConnection) {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT password_hash FROM users WHERE email = '{OWNER}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let hash: String = row.try_get("", "password_hash").unwrap();
+    let key = accounts::DigestKey::from_bytes(hex32(SECRET));
+    let now: i64 = 1_796_000_000_000_000;
+    let batch = 1000;
+    for start in (0..USERS).step_by(batch) {
+        let end = (start + batch).min(USERS);
+        let users: Vec<String> = (start..end)
+            .map(|i| {
+                format!(
+                    "({id}, 'user{i}@bench.example', 'user{i:06}', '', '', '', '{hash}', TRUE, 1, FALSE, '{{}}', {now}, NULL, {now})",
+                    id = i + 2
+                )
+            })
+            .collect();
+        let members: Vec<String> = (start..end)
+            .map(|i| format!("({}, 1, 'member', {now}, NULL)", i + 2))
+            .collect();
+        let tokens: Vec<String> = (start..end)
+            .map(|i| {
+                let digest = key.digest("api-token", format!("bench-token-{i:06}").as_bytes());
+                format!("({}, '{}', {now})", i + 2, digest.to_hex())
+            })
+            .collect();
+        for sql in [
+            format!(
+                "INSERT INTO users (id, email, username, first_name, last_name, phone, password_hash, is_active, \
+                 active_organization_id, allow_newsletters, custom_hotkeys, date_joined, last_activity, updated_at) VALUES {}",
+                users.join(",")
+            ),
+            format!(
+                "INSERT INTO memberships (user_id, organization_id, role, created_at, removed_at) VALUES {}",
+                members.join(",")
+            ),
+            format!(
+                "INSERT INTO api_tokens (user_id, digest, created_at) VALUES {}",
+                tokens.join(",")
+            ),
+        ] {
+            db.execute_unprepared(&sql).await.unwrap();
+        }
+    }
+    if backend == sea_orm::DbBackend::Postgres {
+        // Explicit ids: move the sequence past them.
+        db.execute_unprepared(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared("ANALYZE").await.unwrap();
+    }
+}
+
+fn hex32(s: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
+
+// ---- the table ----
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<[String; 6]>,
+}
+
+impl Table {
+    fn row(
+        &mut self,
+        what: &str,
+        value: String,
+        baseline: String,
+        ratio: f64,
+        target: &str,
+        met: bool,
+    ) {
+        self.rows.push([
+            what.to_owned(),
+            value,
+            baseline,
+            format!("{ratio:.3}"),
+            target.to_owned(),
+            if target == "-" {
+                "-".into()
+            } else if met {
+                "met".into()
+            } else {
+                "MISSED".into()
+            },
+        ]);
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| measure | value | baseline (same run) | ratio | target | |");
+        println!("|---|---|---|---|---|---|");
+        for r in &self.rows {
+            println!(
+                "| {} | {} | {} | {} | {} | {} |",
+                r[0], r[1], r[2], r[3], r[4], r[5]
+            );
+        }
+    }
+}
