@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ls_integration::process::{Server, command};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 const SECRET: &str = "5f4dcc3b5aa765d61d8327deb882cf995f4dcc3b5aa765d61d8327deb882cf99";
 const USERS: usize = 100_000;
@@ -73,7 +72,12 @@ fn main() {
     )))
     .unwrap();
     let started = Instant::now();
-    block(seed(db.connection()));
+    block(ls_integration::seed::members(
+        db.connection(),
+        USERS,
+        OWNER,
+        SECRET,
+    ));
     println!(
         "seeded {USERS} users in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -107,6 +111,20 @@ fn main() {
     let storm_rate = storm.join().unwrap();
     let owner_auth = [("Authorization", format!("Token {OWNER_TOKEN}"))];
     let last_page = (USERS + 1).div_ceil(100);
+    let probe = ls_integration::http::request(
+        server.addr,
+        "GET",
+        "/api/organizations/1/memberships?page=1&page_size=100",
+        &[("Authorization", &format!("Token {OWNER_TOKEN}"))],
+        None,
+    );
+    assert_eq!(
+        probe.status,
+        200,
+        "the memberships page: {}\n{}",
+        probe.body,
+        std::fs::read_to_string(home.path().join("server.log")).unwrap_or_default()
+    );
     let first = wrk_latency(
         server.addr,
         "/api/organizations/1/memberships?page=1&page_size=100",
@@ -203,7 +221,12 @@ fn main() {
     bootstrap(pg_home.path(), Some(&pg.url));
     let db = block(infra::db::open(&pg.url)).unwrap();
     let started = Instant::now();
-    block(seed(db.connection()));
+    block(ls_integration::seed::members(
+        db.connection(),
+        USERS,
+        OWNER,
+        SECRET,
+    ));
     println!(
         "seeded {USERS} users on PostgreSQL in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -279,6 +302,7 @@ struct Wrk {
     rps: f64,
     p99_ms: f64,
     bad: u64,
+    text: String,
 }
 
 fn parse_latency(s: &str) -> f64 {
@@ -318,7 +342,10 @@ fn wrk(
     cmd.arg(format!("http://{addr}{path}"));
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut w = Wrk::default();
+    let mut w = Wrk {
+        text: text.clone(),
+        ..Wrk::default()
+    };
     for line in text.lines() {
         let t = line.trim();
         if let Some(v) = t.strip_prefix("Requests/sec:") {
@@ -359,7 +386,7 @@ fn wrk_latency(
     secs: u64,
 ) -> Wrk {
     let w = wrk(addr, path, headers, c, secs, None);
-    assert_eq!(w.bad, 0, "{path}: error responses");
+    assert_eq!(w.bad, 0, "{path}: error responses\n{}", w.text);
     w
 }
 
@@ -528,10 +555,11 @@ impl LsServer {
     fn start(home: &Path, db_url: Option<&str>) -> Self {
         let port = free_port();
         let mut cmd = server_command(home, db_url);
+        let log = std::fs::File::create(home.join("server.log")).unwrap();
         cmd.args(["start", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(log);
         let t = Instant::now();
         let child = cmd.spawn().unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -547,84 +575,18 @@ impl LsServer {
         self.child.id()
     }
 
-    fn stop(mut self) {
+    fn stop(self) {
+        // Drop does it.
+    }
+}
+
+impl Drop for LsServer {
+    fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
     }
-}
-
-/// 100,000 members of organization 1, each with the owner's password hash
-/// and the API token `bench-token-NNNNNN`, inserted in batches.
-async fn seed(db: &DatabaseConnection) {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT password_hash FROM users WHERE email = '{OWNER}'"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let hash: String = row.try_get("", "password_hash").unwrap();
-    let key = accounts::DigestKey::from_bytes(hex32(SECRET));
-    let now: i64 = 1_796_000_000_000_000;
-    let batch = 1000;
-    for start in (0..USERS).step_by(batch) {
-        let end = (start + batch).min(USERS);
-        let users: Vec<String> = (start..end)
-            .map(|i| {
-                format!(
-                    "({id}, 'user{i}@bench.example', 'user{i:06}', '', '', '', '{hash}', TRUE, 1, FALSE, '{{}}', {now}, NULL, {now})",
-                    id = i + 2
-                )
-            })
-            .collect();
-        let members: Vec<String> = (start..end)
-            .map(|i| format!("({}, 1, 'member', {now}, NULL)", i + 2))
-            .collect();
-        let tokens: Vec<String> = (start..end)
-            .map(|i| {
-                let digest = key.digest("api-token", format!("bench-token-{i:06}").as_bytes());
-                format!("({}, '{}', {now})", i + 2, digest.to_hex())
-            })
-            .collect();
-        for sql in [
-            format!(
-                "INSERT INTO users (id, email, username, first_name, last_name, phone, password_hash, is_active, \
-                 active_organization_id, allow_newsletters, custom_hotkeys, date_joined, last_activity, updated_at) VALUES {}",
-                users.join(",")
-            ),
-            format!(
-                "INSERT INTO memberships (user_id, organization_id, role, created_at, removed_at) VALUES {}",
-                members.join(",")
-            ),
-            format!(
-                "INSERT INTO api_tokens (user_id, digest, created_at) VALUES {}",
-                tokens.join(",")
-            ),
-        ] {
-            db.execute_unprepared(&sql).await.unwrap();
-        }
-    }
-    if backend == sea_orm::DbBackend::Postgres {
-        // Explicit ids: move the sequence past them.
-        db.execute_unprepared(
-            "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))",
-        )
-        .await
-        .unwrap();
-        db.execute_unprepared("ANALYZE").await.unwrap();
-    }
-}
-
-fn hex32(s: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
-    }
-    out
 }
 
 // ---- the table ----

@@ -6,6 +6,7 @@
 pub mod http;
 pub mod pg;
 pub mod process;
+pub mod seed;
 pub mod server;
 pub mod snapshot;
 pub mod tidy;

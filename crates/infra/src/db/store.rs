@@ -617,9 +617,19 @@ impl Store for SeaStore {
             .all(&self.db)
             .await
             .map_err(backend)?;
-        let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+        // A subquery, not a list of ids: a list is one bound variable per
+        // member, and SQLite refuses more than 32766 of them.
         let mut users: std::collections::HashMap<i64, users::Model> = users::Entity::find()
-            .filter(users::Column::Id.is_in(ids))
+            .filter(
+                users::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(memberships::Column::UserId)
+                        .from(memberships::Entity)
+                        .and_where(memberships::Column::OrganizationId.eq(org_id))
+                        .and_where(memberships::Column::RemovedAt.is_null())
+                        .to_owned(),
+                ),
+            )
             .all(&self.db)
             .await
             .map_err(backend)?
