@@ -443,7 +443,6 @@ fn the_account_lock_holds_against_rotating_forwarded_addresses() {
         strip(&wrong),
         "the refusal betrays the password"
     );
-    assert!(right.header("retry-after").is_none() || right.status == 429);
     // Another account, from the same addresses: unaffected.
     let other = login_via(server.addr, OWNER_EMAIL, OWNER_PASSWORD, "198.51.100.6");
     assert_eq!(other.status, 302, "{}", other.body);
