@@ -18,6 +18,9 @@ pub struct Caller {
     pub user: UserRecord,
     /// The active organization and the role in it, when the membership is current.
     pub membership: Option<(i64, Role)>,
+    /// The active organization's title and owner email, when the
+    /// authentication already read them ([`Services::org_meta`]'s answer).
+    pub org_meta: Option<(String, String)>,
 }
 
 impl Caller {
@@ -80,7 +83,11 @@ impl<S: Store> Services<S> {
                 .map(|m| (org, m.role)),
             None => None,
         };
-        Ok(Caller { user, membership })
+        Ok(Caller {
+            user,
+            membership,
+            org_meta: None,
+        })
     }
 
     /// The current (not removed) membership of `user_id` in `org_id`.
@@ -305,19 +312,17 @@ impl<S: Store> Services<S> {
     ) -> Result<MemberPage, AppError> {
         let role = self.role_in(user.id, org_id).await?;
         self.require(role, Action::ViewMembers)?;
-        let mut all = self.store().org_members(org_id).await?;
-        all.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
-        let count = all.len();
-        let members = match page_size {
-            None => all,
-            Some(size) => {
-                let start = page.saturating_sub(1).saturating_mul(size);
-                if page == 0 || (start >= count && !(page == 1 && count == 0)) {
-                    return Err(AppError::InvalidPage);
-                }
-                all.into_iter().skip(start).take(size).collect()
-            }
+        if page == 0 {
+            return Err(AppError::InvalidPage);
+        }
+        let start = match page_size {
+            None => 0,
+            Some(size) => page.saturating_sub(1).saturating_mul(size),
         };
+        let (count, members) = self.store().member_page(org_id, start, page_size).await?;
+        if page_size.is_some() && start >= count && !(page == 1 && count == 0) {
+            return Err(AppError::InvalidPage);
+        }
         Ok(MemberPage { count, members })
     }
 
@@ -329,12 +334,16 @@ impl<S: Store> Services<S> {
     ) -> Result<(MembershipRecord, UserRecord), AppError> {
         let role = self.role_in(user.id, org_id).await?;
         self.require(role, Action::ViewMembers)?;
-        self.store()
-            .org_members(org_id)
+        let member = self
+            .current_membership(member_id, org_id)
             .await?
-            .into_iter()
-            .find(|(m, _)| m.user_id == member_id)
-            .ok_or(AppError::MemberNotFound)
+            .ok_or(AppError::MemberNotFound)?;
+        let user = self
+            .store()
+            .user_by_id(member_id)
+            .await?
+            .ok_or(AppError::MemberNotFound)?;
+        Ok((member, user))
     }
 
     /// Owner and administrators make a member an administrator or back.

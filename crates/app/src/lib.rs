@@ -23,8 +23,9 @@ pub use directory::{Caller, MemberPage, UserPatch};
 pub use error::{AppError, Field};
 pub use hashing::BlockingHasher;
 pub use ports::{
-    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord,
-    PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord, UserWithRole,
+    AccountPlacement, CallerContext, CreatedAccount, InviteLookup, MembershipRecord, NewAccount,
+    NewSession, OrgRecord, PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord,
+    UserWithRole,
 };
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::{

@@ -54,6 +54,17 @@ pub struct UserWithRole {
     pub role: Option<Role>,
 }
 
+/// What a request authenticated by an API credential needs, read in one
+/// query: the user, their membership in their active organization (current
+/// or removed), that organization, and the email of its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerContext {
+    pub user: UserRecord,
+    pub membership: Option<MembershipRecord>,
+    pub organization: Option<OrgRecord>,
+    pub owner_email: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgRecord {
     pub id: i64,
@@ -129,6 +140,18 @@ pub struct CreatedAccount {
     pub created_organization: bool,
 }
 
+/// A session to record, and what its start ends: the browser's previous
+/// session, and the throttle counter a successful login forgets.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub digest: SecretDigest,
+    pub user_id: i64,
+    pub now: i64,
+    pub expires_at: i64,
+    pub replaces: Option<SecretDigest>,
+    pub forgets: Option<String>,
+}
+
 /// Profile fields a PATCH may change; `None` leaves a field alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserChanges {
@@ -163,10 +186,11 @@ pub trait Store: Send + Sync + 'static {
 
     fn user_by_email(&self, email: &Email) -> impl Future<Output = R<Option<UserRecord>>> + Send;
     fn user_by_id(&self, id: i64) -> impl Future<Output = R<Option<UserRecord>>> + Send;
-    fn user_by_token(
+    /// The caller whose API token has `digest`, with their organization context.
+    fn caller_by_token(
         &self,
         digest: &SecretDigest,
-    ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    ) -> impl Future<Output = R<Option<CallerContext>>> + Send;
     /// Every user, by id, with their role in their active organization.
     fn list_users(&self) -> impl Future<Output = R<Vec<UserWithRole>>> + Send;
     fn user_count(&self) -> impl Future<Output = R<u64>> + Send;
@@ -216,6 +240,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org_id: i64,
     ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
+    /// The current members of an organization ordered by username then
+    /// user id: how many there are, and the rows from `offset` on, at most
+    /// `limit` of them (`None`: all).
+    fn member_page(
+        &self,
+        org_id: i64,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> impl Future<Output = R<(usize, Vec<(MembershipRecord, UserRecord)>)>> + Send;
     /// Organizations the user is a current member of, by id.
     fn organizations_of(&self, user_id: i64) -> impl Future<Output = R<Vec<OrgRecord>>> + Send;
     /// Applies the changes in one statement; `NotFound` for an unknown user.
@@ -256,13 +289,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = R<OrgRecord>> + Send;
 
     /// Server-side sessions: only the digest of the session id is stored.
-    fn create_session(
-        &self,
-        digest: SecretDigest,
-        user_id: i64,
-        now: i64,
-        expires_at: i64,
-    ) -> impl Future<Output = R<()>> + Send;
+    /// One transaction with what the new session ends.
+    fn create_session(&self, session: NewSession) -> impl Future<Output = R<()>> + Send;
     /// The user of a live session: not expired at `now`, last seen after
     /// `idle_cutoff`, user active. A session last seen before `touch_before`
     /// has its last-seen time moved to `now`.
@@ -293,14 +321,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         jti: &str,
     ) -> impl Future<Output = R<Option<PersonalTokenRecord>>> + Send;
-    /// The user whose live token `jti` is, when it is `user_id`'s: one
-    /// query, made on every request authenticated by an access token.
-    fn user_by_personal_token(
+    /// The caller whose live personal token `jti` is, when it is
+    /// `user_id`'s, with their organization context ([`Store::caller_by_token`]):
+    /// one query, made on every request authenticated by an access token.
+    fn caller_by_personal_token(
         &self,
         jti: &str,
         user_id: i64,
         now: i64,
-    ) -> impl Future<Output = R<Option<UserRecord>>> + Send;
+    ) -> impl Future<Output = R<Option<CallerContext>>> + Send;
     /// Revokes a live token; `false` when it was not live (already revoked, expired, unknown).
     fn revoke_personal_token(&self, jti: &str, now: i64) -> impl Future<Output = R<bool>> + Send;
     /// Revokes `old_jti` and records `new` in one transaction; `false` (and

@@ -15,7 +15,8 @@ use signup_policy::{Allow, Channel, Decision, Invite, Mode, Request};
 use crate::random::bytes;
 use crate::{
     AccountPlacement, AppError, BlockingHasher, Clock, CreatedAccount, Field, InviteLookup,
-    NewAccount, OrgRecord, Random, SecretString, Store, StoreError, UserRecord, UserWithRole,
+    NewAccount, NewSession, OrgRecord, Random, SecretString, Store, StoreError, UserRecord,
+    UserWithRole,
 };
 
 /// Digest purposes: a value of one kind never authenticates as another.
@@ -205,7 +206,7 @@ impl<S: Store> Services<S> {
         self.clock.now_micros()
     }
 
-    fn token_digest(&self, token: &str) -> SecretDigest {
+    pub(crate) fn token_digest(&self, token: &str) -> SecretDigest {
         self.key.digest(API_TOKEN, token.as_bytes())
     }
 
@@ -469,6 +470,36 @@ impl<S: Store> Services<S> {
         password: &SecretString,
         client: Option<IpAddr>,
     ) -> Result<UserRecord, AppError> {
+        let (user, account_key) = self.check_login(email, password, client).await?;
+        self.store.throttle_clear(&account_key).await?;
+        Ok(user)
+    }
+
+    /// [`Services::login_from`], then a new session in the same transaction
+    /// that forgets the account's failures and ends the browser's previous
+    /// session (`replacing`): one commit after the hash, not three.
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+        replacing: Option<&str>,
+    ) -> Result<(UserRecord, SecretString), AppError> {
+        let (user, account_key) = self.check_login(email, password, client).await?;
+        let id = self
+            .open_session(user.id, replacing, Some(account_key))
+            .await?;
+        Ok((user, id))
+    }
+
+    /// The user whose email and password these are, and the throttle key
+    /// of the account, which a success is to forget.
+    async fn check_login(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<(UserRecord, String), AppError> {
         let parsed = Email::parse(email).ok();
         let account_key = login_account_key(parsed.as_ref(), email);
         let mut keys = vec![(account_key.clone(), self.config.throttle.login_per_account)];
@@ -489,10 +520,7 @@ impl<S: Store> Services<S> {
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let matches = self.hasher.verify(password, stored).await?;
         match user {
-            Some(u) if matches && u.is_active => {
-                self.store.throttle_clear(&account_key).await?;
-                Ok(u)
-            }
+            Some(u) if matches && u.is_active => Ok((u, account_key)),
             _ => Err(AppError::BadCredentials),
         }
     }
@@ -541,7 +569,11 @@ impl<S: Store> Services<S> {
     /// The user a presented API token belongs to (active or not: the caller
     /// says "User inactive or deleted.").
     pub async fn authenticate_token(&self, token: &str) -> Result<Option<UserRecord>, AppError> {
-        Ok(self.store.user_by_token(&self.token_digest(token)).await?)
+        Ok(self
+            .store
+            .caller_by_token(&self.token_digest(token))
+            .await?
+            .map(|c| c.user))
     }
 
     /// A user resetting their own token (API or account page): counted
@@ -705,18 +737,38 @@ impl<S: Store> Services<S> {
 
     /// A new server-side session; the returned id goes to the client only.
     pub async fn start_session(&self, user_id: i64) -> Result<SecretString, AppError> {
+        self.open_session(user_id, None, None).await
+    }
+
+    /// A new session that ends the browser's previous one (`replacing`), in one transaction.
+    pub async fn start_session_replacing(
+        &self,
+        user_id: i64,
+        replacing: Option<&str>,
+    ) -> Result<SecretString, AppError> {
+        self.open_session(user_id, replacing, None).await
+    }
+
+    async fn open_session(
+        &self,
+        user_id: i64,
+        replacing: Option<&str>,
+        forgets: Option<String>,
+    ) -> Result<SecretString, AppError> {
         let raw = bytes::<32>(&*self.random)?;
         let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let now = self.now_micros();
-        let expires =
+        let expires_at =
             now.saturating_add(self.config.session_lifetime_secs.saturating_mul(1_000_000));
         self.store
-            .create_session(
-                self.key.digest(SESSION, id.as_bytes()),
+            .create_session(NewSession {
+                digest: self.key.digest(SESSION, id.as_bytes()),
                 user_id,
                 now,
-                expires,
-            )
+                expires_at,
+                replaces: replacing.map(|old| self.key.digest(SESSION, old.as_bytes())),
+                forgets,
+            })
             .await?;
         Ok(SecretString::new(id))
     }

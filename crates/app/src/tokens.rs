@@ -14,7 +14,9 @@ use accounts::{HotkeyError, Hotkeys};
 use orgs::{Action, TokenSettings};
 
 use crate::random::bytes;
-use crate::{AppError, Caller, OrgRecord, PersonalTokenRecord, Services, Store, StoreError};
+use crate::{
+    AppError, Caller, CallerContext, OrgRecord, PersonalTokenRecord, Services, Store, StoreError,
+};
 
 /// How a request presented an API credential.
 #[derive(Debug, Clone, Copy)]
@@ -74,9 +76,13 @@ impl<S: Store> Services<S> {
 
     /// The caller an API credential stands for, or why it stands for no one.
     pub async fn token_caller(&self, credential: Credential<'_>) -> Result<Caller, AppError> {
-        let (user, legacy) = match credential {
-            Credential::Legacy(key) => match self.authenticate_token(key).await? {
-                Some(u) => (u, true),
+        let (context, legacy) = match credential {
+            Credential::Legacy(key) => match self
+                .store()
+                .caller_by_token(&self.token_digest(key))
+                .await?
+            {
+                Some(c) => (c, true),
                 None => return Err(AppError::Unauthenticated(INVALID_TOKEN)),
             },
             Credential::Access(jwt) => {
@@ -87,19 +93,27 @@ impl<S: Store> Services<S> {
                 };
                 match self
                     .store()
-                    .user_by_personal_token(rjti, claims.user_id, self.now_micros())
+                    .caller_by_personal_token(rjti, claims.user_id, self.now_micros())
                     .await?
                 {
-                    Some(u) => (u, false),
+                    Some(c) => (c, false),
                     None => return Err(AppError::Unauthenticated(JWT_INVALID)),
                 }
             }
         };
+        let CallerContext {
+            user,
+            membership,
+            organization,
+            owner_email,
+        } = context;
         if !user.is_active {
             return Err(AppError::Unauthenticated(INACTIVE));
         }
-        let caller = self.caller(user).await?;
-        if let Some(org) = self.settings_of(&caller).await? {
+        let membership = membership
+            .filter(|m| m.removed_at.is_none())
+            .map(|m| (m.organization_id, m.role));
+        if let (Some(_), Some(org)) = (membership, &organization) {
             if legacy && !org.tokens.legacy_api_tokens_enabled {
                 return Err(AppError::Unauthenticated(LEGACY_DISABLED));
             }
@@ -107,7 +121,15 @@ impl<S: Store> Services<S> {
                 return Err(AppError::Unauthenticated(PAT_DISABLED));
             }
         }
-        Ok(caller)
+        let org_meta = match organization {
+            Some(org) => (org.title, owner_email.unwrap_or_default()),
+            None => (String::new(), String::new()),
+        };
+        Ok(Caller {
+            user,
+            membership,
+            org_meta: Some(org_meta),
+        })
     }
 
     /// The claims and record of a new refresh token for the caller, with the

@@ -141,9 +141,13 @@ async fn version() -> Json<Value> {
 
 async fn whoami<S: Store>(State(st): State<Shared<S>>, auth: Authed) -> Result<Json<Value>> {
     let s = &st.services;
-    // The caller already carries the role; org_meta reads the organization and its owner.
+    // The caller carries the role and, when a token authenticated it, the
+    // organization's title and owner; otherwise org_meta reads them.
     let user = &auth.caller.user;
-    let meta = s.org_meta(user.active_organization).await?;
+    let meta = match &auth.caller.org_meta {
+        Some(meta) => meta.clone(),
+        None => s.org_meta(user.active_organization).await?,
+    };
     let mut body = repr::user(user, &meta);
     body.insert(
         "permissions".into(),

@@ -369,10 +369,21 @@ async fn start_session<S: Store>(
     next: Option<&str>,
     persist: bool,
 ) -> Result<Response, ApiError> {
-    if let Some(old) = cookie(headers, SESSION_COOKIE) {
-        st.services.end_session(&old).await?;
-    }
-    let sid = st.services.start_session(user_id).await?;
+    let old = cookie(headers, SESSION_COOKIE);
+    let sid = st
+        .services
+        .start_session_replacing(user_id, old.as_deref())
+        .await?;
+    session_started(st, &sid, next, persist)
+}
+
+/// The answer that hands a new session `sid` to the browser.
+fn session_started<S: Store>(
+    st: &Shared<S>,
+    sid: &SecretString,
+    next: Option<&str>,
+    persist: bool,
+) -> Result<Response, ApiError> {
     let mut resp = redirect(&safe_next(next, &st.url.prefix));
     let lifetime = persist.then_some(st.services.config().session_lifetime_secs);
     set_cookie(
@@ -393,11 +404,15 @@ async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -> Result<Re
     // Label Studio's "Keep me logged in this browser": unchecked (absent),
     // the cookie ends with the browser session.
     let persist = field(&fields, "persist_session").is_some_and(|v| !v.is_empty() && v != "false");
-    let (error, status) = match st.services.login_from(email, &password, client).await {
-        Ok(user) => {
+    let old = cookie(&headers, SESSION_COOKIE);
+    let logged_in = st
+        .services
+        .log_in(email, &password, client, old.as_deref())
+        .await;
+    let (error, status) = match logged_in {
+        Ok((user, sid)) => {
             tracing::info!(user_id = user.id, persist, "logged in");
-            return start_session(&st, &headers, user.id, query_next(&uri).as_deref(), persist)
-                .await;
+            return session_started(&st, &sid, query_next(&uri).as_deref(), persist);
         }
         Err(AppError::BadCredentials) => (
             "The email and password you entered don't match.",

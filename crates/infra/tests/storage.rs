@@ -436,6 +436,59 @@ async fn tokens_passwords_and_sessions(db: Db) {
     db.drop_pg().await;
 }
 
+/// A login's session, the end of the browser's previous one and the reset of
+/// the account's failure count are one write: each of the three holds.
+async fn a_login_replaces_the_session_and_forgets_failures(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let (a, _) = svc
+        .sign_up(signup("l@example.com", "login-password-1", None))
+        .await
+        .unwrap();
+    let (right, wrong) = (s("login-password-1"), s("not-the-password"));
+    let before = svc.start_session(a.user.id).await.unwrap();
+    // Four failures of the five the account may have in a window.
+    for _ in 0..4 {
+        assert!(matches!(
+            svc.log_in("l@example.com", &wrong, None, None).await,
+            Err(AppError::BadCredentials)
+        ));
+    }
+    let (user, after) = svc
+        .log_in("l@example.com", &right, None, Some(before.expose()))
+        .await
+        .unwrap();
+    assert_eq!(user.id, a.user.id);
+    assert!(svc.session_user(before.expose()).await.unwrap().is_none());
+    assert_eq!(
+        svc.session_user(after.expose()).await.unwrap().unwrap().id,
+        a.user.id
+    );
+    // Forgotten: four more failures and the right password still gets in.
+    for _ in 0..4 {
+        assert!(
+            svc.log_in("l@example.com", &wrong, None, None)
+                .await
+                .is_err()
+        );
+    }
+    svc.log_in("l@example.com", &right, None, None)
+        .await
+        .unwrap();
+    // Without a success in between, the sixth attempt in the window is refused.
+    for _ in 0..5 {
+        assert!(
+            svc.log_in("l@example.com", &wrong, None, None)
+                .await
+                .is_err()
+        );
+    }
+    assert!(matches!(
+        svc.log_in("l@example.com", &right, None, None).await,
+        Err(AppError::Throttled { .. })
+    ));
+    db.drop_pg().await;
+}
+
 async fn administrator_creation_rules(db: Db) {
     let svc = services(&db, Mode::InviteOnly).await;
     let req = |email: &str, role| CreateUserRequest {
@@ -562,6 +615,98 @@ async fn a_newer_schema_is_refused(db: Db) {
     db.drop_pg().await;
 }
 
+/// Membership pages are ordered by username then id from an order the store
+/// keeps in memory; a change made through another store on the same
+/// database (another instance, `ls-admin`) shows on the very next page.
+async fn member_pages_follow_changes_made_elsewhere(db: Db) {
+    let a = services(&db, Mode::Open).await;
+    let b = services(&db, Mode::Open).await;
+    let (owner, _) = a
+        .sign_up(signup("zed@example.com", "owner-password-1", None))
+        .await
+        .unwrap();
+    let org = owner.organization_id;
+    let mut ids = std::collections::HashMap::new();
+    for name in ["carol", "alice", "bob", "dave"] {
+        let (m, _) = a
+            .sign_up(signup(
+                &format!("{name}@example.com"),
+                "member-password-1",
+                None,
+            ))
+            .await
+            .unwrap();
+        ids.insert(name, m.user.id);
+    }
+    async fn page_of(
+        svc: &Services<SeaStore>,
+        owner: &app::UserRecord,
+        org: i64,
+        page: usize,
+        size: Option<usize>,
+    ) -> (usize, Vec<String>) {
+        let p = svc.membership_page(owner, org, page, size).await.unwrap();
+        (
+            p.count,
+            p.members.iter().map(|(_, u)| u.username.clone()).collect(),
+        )
+    }
+    let names = |svc, page, size| page_of(svc, &owner.user, org, page, size);
+    assert_eq!(
+        names(&a, 1, Some(2)).await,
+        (5, vec!["alice".into(), "bob".into()])
+    );
+    assert_eq!(names(&a, 3, Some(2)).await, (5, vec!["zed".into()]));
+    assert!(matches!(
+        a.membership_page(&owner.user, org, 4, Some(2)).await,
+        Err(AppError::InvalidPage)
+    ));
+
+    // A new member through the other store.
+    b.sign_up(signup("aaron@example.com", "member-password-1", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&a, 1, Some(2)).await,
+        (6, vec!["aaron".into(), "alice".into()])
+    );
+
+    // A rename through the other store moves the row.
+    let owner_caller = b.caller(owner.user.clone()).await.unwrap();
+    b.update_user(
+        &owner_caller,
+        ids["alice"],
+        app::UserPatch {
+            username: Some("yolanda".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (_, all) = names(&a, 1, None).await;
+    assert_eq!(all, ["aaron", "bob", "carol", "dave", "yolanda", "zed"]);
+    assert_eq!(
+        names(&a, 2, Some(4)).await,
+        (6, vec!["yolanda".into(), "zed".into()])
+    );
+
+    // A removed member and a deleted account leave the pages at once.
+    b.remove_member(&owner.user, org, ids["bob"]).await.unwrap();
+    assert_eq!(
+        names(&a, 1, Some(3)).await,
+        (5, vec!["aaron".into(), "carol".into(), "dave".into()])
+    );
+    b.delete_user(&owner_caller, ids["carol"]).await.unwrap();
+    assert_eq!(
+        names(&a, 1, Some(3)).await,
+        (4, vec!["aaron".into(), "dave".into(), "yolanda".into()])
+    );
+    // And the list everyone sees agrees with a fresh store's.
+    let c = services(&db, Mode::Open).await;
+    assert_eq!(names(&a, 1, Some(100)).await, names(&c, 1, Some(100)).await);
+    db.drop_pg().await;
+}
+
 /// Another deployment secret on the same database is refused, with a message
 /// that names the setting; the right one is let in.
 #[tokio::test]
@@ -605,10 +750,12 @@ on_both!(
     invite_only_and_reset_link,
     racing_signups_make_one_account_and_one_org,
     tokens_passwords_and_sessions,
+    a_login_replaces_the_session_and_forgets_failures,
     administrator_creation_rules,
     migrations_are_rerunnable,
     concurrent_first_opens_migrate_once,
     a_newer_schema_is_refused,
+    member_pages_follow_changes_made_elsewhere,
 );
 
 /// The SQLite settings that let `ls-admin` write while the server runs, and

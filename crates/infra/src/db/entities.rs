@@ -52,6 +52,8 @@ pub mod organizations {
         pub api_tokens_enabled: bool,
         pub legacy_api_tokens_enabled: bool,
         pub api_token_ttl_days: i32,
+        /// Bumped by triggers whenever the member list's order may change.
+        pub members_version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

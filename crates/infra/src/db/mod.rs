@@ -159,6 +159,9 @@ async fn open_sqlite(path: &Path) -> Result<DatabaseConnection, InfraError> {
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
+        // A local file does not go stale: pinging the connection's worker
+        // thread before every query only adds a thread hand-off.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)
         .await

@@ -1,18 +1,21 @@
 use accounts::{Email, PasswordHashString, SecretDigest};
 use app::{
-    AccountPlacement, CreatedAccount, InviteLookup, MembershipRecord, NewAccount, OrgRecord,
-    PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord, UserWithRole,
+    AccountPlacement, CallerContext, CreatedAccount, InviteLookup, MembershipRecord, NewAccount,
+    NewSession, OrgRecord, PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord,
+    UserWithRole,
 };
 use invites::InviteState;
 use orgs::OrgTitle;
 use orgs::{Role, TokenSettings};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryResult, Set, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    TryGetError,
 };
 
 use super::entities::{
@@ -29,7 +32,23 @@ pub struct SeaStore {
     /// every connection while it waits for the file lock and stall readers.
     /// `None` on PostgreSQL, whose row locks need no such queue.
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Each organization's member user ids in page order, with the
+    /// `members_version` they were read at (see migration 5).
+    member_orders: Arc<std::sync::Mutex<HashMap<i64, MemberOrder>>>,
 }
+
+/// An organization's current members' user ids, ordered by username then id.
+#[derive(Debug, Clone)]
+struct MemberOrder {
+    version: i64,
+    ids: Arc<Vec<i64>>,
+}
+
+/// How often a membership page is read again when members change under it.
+const MEMBER_PAGE_ATTEMPTS: usize = 4;
+
+/// Organizations whose member order is kept in memory; past it, the cache starts over.
+const MEMBER_ORDERS_KEPT: usize = 16;
 
 /// This process's SQLite writer slot, held for as long as a write transaction.
 type WriterSlot = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -132,12 +151,100 @@ fn generation_i64(state: &InviteState) -> R<i64> {
         .map_err(|_| StoreError::Corrupt("invite generation overflow".into()))
 }
 
+/// `SELECT` the caller's user (`u.*`), their membership in the active
+/// organization (`m_…`), that organization (`o_…`) and its owner's email,
+/// from the credential table `from` (aliased `t`) whose `user` column names
+/// the user. The caller adds the credential's conditions.
+fn caller_select(from: impl sea_orm::sea_query::IntoTableRef, user: Expr) -> SelectStatement {
+    let (t, u, m, o, ow) = (
+        Alias::new("t"),
+        Alias::new("u"),
+        Alias::new("m"),
+        Alias::new("o"),
+        Alias::new("ow"),
+    );
+    let mut q = Query::select();
+    q.column((u.clone(), Asterisk));
+    for c in memberships::Column::iter() {
+        q.expr_as(
+            Expr::col((m.clone(), c)),
+            Alias::new(format!("m_{}", c.as_str())),
+        );
+    }
+    for c in organizations::Column::iter() {
+        q.expr_as(
+            Expr::col((o.clone(), c)),
+            Alias::new(format!("o_{}", c.as_str())),
+        );
+    }
+    q.expr_as(
+        Expr::col((ow.clone(), users::Column::Email)),
+        Alias::new("owner_email"),
+    )
+    .from_as(from, t)
+    .join_as(
+        JoinType::InnerJoin,
+        users::Entity,
+        u.clone(),
+        Expr::col((u.clone(), users::Column::Id)).eq(user),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        memberships::Entity,
+        m.clone(),
+        Expr::col((m.clone(), memberships::Column::UserId))
+            .eq(Expr::col((u.clone(), users::Column::Id)))
+            .and(
+                Expr::col((m, memberships::Column::OrganizationId))
+                    .eq(Expr::col((u.clone(), users::Column::ActiveOrganizationId))),
+            ),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        organizations::Entity,
+        o.clone(),
+        Expr::col((o.clone(), organizations::Column::Id))
+            .eq(Expr::col((u, users::Column::ActiveOrganizationId))),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        users::Entity,
+        ow.clone(),
+        Expr::col((ow, users::Column::Id)).eq(Expr::col((o, organizations::Column::CreatedBy))),
+    );
+    q
+}
+
+/// A LEFT JOINed model: `None` when its columns are NULL.
+fn optional<M>(r: Result<M, TryGetError>) -> R<Option<M>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(TryGetError::Null(_)) => Ok(None),
+        Err(TryGetError::DbErr(e)) => Err(backend(e)),
+    }
+}
+
+/// The row of a [`caller_select`].
+fn caller_context(row: &QueryResult) -> R<CallerContext> {
+    let user = users::Model::from_query_result(row, "").map_err(backend)?;
+    let membership = optional(memberships::Model::from_query_result_nullable(row, "m_"))?;
+    let organization = optional(organizations::Model::from_query_result_nullable(row, "o_"))?;
+    let owner_email: Option<String> = row.try_get("", "owner_email").map_err(backend)?;
+    Ok(CallerContext {
+        user: user_record(user)?,
+        membership: membership.map(membership_record).transpose()?,
+        organization: organization.map(org_record).transpose()?,
+        owner_email,
+    })
+}
+
 impl SeaStore {
     pub fn new(db: DatabaseConnection) -> Self {
         let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
         Self {
             db,
             sqlite_writer: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            member_orders: Arc::default(),
         }
     }
 
@@ -150,6 +257,112 @@ impl SeaStore {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    async fn query_one(&self, q: &SelectStatement) -> R<Option<QueryResult>> {
+        let stmt = self.db.get_database_backend().build(q);
+        self.db.query_one_raw(stmt).await.map_err(backend)
+    }
+
+    /// `org_id`'s member order, from memory while its `members_version` is
+    /// the one it was read at; `None` for an unknown organization.
+    async fn member_order(&self, org_id: i64) -> R<Option<Arc<Vec<i64>>>> {
+        let mut q = Query::select();
+        q.column(organizations::Column::MembersVersion)
+            .from(organizations::Entity)
+            .and_where(Expr::col(organizations::Column::Id).eq(org_id));
+        let Some(row) = self.query_one(&q).await? else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get_by_index(0).map_err(backend)?;
+        if let Some(order) = self.cached_order(org_id).filter(|o| o.version == version) {
+            return Ok(Some(order.ids));
+        }
+        // Read after the version: a change in between makes the next
+        // request read the order again, never serve an older one.
+        let (m, u) = (Alias::new("m"), Alias::new("u"));
+        let mut q = Query::select();
+        q.column((u.clone(), users::Column::Username))
+            .column((u.clone(), users::Column::Id))
+            .from_as(memberships::Entity, m.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                users::Entity,
+                u.clone(),
+                Expr::col((u, users::Column::Id))
+                    .eq(Expr::col((m.clone(), memberships::Column::UserId))),
+            )
+            .and_where(Expr::col((m.clone(), memberships::Column::OrganizationId)).eq(org_id))
+            .and_where(Expr::col((m, memberships::Column::RemovedAt)).is_null());
+        let stmt = self.db.get_database_backend().build(&q);
+        let mut members = self
+            .db
+            .query_all_raw(stmt)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get_by_index::<String>(0)?,
+                    row.try_get_by_index::<i64>(1)?,
+                ))
+            })
+            .collect::<Result<Vec<(String, i64)>, DbErr>>()
+            .map_err(backend)?;
+        members.sort_unstable();
+        let ids = Arc::new(members.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
+        let mut orders = self.member_orders.lock().unwrap_or_else(|p| p.into_inner());
+        if orders.len() >= MEMBER_ORDERS_KEPT && !orders.contains_key(&org_id) {
+            orders.clear();
+        }
+        orders.insert(
+            org_id,
+            MemberOrder {
+                version,
+                ids: Arc::clone(&ids),
+            },
+        );
+        Ok(Some(ids))
+    }
+
+    fn cached_order(&self, org_id: i64) -> Option<MemberOrder> {
+        let orders = self.member_orders.lock().unwrap_or_else(|p| p.into_inner());
+        orders.get(&org_id).cloned()
+    }
+
+    /// The current memberships in `org_id` of the users `ids`, with the users, in the order of `ids`;
+    /// `None` when one of them is no longer a current member.
+    async fn members_by_ids(
+        &self,
+        org_id: i64,
+        ids: &[i64],
+    ) -> R<Option<Vec<(MembershipRecord, UserRecord)>>> {
+        let mut members: HashMap<i64, memberships::Model> = memberships::Entity::find()
+            .filter(memberships::Column::OrganizationId.eq(org_id))
+            .filter(memberships::Column::RemovedAt.is_null())
+            .filter(memberships::Column::UserId.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(|m| (m.user_id, m))
+            .collect();
+        let mut users: HashMap<i64, users::Model> = users::Entity::find()
+            .filter(users::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            match (members.remove(id), users.remove(id)) {
+                (Some(m), Some(u)) => out.push((membership_record(m)?, user_record(u)?)),
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Records the deployment secret's fingerprint on first use; afterwards
@@ -409,21 +622,26 @@ impl Store for SeaStore {
             .transpose()
     }
 
-    async fn user_by_token(&self, digest: &SecretDigest) -> R<Option<UserRecord>> {
-        let Some(token) = api_tokens::Entity::find()
-            .filter(api_tokens::Column::Digest.eq(digest.to_hex()))
-            .one(&self.db)
-            .await
-            .map_err(backend)?
-        else {
+    async fn caller_by_token(&self, digest: &SecretDigest) -> R<Option<CallerContext>> {
+        let mut q = caller_select(
+            api_tokens::Entity,
+            Expr::col((Alias::new("t"), api_tokens::Column::UserId)),
+        );
+        q.expr_as(
+            Expr::col((Alias::new("t"), api_tokens::Column::Digest)),
+            Alias::new("t_digest"),
+        )
+        .and_where(Expr::col((Alias::new("t"), api_tokens::Column::Digest)).eq(digest.to_hex()));
+        let Some(row) = self.query_one(&q).await? else {
             return Ok(None);
         };
         // The index lookup is on a keyed digest, which an attacker cannot
         // steer; the final comparison is constant-time all the same.
-        if SecretDigest::from_hex(&token.digest).as_ref() != Some(digest) {
+        let stored: String = row.try_get("", "t_digest").map_err(backend)?;
+        if SecretDigest::from_hex(&stored).as_ref() != Some(digest) {
             return Ok(None);
         }
-        self.user_by_id(token.user_id).await
+        caller_context(&row).map(Some)
     }
 
     async fn list_users(&self) -> R<Vec<UserWithRole>> {
@@ -643,6 +861,35 @@ impl Store for SeaStore {
             .collect()
     }
 
+    async fn member_page(
+        &self,
+        org_id: i64,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> R<(usize, Vec<(MembershipRecord, UserRecord)>)> {
+        let Some(limit) = limit else {
+            let mut all = self.org_members(org_id).await?;
+            all.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
+            let count = all.len();
+            return Ok((count, all.into_iter().skip(offset).collect()));
+        };
+        // A member removed (or renamed) between reading the order and the
+        // rows shows as a missing row: read the order again.
+        for _ in 0..MEMBER_PAGE_ATTEMPTS {
+            let Some(order) = self.member_order(org_id).await? else {
+                return Ok((0, Vec::new()));
+            };
+            let start = offset.min(order.len());
+            let end = offset.saturating_add(limit).min(order.len());
+            if let Some(rows) = self.members_by_ids(org_id, &order[start..end]).await? {
+                return Ok((order.len(), rows));
+            }
+        }
+        Err(StoreError::Conflict(
+            "the member list changed while it was read",
+        ))
+    }
+
     async fn organizations_of(&self, user_id: i64) -> R<Vec<OrgRecord>> {
         let ids: Vec<i64> = memberships::Entity::find()
             .filter(memberships::Column::UserId.eq(user_id))
@@ -824,26 +1071,44 @@ impl Store for SeaStore {
         org_record(updated)
     }
 
-    async fn create_session(
-        &self,
-        digest: SecretDigest,
-        user_id: i64,
-        now: i64,
-        expires_at: i64,
-    ) -> R<()> {
+    async fn create_session(&self, session: NewSession) -> R<()> {
+        // Independent of every other write: no need to serialise through
+        // the deployment row as `write_txn` does.
         let _slot = self.writer_slot().await;
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(backend)?;
+        if let Some(old) = session.replaces {
+            sessions::Entity::delete_many()
+                .filter(sessions::Column::Digest.eq(old.to_hex()))
+                .exec(&txn)
+                .await
+                .map_err(backend)?;
+        }
+        if let Some(key) = session.forgets {
+            throttle::Entity::delete_many()
+                .filter(throttle::Column::Key.eq(key))
+                .exec(&txn)
+                .await
+                .map_err(backend)?;
+        }
         sessions::ActiveModel {
-            digest: Set(digest.to_hex()),
-            user_id: Set(user_id),
-            created_at: Set(now),
-            expires_at: Set(expires_at),
-            last_seen_at: Set(now),
+            digest: Set(session.digest.to_hex()),
+            user_id: Set(session.user_id),
+            created_at: Set(session.now),
+            expires_at: Set(session.expires_at),
+            last_seen_at: Set(session.now),
             ..Default::default()
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await
         .map_err(backend)?;
-        Ok(())
+        txn.commit().await.map_err(backend)
     }
 
     async fn session_user(
@@ -926,29 +1191,25 @@ impl Store for SeaStore {
             .map(personal_token_record))
     }
 
-    async fn user_by_personal_token(
+    async fn caller_by_personal_token(
         &self,
         jti: &str,
         user_id: i64,
         now: i64,
-    ) -> R<Option<UserRecord>> {
-        let found = users::Entity::find()
-            .filter(users::Column::Id.eq(user_id))
-            .filter(
-                users::Column::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(personal_tokens::Column::UserId)
-                        .from(personal_tokens::Entity)
-                        .and_where(personal_tokens::Column::Jti.eq(jti))
-                        .and_where(personal_tokens::Column::RevokedAt.is_null())
-                        .and_where(personal_tokens::Column::ExpiresAt.gt(now))
-                        .to_owned(),
-                ),
-            )
-            .one(&self.db)
-            .await
-            .map_err(backend)?;
-        found.map(user_record).transpose()
+    ) -> R<Option<CallerContext>> {
+        let p = Alias::new("t");
+        let mut q = caller_select(
+            personal_tokens::Entity,
+            Expr::col((p.clone(), personal_tokens::Column::UserId)),
+        );
+        q.and_where(Expr::col((p.clone(), personal_tokens::Column::Jti)).eq(jti))
+            .and_where(Expr::col((p.clone(), personal_tokens::Column::UserId)).eq(user_id))
+            .and_where(Expr::col((p.clone(), personal_tokens::Column::RevokedAt)).is_null())
+            .and_where(Expr::col((p, personal_tokens::Column::ExpiresAt)).gt(now));
+        match self.query_one(&q).await? {
+            Some(row) => caller_context(&row).map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn revoke_personal_token(&self, jti: &str, now: i64) -> R<bool> {

@@ -6,6 +6,7 @@ mod m20261201_000001_init;
 mod m20261201_000002_deployment_key;
 mod m20261201_000003_personal_tokens;
 mod m20261201_000004_throttle;
+mod m20261201_000005_member_order;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_deployment_key::Migration),
             Box::new(m20261201_000003_personal_tokens::Migration),
             Box::new(m20261201_000004_throttle::Migration),
+            Box::new(m20261201_000005_member_order::Migration),
         ]
     }
 }
