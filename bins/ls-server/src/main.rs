@@ -9,6 +9,11 @@ use clap::{Parser, Subcommand};
 use infra::{CommonArgs, Settings};
 use serde::Serialize;
 
+/// Most of a request's CPU outside the kernel went to glibc's allocator,
+/// with threads contending for its arena locks (issue 7's profile).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Label Studio-compatible user management server.
 #[derive(Debug, Parser)]
 #[command(name = "ls-server", version)]
