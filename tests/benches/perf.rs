@@ -102,19 +102,43 @@ fn main() {
     let token = format!("bench-token-{:06}", USERS / 2);
     let auth = [("Authorization", format!("Token {token}"))];
     let whoami_profile = profile(server.pid(), "whoami");
-    let whoami = median_rate(server.addr, "/api/current-user/whoami", &auth, 32);
+    let cpu = Cpu::now(server.pid());
+    let (whoami, whoami_requests) =
+        median_rate_counted(server.addr, "/api/current-user/whoami", &auth, 32);
+    let (whoami_cpu, whoami_busy) = cpu.since(server.pid());
     finish_profile(whoami_profile);
     let login_profile = profile(server.pid(), "login");
-    let login = login_rate(server.addr, 10);
+    let cpu = Cpu::now(server.pid());
+    let logins = login_load(server.addr, 10);
+    let login_share = cpu.share_since(server.pid());
+    let (login_cpu, login_busy) = cpu.since(server.pid());
+    let login = logins.rps;
     finish_profile(login_profile);
+    println!(
+        "whoami, SQLite: server CPU {:.1} us a request; machine busy {:.0}% (wrk shares the cores)",
+        whoami_cpu * 1e6 / whoami_requests.max(1) as f64,
+        whoami_busy * 100.0
+    );
+    println!(
+        "login, SQLite: server CPU {:.1} ms a login (one hash {:.1} ms); machine busy {:.0}%, the server {:.0}% of it all",
+        login_cpu * 1e3 / logins.requests.max(1) as f64,
+        ms(hash),
+        login_busy * 100.0,
+        login_share * 100.0
+    );
     let alone = wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 8);
     let storm_addr = server.addr;
     let storm = std::thread::spawn(move || login_rate(storm_addr, 12));
     std::thread::sleep(Duration::from_secs(1));
+    let storm_profile = profile(server.pid(), "storm");
     let during = wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 8);
+    finish_profile(storm_profile);
     let storm_rate = storm.join().unwrap();
     let owner_auth = [("Authorization", format!("Token {OWNER_TOKEN}"))];
     let last_page = (USERS + 1).div_ceil(100);
+    // The first page since the start reads the organization's member order
+    // (as the first page after any change to the members does).
+    let rebuild_started = Instant::now();
     let probe = ls_integration::http::request(
         server.addr,
         "GET",
@@ -129,6 +153,7 @@ fn main() {
         probe.body,
         std::fs::read_to_string(home.path().join("server.log")).unwrap_or_default()
     );
+    let rebuild = rebuild_started.elapsed();
     let pages_profile = profile(server.pid(), "memberships-page");
     let first = sequential_p99(
         server.addr,
@@ -185,6 +210,14 @@ fn main() {
         last <= 5.0,
     );
     table.row(
+        "memberships page 1 after a change (order read again)",
+        format!("{:.2} ms", ms(rebuild)),
+        format!("page 1 p99 {first:.2} ms"),
+        ms(rebuild) / first,
+        "-",
+        true,
+    );
+    table.row(
         "cold start, existing database (100k users)",
         format!("{:.1} ms", ms(existing)),
         format!("hello world {:.1} ms", ms(hello_start)),
@@ -235,8 +268,18 @@ fn main() {
     );
     drop(db);
     let server = LsServer::start(pg_home.path(), Some(&pg.url));
+    let pg_whoami_profile = profile(server.pid(), "whoami-postgres");
     let pg_whoami = median_rate(server.addr, "/api/current-user/whoami", &auth, 32);
-    let pg_login = login_rate(server.addr, 10);
+    finish_profile(pg_whoami_profile);
+    let cpu = Cpu::now(server.pid());
+    let pg_logins = login_load(server.addr, 10);
+    let (pg_login_cpu, pg_login_busy) = cpu.since(server.pid());
+    let pg_login = pg_logins.rps;
+    println!(
+        "login, PostgreSQL: server CPU {:.1} ms a login; machine busy {:.0}%",
+        pg_login_cpu * 1e3 / pg_logins.requests.max(1) as f64,
+        pg_login_busy * 100.0
+    );
     server.stop();
     block(pg.drop_database());
     table.row(
@@ -307,6 +350,7 @@ fn rss_kib(pid: u32) -> u64 {
 #[derive(Debug, Default)]
 struct Wrk {
     rps: f64,
+    requests: u64,
     p99_ms: f64,
     bad: u64,
     text: String,
@@ -355,7 +399,9 @@ fn wrk(
     };
     for line in text.lines() {
         let t = line.trim();
-        if let Some(v) = t.strip_prefix("Requests/sec:") {
+        if let Some((n, _)) = t.split_once(" requests in ") {
+            w.requests = n.trim().parse().unwrap_or(0);
+        } else if let Some(v) = t.strip_prefix("Requests/sec:") {
             w.rps = v.trim().parse().unwrap_or(0.0);
         } else if let Some(v) = t.strip_prefix("99%") {
             w.p99_ms = parse_latency(v);
@@ -374,15 +420,82 @@ fn wrk(
 }
 
 fn median_rate(addr: SocketAddr, path: &str, headers: &[(&str, String)], c: usize) -> f64 {
+    median_rate_counted(addr, path, headers, c).0
+}
+
+/// The median rate of the rounds, and how many requests they made in all.
+fn median_rate_counted(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+    c: usize,
+) -> (f64, u64) {
+    let mut total = 0;
     let mut v: Vec<f64> = (0..ROUNDS)
         .map(|_| {
             let w = wrk(addr, path, headers, c, SECS, None);
             assert_eq!(w.bad, 0, "{path}: error responses under load");
+            total += w.requests;
             w.rps
         })
         .collect();
     v.sort_by(f64::total_cmp);
-    v[ROUNDS / 2]
+    (v[ROUNDS / 2], total)
+}
+
+/// CPU time: of one process (user + system), and of the whole machine
+/// (busy and all), in clock ticks, from /proc.
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    process: u64,
+    busy: u64,
+    all: u64,
+}
+
+/// Linux's `USER_HZ`, the unit of /proc's CPU times.
+const TICKS_PER_SEC: f64 = 100.0;
+
+impl Cpu {
+    fn now(pid: u32) -> Self {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<u64> = after
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let process = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+        let machine = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let cpu: Vec<u64> = machine
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let all: u64 = cpu.iter().take(8).sum();
+        let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+        Self {
+            process,
+            busy: all - idle,
+            all,
+        }
+    }
+
+    /// The process's CPU seconds since `self`, and the machine's busy share.
+    fn since(self, pid: u32) -> (f64, f64) {
+        let now = Self::now(pid);
+        let process = (now.process - self.process) as f64 / TICKS_PER_SEC;
+        let busy = (now.busy - self.busy) as f64 / (now.all - self.all).max(1) as f64;
+        (process, busy)
+    }
+
+    /// The process's share of all the machine's CPU time since `self`.
+    fn share_since(self, pid: u32) -> f64 {
+        let now = Self::now(pid);
+        (now.process - self.process) as f64 / (now.all - self.all).max(1) as f64
+    }
 }
 
 fn wrk_latency(
@@ -399,6 +512,10 @@ fn wrk_latency(
 
 /// Logins as the seeded users (all with PASSWORD), spread over them.
 fn login_rate(addr: SocketAddr, secs: u64) -> f64 {
+    login_load(addr, secs).rps
+}
+
+fn login_load(addr: SocketAddr, secs: u64) -> Wrk {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("login.lua");
     std::fs::write(
@@ -419,14 +536,18 @@ end
     // Enough connections to keep every core hashing.
     let w = wrk(addr, "/user/login/", &[], 16, secs, Some(&script));
     assert_eq!(w.bad, 0, "failed logins under load");
-    w.rps
+    w
 }
 
-/// The 99th percentile of 20 requests made one after another (for
-/// responses too slow for a rate over a few seconds to mean anything).
+/// The 99th percentile of 200 requests made one after another, after 20
+/// not counted (the profiler, when on, starts just before them).
 fn sequential_p99(addr: SocketAddr, path: &str, headers: &[(&str, String)]) -> f64 {
     let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut v: Vec<f64> = (0..20)
+    for _ in 0..20 {
+        let r = ls_integration::http::request(addr, "GET", path, &h, None);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    let mut v: Vec<f64> = (0..200)
         .map(|_| {
             let t = Instant::now();
             let r = ls_integration::http::request(addr, "GET", path, &h, None);
@@ -440,44 +561,61 @@ fn sequential_p99(addr: SocketAddr, path: &str, headers: &[(&str, String)]) -> f
 
 /// With LS_BENCH_PERF set: `perf record` of the server while a phase runs,
 /// its report in target/bench-profiles/<name>.txt.
-fn profile(pid: u32, name: &str) -> Option<(Child, PathBuf)> {
+fn profile(pid: u32, name: &str) -> Option<(Child, PathBuf, u32)> {
     std::env::var_os("LS_BENCH_PERF")?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-profiles");
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.join(format!("{name}.data"));
+    // System-wide: `-p` would follow only the threads that exist when it
+    // attaches, and the blocking pool's hashing threads start on demand.
+    // The report keeps the server's samples (`--pid`).
     let child = Command::new("perf")
-        .args(["record", "-F", "499", "-g", "-p", &pid.to_string(), "-o"])
+        .args(["record", "-a", "-F", "499", "-g", "-o"])
         .arg(&data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    Some((child, data))
+    Some((child, data, pid))
 }
 
-fn finish_profile(p: Option<(Child, PathBuf)>) {
-    let Some((child, data)) = p else { return };
+fn finish_profile(p: Option<(Child, PathBuf, u32)>) {
+    let Some((child, data, pid)) = p else { return };
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
     let mut child = child;
     let _ = child.wait();
-    let report = Command::new("perf")
-        .args([
-            "report",
-            "--stdio",
-            "--no-children",
-            "--percent-limit",
-            "1",
-            "-g",
-            "none",
-            "-i",
-        ])
-        .arg(&data)
-        .output();
-    if let Ok(out) = report {
-        std::fs::write(data.with_extension("txt"), out.stdout).unwrap();
+    let pid = pid.to_string();
+    // Where the server's own samples are (self time), then which calls
+    // they sit under (inclusive time), relative to the server's samples.
+    let mut text = Vec::new();
+    for (mode, limit) in [("--no-children", "1"), ("--children", "3")] {
+        let report = Command::new("perf")
+            .args([
+                "report",
+                "--stdio",
+                mode,
+                "--percent-limit",
+                limit,
+                "-g",
+                "none",
+                "--sort",
+                "comm,dso,symbol",
+                "--pid",
+                &pid,
+                "--percentage",
+                "relative",
+                "-i",
+            ])
+            .arg(&data)
+            .output();
+        if let Ok(out) = report {
+            text.extend_from_slice(format!("### perf report {mode}\n").as_bytes());
+            text.extend_from_slice(&out.stdout);
+        }
     }
+    std::fs::write(data.with_extension("txt"), text).unwrap();
 }
 
 // ---- the servers ----
