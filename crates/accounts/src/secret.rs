@@ -51,6 +51,13 @@ impl PartialEq for SecretDigest {
     }
 }
 
+/// For in-memory lookups keyed by digest (`PartialEq` stays constant-time).
+impl std::hash::Hash for SecretDigest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
 impl std::fmt::Debug for SecretDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SecretDigest({}…)", &self.to_hex()[..8])

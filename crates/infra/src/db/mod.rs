@@ -1,6 +1,7 @@
 //! Opening the database (SQLite or PostgreSQL), running the migrations, and
 //! the [`app::Store`] implementation.
 
+mod commits;
 pub(crate) mod entities;
 mod store;
 
@@ -86,7 +87,7 @@ async fn open_sqlite_migrated(path: &Path) -> Result<SeaStore, InfraError> {
     let migrated = migrate(&db).await;
     drop(lock);
     migrated?;
-    Ok(SeaStore::new(db))
+    Ok(SeaStore::new(db).with_commit_watch(path))
 }
 
 /// The oldest SQLite we run on: earlier versions have the WAL-reset bug
@@ -162,6 +163,11 @@ async fn open_sqlite(path: &Path) -> Result<DatabaseConnection, InfraError> {
         // A local file does not go stale: pinging the connection's worker
         // thread before every query only adds a thread hand-off.
         .test_before_acquire(false)
+        // Connections stay open for the process's life: while one is open,
+        // no other process can be the last to close the database, which
+        // deletes the WAL index the token cache watches (`commits`).
+        .idle_timeout(None)
+        .max_lifetime(None)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)
         .await

@@ -18,6 +18,7 @@ use sea_orm::{
     TryGetError,
 };
 
+use super::commits::{CommitWatch, Stamp};
 use super::entities::{
     api_tokens, deployment, memberships, organizations, personal_tokens, retired_invites, sessions,
     throttle, users,
@@ -35,6 +36,51 @@ pub struct SeaStore {
     /// Each organization's member user ids in page order, with the
     /// `members_version` they were read at (see migration 5).
     member_orders: Arc<std::sync::Mutex<HashMap<i64, MemberOrder>>>,
+    /// SQLite: API-token lookups kept while nothing at all is committed to
+    /// the database (by this process or another), which the WAL index
+    /// header tells without a query. `None` on PostgreSQL.
+    token_cache: Option<Arc<TokenCache>>,
+}
+
+/// The callers found by token digest since the last commit anywhere.
+#[derive(Debug)]
+struct TokenCache {
+    watch: CommitWatch,
+    entries: std::sync::Mutex<TokenEntries>,
+}
+
+#[derive(Debug, Default)]
+struct TokenEntries {
+    /// The WAL index header every entry was read under.
+    stamp: Option<Stamp>,
+    callers: HashMap<SecretDigest, CallerContext>,
+}
+
+/// Past this many tokens without a commit in between, the cache starts over.
+const TOKENS_KEPT: usize = 10_000;
+
+impl TokenCache {
+    fn get(&self, stamp: &Stamp, digest: &SecretDigest) -> Option<CallerContext> {
+        let entries = self.entries.lock().ok()?;
+        if entries.stamp.as_ref() != Some(stamp) {
+            return None;
+        }
+        entries.callers.get(digest).cloned()
+    }
+
+    /// Keeps `caller`, read from the database after `stamp` was read: a
+    /// commit in between changes the header, so the entry is never served
+    /// under a header it is older than.
+    fn put(&self, stamp: Stamp, digest: &SecretDigest, caller: &CallerContext) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.stamp != Some(stamp) || entries.callers.len() >= TOKENS_KEPT {
+            entries.callers.clear();
+            entries.stamp = Some(stamp);
+        }
+        entries.callers.insert(*digest, caller.clone());
+    }
 }
 
 /// An organization's current members' user ids, ordered by username then id.
@@ -245,7 +291,18 @@ impl SeaStore {
             db,
             sqlite_writer: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
             member_orders: Arc::default(),
+            token_cache: None,
         }
+    }
+
+    /// Keep token lookups in memory while the SQLite database at `path`
+    /// sees no commit ([`CommitWatch`]).
+    pub(crate) fn with_commit_watch(mut self, path: &std::path::Path) -> Self {
+        self.token_cache = Some(Arc::new(TokenCache {
+            watch: CommitWatch::new(path),
+            entries: std::sync::Mutex::default(),
+        }));
+        self
     }
 
     async fn writer_slot(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
@@ -262,6 +319,29 @@ impl SeaStore {
     async fn query_one(&self, q: &SelectStatement) -> R<Option<QueryResult>> {
         let stmt = self.db.get_database_backend().build(q);
         self.db.query_one_raw(stmt).await.map_err(backend)
+    }
+
+    /// [`Store::caller_by_token`] from the database.
+    async fn caller_by_token_uncached(&self, digest: &SecretDigest) -> R<Option<CallerContext>> {
+        let mut q = caller_select(
+            api_tokens::Entity,
+            Expr::col((Alias::new("t"), api_tokens::Column::UserId)),
+        );
+        q.expr_as(
+            Expr::col((Alias::new("t"), api_tokens::Column::Digest)),
+            Alias::new("t_digest"),
+        )
+        .and_where(Expr::col((Alias::new("t"), api_tokens::Column::Digest)).eq(digest.to_hex()));
+        let Some(row) = self.query_one(&q).await? else {
+            return Ok(None);
+        };
+        // The index lookup is on a keyed digest, which an attacker cannot
+        // steer; the final comparison is constant-time all the same.
+        let stored: String = row.try_get("", "t_digest").map_err(backend)?;
+        if SecretDigest::from_hex(&stored).as_ref() != Some(digest) {
+            return Ok(None);
+        }
+        caller_context(&row).map(Some)
     }
 
     /// `org_id`'s member order, from memory while its `members_version` is
@@ -623,25 +703,21 @@ impl Store for SeaStore {
     }
 
     async fn caller_by_token(&self, digest: &SecretDigest) -> R<Option<CallerContext>> {
-        let mut q = caller_select(
-            api_tokens::Entity,
-            Expr::col((Alias::new("t"), api_tokens::Column::UserId)),
-        );
-        q.expr_as(
-            Expr::col((Alias::new("t"), api_tokens::Column::Digest)),
-            Alias::new("t_digest"),
-        )
-        .and_where(Expr::col((Alias::new("t"), api_tokens::Column::Digest)).eq(digest.to_hex()));
-        let Some(row) = self.query_one(&q).await? else {
-            return Ok(None);
+        let Some(cache) = &self.token_cache else {
+            return self.caller_by_token_uncached(digest).await;
         };
-        // The index lookup is on a keyed digest, which an attacker cannot
-        // steer; the final comparison is constant-time all the same.
-        let stored: String = row.try_get("", "t_digest").map_err(backend)?;
-        if SecretDigest::from_hex(&stored).as_ref() != Some(digest) {
-            return Ok(None);
+        // Read before the database: see `TokenCache::put`.
+        let Some(stamp) = cache.watch.stamp() else {
+            return self.caller_by_token_uncached(digest).await;
+        };
+        if let Some(caller) = cache.get(&stamp, digest) {
+            return Ok(Some(caller));
         }
-        caller_context(&row).map(Some)
+        let found = self.caller_by_token_uncached(digest).await?;
+        if let Some(caller) = &found {
+            cache.put(stamp, digest, caller);
+        }
+        Ok(found)
     }
 
     async fn list_users(&self) -> R<Vec<UserWithRole>> {
