@@ -576,6 +576,9 @@ fn profile(pid: u32, name: &str) -> Option<(Child, PathBuf, u32)> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
+    // perf takes a moment to start (it reads every process's maps): let it
+    // settle before the phase it is to watch.
+    std::thread::sleep(Duration::from_millis(1500));
     Some((child, data, pid))
 }
 
@@ -725,6 +728,10 @@ fn server_command(home: &Path, db_url: Option<&str>) -> Command {
         .arg(home.join("data"));
     if let Some(url) = db_url {
         cmd.arg("--database-url").arg(url);
+    }
+    // A control: how many hashes run at once (default: one a core).
+    if let Ok(n) = std::env::var("LS_BENCH_HASH_CONCURRENCY") {
+        cmd.env("LS_HASH_CONCURRENCY", n);
     }
     cmd
 }
