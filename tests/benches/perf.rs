@@ -126,14 +126,25 @@ fn main() {
         login_busy * 100.0,
         login_share * 100.0
     );
-    let alone = wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 8);
-    let storm_addr = server.addr;
-    let storm = std::thread::spawn(move || login_rate(storm_addr, 12));
-    std::thread::sleep(Duration::from_secs(1));
-    let storm_profile = profile(server.pid(), "storm");
-    let during = wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 8);
-    finish_profile(storm_profile);
-    let storm_rate = storm.join().unwrap();
+    // whoami's p99 alone and during a login storm, in turns, ROUNDS times:
+    // the medians (one p99 alone swings by several times between runs).
+    let (mut alone, mut during, mut storm_rates) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        alone.push(wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 6).p99_ms);
+        let storm_addr = server.addr;
+        let storm = std::thread::spawn(move || login_rate(storm_addr, 10));
+        std::thread::sleep(Duration::from_secs(1));
+        let storm_profile = if round == 0 {
+            profile(server.pid(), "storm")
+        } else {
+            None
+        };
+        during.push(wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 6).p99_ms);
+        finish_profile(storm_profile);
+        storm_rates.push(storm.join().unwrap());
+    }
+    println!("whoami p99 (ms), alone: {alone:.2?}; during the storms: {during:.2?}");
+    let (alone, during, storm_rate) = (median(alone), median(during), median(storm_rates));
     let owner_auth = [("Authorization", format!("Token {OWNER_TOKEN}"))];
     let last_page = (USERS + 1).div_ceil(100);
     // The first page since the start reads the organization's member order
@@ -187,17 +198,17 @@ fn main() {
     );
     table.row(
         "whoami p99 during a login storm",
-        format!("{:.2} ms ({storm_rate:.1} logins/s)", during.p99_ms),
-        format!("alone {:.2} ms", alone.p99_ms),
-        during.p99_ms / alone.p99_ms,
+        format!("{:.2} ms ({storm_rate:.1} logins/s)", during),
+        format!("alone {:.2} ms", alone),
+        during / alone,
         "<= 3",
-        during.p99_ms / alone.p99_ms <= 3.0,
+        during / alone <= 3.0,
     );
     table.row(
         "memberships page 1 (100 of 100k), p99",
         format!("{first:.2} ms"),
-        format!("whoami alone p99 {:.2} ms", alone.p99_ms),
-        first / alone.p99_ms,
+        format!("whoami alone p99 {:.2} ms", alone),
+        first / alone,
         "<= 5 ms",
         first <= 5.0,
     );
@@ -319,6 +330,11 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
             .unwrap()
     })
     .block_on(f)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn median_duration(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
