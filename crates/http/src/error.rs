@@ -111,7 +111,9 @@ fn app_error(e: &AppError) -> Response {
             }
             return r;
         }
-        AppError::PersonalTokenExists => StatusCode::CONFLICT,
+        AppError::PersonalTokenExists | AppError::Store(app::StoreError::Conflict(_)) => {
+            StatusCode::CONFLICT
+        }
         AppError::PersonalTokenRevoked => StatusCode::NOT_FOUND,
         AppError::PersonalTokensDisabled | AppError::NotTokenOwner => StatusCode::FORBIDDEN,
         AppError::Invalid { field, source } => {
@@ -203,6 +205,12 @@ mod tests {
             ),
             (ApiError::App(AppError::PersonalTokenRevoked), 404),
             (ApiError::App(AppError::NotTokenOwner), 403),
+            (
+                ApiError::App(AppError::Store(app::StoreError::Conflict(
+                    "the member list changed while it was read",
+                ))),
+                409,
+            ),
         ];
         for (e, status) in cases {
             assert_eq!(e.into_response().status().as_u16(), status);
