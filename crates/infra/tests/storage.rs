@@ -704,6 +704,23 @@ async fn member_pages_follow_changes_made_elsewhere(db: Db) {
     // And the list everyone sees agrees with a fresh store's.
     let c = services(&db, Mode::Open).await;
     assert_eq!(names(&a, 1, Some(100)).await, names(&c, 1, Some(100)).await);
+
+    // Pages asked for together after a change read the order once.
+    b.sign_up(signup("erin@example.com", "member-password-1", None))
+        .await
+        .unwrap();
+    let before = a.store().member_orders_read();
+    let a = Arc::new(a);
+    let pages: Vec<_> = (0..8)
+        .map(|_| {
+            let (a, owner) = (Arc::clone(&a), owner.user.clone());
+            tokio::spawn(async move { a.membership_page(&owner, org, 1, Some(2)).await })
+        })
+        .collect();
+    for p in pages {
+        assert_eq!(p.await.unwrap().unwrap().count, 5);
+    }
+    assert_eq!(a.store().member_orders_read(), before + 1);
     db.drop_pg().await;
 }
 

@@ -36,6 +36,10 @@ pub struct SeaStore {
     /// Each organization's member user ids in page order, with the
     /// `members_version` they were read at (see migration 5).
     member_orders: Arc<std::sync::Mutex<HashMap<i64, MemberOrder>>>,
+    /// Held while a member order is read from the database.
+    order_reads: Arc<tokio::sync::Mutex<()>>,
+    /// How many member orders this store has read from the database.
+    orders_read: Arc<std::sync::atomic::AtomicU64>,
     /// SQLite: API-token lookups kept while nothing at all is committed to
     /// the database (by this process or another), which the WAL index
     /// header tells without a query. `None` on PostgreSQL.
@@ -291,6 +295,8 @@ impl SeaStore {
             db,
             sqlite_writer: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
             member_orders: Arc::default(),
+            order_reads: Arc::default(),
+            orders_read: Arc::default(),
             token_cache: None,
         }
     }
@@ -314,6 +320,12 @@ impl SeaStore {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// How many times this store has read an organization's member order
+    /// from the database (the first page after a change does).
+    pub fn member_orders_read(&self) -> u64 {
+        self.orders_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn query_one(&self, q: &SelectStatement) -> R<Option<QueryResult>> {
@@ -358,6 +370,12 @@ impl SeaStore {
         if let Some(order) = self.cached_order(org_id).filter(|o| o.version == version) {
             return Ok(Some(order.ids));
         }
+        // One reading at a time: the pages asked for together right after a
+        // change wait for it instead of each reading every member.
+        let _reading = self.order_reads.lock().await;
+        if let Some(order) = self.cached_order(org_id).filter(|o| o.version == version) {
+            return Ok(Some(order.ids));
+        }
         // Read after the version: a change in between makes the next
         // request read the order again, never serve an older one.
         let (m, u) = (Alias::new("m"), Alias::new("u"));
@@ -390,6 +408,8 @@ impl SeaStore {
             .collect::<Result<Vec<(String, i64)>, DbErr>>()
             .map_err(backend)?;
         members.sort_unstable();
+        self.orders_read
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ids = Arc::new(members.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
         let mut orders = self.member_orders.lock().unwrap_or_else(|p| p.into_inner());
         if orders.len() >= MEMBER_ORDERS_KEPT && !orders.contains_key(&org_id) {
