@@ -485,13 +485,9 @@ impl SeaStore {
         Ok(row.and_then(|r| r.key_check).as_deref() == Some(fingerprint))
     }
 
-    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes
-    /// the write lock (waiting up to the busy timeout) before reading: a
-    /// deferred transaction that reads first fails at once with "database is
-    /// locked" when another process wrote meanwhile. It then touches the
-    /// deployment row, which on PostgreSQL serialises the writers that must
-    /// not interleave.
-    async fn write_txn(&self) -> R<(DatabaseTransaction, WriterSlot)> {
+    /// This process's writer slot, then `BEGIN IMMEDIATE` on SQLite (a
+    /// plain `BEGIN` on PostgreSQL).
+    async fn immediate_txn(&self) -> R<(DatabaseTransaction, WriterSlot)> {
         let slot = self.writer_slot().await;
         let txn = self
             .db
@@ -501,6 +497,17 @@ impl SeaStore {
             })
             .await
             .map_err(backend)?;
+        Ok((txn, slot))
+    }
+
+    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes
+    /// the write lock (waiting up to the busy timeout) before reading: a
+    /// deferred transaction that reads first fails at once with "database is
+    /// locked" when another process wrote meanwhile. It then touches the
+    /// deployment row, which on PostgreSQL serialises the writers that must
+    /// not interleave.
+    async fn write_txn(&self) -> R<(DatabaseTransaction, WriterSlot)> {
+        let (txn, slot) = self.immediate_txn().await?;
         deployment::Entity::update_many()
             .col_expr(
                 deployment::Column::WriteCounter,
@@ -1170,15 +1177,7 @@ impl Store for SeaStore {
     async fn create_session(&self, session: NewSession) -> R<()> {
         // Independent of every other write: no need to serialise through
         // the deployment row as `write_txn` does.
-        let _slot = self.writer_slot().await;
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
-            .map_err(backend)?;
+        let (txn, _slot) = self.immediate_txn().await?;
         if let Some(old) = session.replaces {
             sessions::Entity::delete_many()
                 .filter(sessions::Column::Digest.eq(old.to_hex()))
