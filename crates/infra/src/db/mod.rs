@@ -8,10 +8,10 @@ mod store;
 use std::path::Path;
 use std::time::Duration;
 
-use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
+use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, SqlxSqliteConnector};
 use sea_orm_migration::MigratorTrait;
 
@@ -157,6 +157,20 @@ async fn open_sqlite(path: &Path) -> Result<DatabaseConnection, InfraError> {
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
         // Statements carry digests and hashes: keep them out of the logs.
         .disable_statement_logging();
+    // A new file's switch to WAL needs the exclusive lock, and the pool
+    // opens its first connections at once (the one it hands out and the
+    // one min_connections keeps): two connections that both hold a shared
+    // lock and both want the exclusive one get "database is locked" at
+    // once, not after the busy timeout (seen: 1 start in 60 on an empty
+    // data directory). One connection makes the switch alone first.
+    let first = options
+        .connect()
+        .await
+        .map_err(|e| InfraError::Database(format!("{}: {e}", path.display())))?;
+    first
+        .close()
+        .await
+        .map_err(|e| InfraError::Database(format!("{}: {e}", path.display())))?;
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
