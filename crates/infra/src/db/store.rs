@@ -201,6 +201,39 @@ fn generation_i64(state: &InviteState) -> R<i64> {
         .map_err(|_| StoreError::Corrupt("invite generation overflow".into()))
 }
 
+/// Adds every column of `table`'s entity as `prefix` + its name, for
+/// `Model::from_query_result(row, prefix)`.
+fn select_prefixed<C: sea_orm::ColumnTrait + Iterable + IdenStatic>(
+    q: &mut SelectStatement,
+    table: &Alias,
+    prefix: &str,
+) {
+    for c in C::iter() {
+        q.expr_as(
+            Expr::col((table.clone(), c)),
+            Alias::new(format!("{prefix}{}", c.as_str())),
+        );
+    }
+}
+
+/// `FROM memberships m JOIN users u` for the current members of `org_id`;
+/// the caller picks the columns.
+fn current_members(org_id: i64) -> SelectStatement {
+    let (m, u) = (Alias::new("m"), Alias::new("u"));
+    let mut q = Query::select();
+    q.from_as(memberships::Entity, m.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            users::Entity,
+            u.clone(),
+            Expr::col((u, users::Column::Id))
+                .eq(Expr::col((m.clone(), memberships::Column::UserId))),
+        )
+        .and_where(Expr::col((m.clone(), memberships::Column::OrganizationId)).eq(org_id))
+        .and_where(Expr::col((m, memberships::Column::RemovedAt)).is_null());
+    q
+}
+
 /// `SELECT` the caller's user (`u.*`), their membership in the active
 /// organization (`m_…`), that organization (`o_…`) and its owner's email,
 /// from the credential table `from` (aliased `t`) whose `user` column names
@@ -215,18 +248,8 @@ fn caller_select(from: impl sea_orm::sea_query::IntoTableRef, user: Expr) -> Sel
     );
     let mut q = Query::select();
     q.column((u.clone(), Asterisk));
-    for c in memberships::Column::iter() {
-        q.expr_as(
-            Expr::col((m.clone(), c)),
-            Alias::new(format!("m_{}", c.as_str())),
-        );
-    }
-    for c in organizations::Column::iter() {
-        q.expr_as(
-            Expr::col((o.clone(), c)),
-            Alias::new(format!("o_{}", c.as_str())),
-        );
-    }
+    select_prefixed::<memberships::Column>(&mut q, &m, "m_");
+    select_prefixed::<organizations::Column>(&mut q, &o, "o_");
     q.expr_as(
         Expr::col((ow.clone(), users::Column::Email)),
         Alias::new("owner_email"),
@@ -378,20 +401,9 @@ impl SeaStore {
         }
         // Read after the version: a change in between makes the next
         // request read the order again, never serve an older one.
-        let (m, u) = (Alias::new("m"), Alias::new("u"));
-        let mut q = Query::select();
-        q.column((u.clone(), users::Column::Username))
-            .column((u.clone(), users::Column::Id))
-            .from_as(memberships::Entity, m.clone())
-            .join_as(
-                JoinType::InnerJoin,
-                users::Entity,
-                u.clone(),
-                Expr::col((u, users::Column::Id))
-                    .eq(Expr::col((m.clone(), memberships::Column::UserId))),
-            )
-            .and_where(Expr::col((m.clone(), memberships::Column::OrganizationId)).eq(org_id))
-            .and_where(Expr::col((m, memberships::Column::RemovedAt)).is_null());
+        let mut q = current_members(org_id);
+        q.column((Alias::new("u"), users::Column::Username))
+            .column((Alias::new("u"), users::Column::Id));
         let stmt = self.db.get_database_backend().build(&q);
         let mut members = self
             .db
@@ -437,29 +449,23 @@ impl SeaStore {
         org_id: i64,
         ids: &[i64],
     ) -> R<Option<Vec<(MembershipRecord, UserRecord)>>> {
-        let mut members: HashMap<i64, memberships::Model> = memberships::Entity::find()
-            .filter(memberships::Column::OrganizationId.eq(org_id))
-            .filter(memberships::Column::RemovedAt.is_null())
-            .filter(memberships::Column::UserId.is_in(ids.iter().copied()))
-            .all(&self.db)
-            .await
-            .map_err(backend)?
-            .into_iter()
-            .map(|m| (m.user_id, m))
-            .collect();
-        let mut users: HashMap<i64, users::Model> = users::Entity::find()
-            .filter(users::Column::Id.is_in(ids.iter().copied()))
-            .all(&self.db)
-            .await
-            .map_err(backend)?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let m = Alias::new("m");
+        let mut q = current_members(org_id);
+        q.column((Alias::new("u"), Asterisk));
+        select_prefixed::<memberships::Column>(&mut q, &m, "m_");
+        q.and_where(Expr::col((m, memberships::Column::UserId)).is_in(ids.iter().copied()));
+        let stmt = self.db.get_database_backend().build(&q);
+        let mut found: HashMap<i64, (memberships::Model, users::Model)> = HashMap::new();
+        for row in self.db.query_all_raw(stmt).await.map_err(backend)? {
+            let member = memberships::Model::from_query_result(&row, "m_").map_err(backend)?;
+            let user = users::Model::from_query_result(&row, "").map_err(backend)?;
+            found.insert(member.user_id, (member, user));
+        }
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            match (members.remove(id), users.remove(id)) {
-                (Some(m), Some(u)) => out.push((membership_record(m)?, user_record(u)?)),
-                _ => return Ok(None),
+            match found.remove(id) {
+                Some((m, u)) => out.push((membership_record(m)?, user_record(u)?)),
+                None => return Ok(None),
             }
         }
         Ok(Some(out))
