@@ -67,22 +67,13 @@ fn main() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     bootstrap(home.path(), None);
-    let db = block(infra::db::open_target(&infra::DatabaseTarget::Sqlite(
-        data.join("ls-users.sqlite3"),
-    )))
-    .unwrap();
-    let started = Instant::now();
-    block(ls_integration::seed::members(
-        db.connection(),
-        USERS,
-        OWNER,
-        SECRET,
-    ));
-    println!(
-        "seeded {USERS} users in {:.1} s",
-        started.elapsed().as_secs_f64()
+    seed(
+        block(infra::db::open_target(&infra::DatabaseTarget::Sqlite(
+            data.join("ls-users.sqlite3"),
+        )))
+        .unwrap(),
+        "",
     );
-    drop(db);
 
     let existing = median_duration(5, || {
         let s = LsServer::start(home.path(), None);
@@ -105,13 +96,12 @@ fn main() {
     let cpu = Cpu::now(server.pid());
     let (whoami, whoami_requests) =
         median_rate_counted(server.addr, "/api/current-user/whoami", &auth, 32);
-    let (whoami_cpu, whoami_busy) = cpu.since(server.pid());
+    let (whoami_cpu, whoami_busy, _) = cpu.since(server.pid());
     finish_profile(whoami_profile);
     let login_profile = profile(server.pid(), "login");
     let cpu = Cpu::now(server.pid());
     let logins = login_load(server.addr, 10);
-    let login_share = cpu.share_since(server.pid());
-    let (login_cpu, login_busy) = cpu.since(server.pid());
+    let (login_cpu, login_busy, login_share) = cpu.since(server.pid());
     let login = logins.rps;
     finish_profile(login_profile);
     println!(
@@ -265,26 +255,14 @@ fn main() {
     let pg = block(ls_integration::pg::PgDatabase::create("bench"));
     let pg_home = tempfile::tempdir().unwrap();
     bootstrap(pg_home.path(), Some(&pg.url));
-    let db = block(infra::db::open(&pg.url)).unwrap();
-    let started = Instant::now();
-    block(ls_integration::seed::members(
-        db.connection(),
-        USERS,
-        OWNER,
-        SECRET,
-    ));
-    println!(
-        "seeded {USERS} users on PostgreSQL in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    drop(db);
+    seed(block(infra::db::open(&pg.url)).unwrap(), " on PostgreSQL");
     let server = LsServer::start(pg_home.path(), Some(&pg.url));
     let pg_whoami_profile = profile(server.pid(), "whoami-postgres");
     let pg_whoami = median_rate(server.addr, "/api/current-user/whoami", &auth, 32);
     finish_profile(pg_whoami_profile);
     let cpu = Cpu::now(server.pid());
     let pg_logins = login_load(server.addr, 10);
-    let (pg_login_cpu, pg_login_busy) = cpu.since(server.pid());
+    let (pg_login_cpu, pg_login_busy, _) = cpu.since(server.pid());
     let pg_login = pg_logins.rps;
     println!(
         "login, PostgreSQL: server CPU {:.1} ms a login; machine busy {:.0}%",
@@ -330,6 +308,21 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
             .unwrap()
     })
     .block_on(f)
+}
+
+/// USERS members into the owner's organization of `db`, timed; `on` names the database in the line.
+fn seed(db: infra::SeaStore, on: &str) {
+    let started = Instant::now();
+    block(ls_integration::seed::members(
+        db.connection(),
+        USERS,
+        OWNER,
+        SECRET,
+    ));
+    println!(
+        "seeded {USERS} users{on} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -499,18 +492,17 @@ impl Cpu {
         }
     }
 
-    /// The process's CPU seconds since `self`, and the machine's busy share.
-    fn since(self, pid: u32) -> (f64, f64) {
+    /// Since `self`: the process's CPU seconds, the machine's busy share,
+    /// and the process's share of all the machine's CPU time.
+    fn since(self, pid: u32) -> (f64, f64, f64) {
         let now = Self::now(pid);
-        let process = (now.process - self.process) as f64 / TICKS_PER_SEC;
-        let busy = (now.busy - self.busy) as f64 / (now.all - self.all).max(1) as f64;
-        (process, busy)
-    }
-
-    /// The process's share of all the machine's CPU time since `self`.
-    fn share_since(self, pid: u32) -> f64 {
-        let now = Self::now(pid);
-        (now.process - self.process) as f64 / (now.all - self.all).max(1) as f64
+        let all = (now.all - self.all).max(1) as f64;
+        let process = (now.process - self.process) as f64;
+        (
+            process / TICKS_PER_SEC,
+            (now.busy - self.busy) as f64 / all,
+            process / all,
+        )
     }
 }
 

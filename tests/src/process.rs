@@ -40,6 +40,38 @@ pub fn command(name: &str, home: &Path) -> Command {
     cmd
 }
 
+/// `ls-server --data-dir DATA start` on a free port, with the first-run
+/// owner `owner@example.com`, password `owner-password-1`, token `owner-token-1`.
+pub fn owner_server(home: &Path, data: &Path) -> Command {
+    let mut cmd = command("ls-server", home);
+    cmd.arg("--data-dir").arg(data).args([
+        "start",
+        "-p",
+        "0",
+        "--username",
+        "owner@example.com",
+        "--password",
+        "owner-password-1",
+        "--user-token",
+        "owner-token-1",
+    ]);
+    cmd
+}
+
+/// `ls-admin --data-dir DATA ARGS…` with `home` as its home.
+pub fn admin(home: &Path, data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = command("ls-admin", home);
+    cmd.arg("--data-dir").arg(data).args(args);
+    run(cmd, stdin)
+}
+
+/// [`admin`], which must succeed: its standard output.
+pub fn admin_ok(home: &Path, data: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = admin(home, data, args, stdin);
+    assert_eq!(out.code, Some(0), "ls-admin {args:?}: {out:?}");
+    out.stdout
+}
+
 /// For tests of something else that legitimately make many logins,
 /// sign-ups or token resets from one address: every throttle off.
 pub fn without_throttling(cmd: &mut Command) -> &mut Command {

@@ -4,26 +4,14 @@
 
 use std::thread;
 
-use ls_integration::process::{Server, command, run, without_throttling};
+use ls_integration::process::{Server, admin, command, owner_server, run, without_throttling};
 use serde_json::Value;
 
 #[test]
 fn ls_admin_creates_users_while_the_server_runs() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
-    let mut cmd = command("ls-server", home.path());
-    cmd.arg("--data-dir").arg(&data).args([
-        "start",
-        "-p",
-        "0",
-        "--username",
-        "owner@example.com",
-        "--password",
-        "owner-password-1",
-        "--user-token",
-        "owner-token-1",
-    ]);
-    let server = Server::start(cmd).unwrap();
+    let server = Server::start(owner_server(home.path(), &data)).unwrap();
     let addr = server.addr;
 
     // Readers hit the server the whole time.
@@ -106,17 +94,6 @@ fn ls_admin_creates_users_while_the_server_runs() {
         !log.contains("owner-password-1") && !log.contains(&token),
         "{log}"
     );
-}
-
-fn admin(
-    home: &std::path::Path,
-    data: &std::path::Path,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> ls_integration::process::Output {
-    let mut cmd = command("ls-admin", home);
-    cmd.arg("--data-dir").arg(data).args(args);
-    run(cmd, stdin)
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use ls_integration::http::{Client, Response, form_encode, request};
-use ls_integration::process::{Server, command, run};
+use ls_integration::process::{Server, command};
 use ls_integration::server::{
     OWNER_EMAIL, OWNER_PASSWORD, OWNER_TOKEN, Options, TestApp, no_throttling,
 };
@@ -365,11 +365,7 @@ fn throttled_server(home: &std::path::Path, extra: &[(&str, &str)]) -> Server {
 }
 
 fn admin(home: &std::path::Path, args: &[&str], stdin: Option<&str>) -> String {
-    let mut cmd = command("ls-admin", home);
-    cmd.arg("--data-dir").arg(home.join("data")).args(args);
-    let out = run(cmd, stdin);
-    assert_eq!(out.code, Some(0), "ls-admin {args:?}: {out:?}");
-    out.stdout
+    ls_integration::process::admin_ok(home, &home.join("data"), args, stdin)
 }
 
 fn login_via(addr: std::net::SocketAddr, email: &str, password: &str, xff: &str) -> Response {

@@ -8,34 +8,18 @@
 
 use std::path::Path;
 
-use ls_integration::process::{Server, command, run};
+use ls_integration::process::{Server, admin_ok, owner_server};
 use sea_orm::{ConnectionTrait, Statement};
 
 fn admin(home: &Path, data: &Path, args: &[&str]) -> String {
-    let mut cmd = command("ls-admin", home);
-    cmd.arg("--data-dir").arg(data).args(args);
-    let out = run(cmd, None);
-    assert_eq!(out.code, Some(0), "ls-admin {args:?}: {out:?}");
-    out.stdout.trim().to_owned()
+    admin_ok(home, data, args, None).trim().to_owned()
 }
 
 #[test]
 fn every_commit_elsewhere_shows_on_the_next_request() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
-    let mut cmd = command("ls-server", home.path());
-    cmd.arg("--data-dir").arg(&data).args([
-        "start",
-        "-p",
-        "0",
-        "--username",
-        "owner@example.com",
-        "--password",
-        "owner-password-1",
-        "--user-token",
-        "owner-token-1",
-    ]);
-    let server = Server::start(cmd).unwrap();
+    let server = Server::start(owner_server(home.path(), &data)).unwrap();
     let whoami = |token: &str| {
         server
             .get(
