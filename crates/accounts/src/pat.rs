@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use thiserror::Error;
 
-use crate::secret::hex;
+use crate::secret::DigestKey;
 
 /// Longer than any token we issue (about 300 bytes), short enough that a
 /// hostile header costs nothing to refuse.
@@ -43,6 +43,13 @@ impl std::fmt::Debug for JwtKey {
 impl JwtKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
+    }
+
+    /// The key that signs personal access tokens, derived from the
+    /// deployment secret for that one purpose, so a JWT signature never
+    /// doubles as a stored digest.
+    pub fn derive(key: &DigestKey) -> Self {
+        Self(*key.digest("jwt-hs256-key", b"").as_bytes())
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -79,7 +86,7 @@ impl Claims {
             token_type: TokenType::Refresh,
             exp: now.saturating_add(ttl_secs),
             iat: now,
-            jti: hex(&jti),
+            jti: hex::encode(jti),
             user_id,
             rjti: None,
         }
@@ -91,7 +98,7 @@ impl Claims {
             token_type: TokenType::Access,
             exp: now.saturating_add(ttl_secs).min(self.exp),
             iat: now,
-            jti: hex(&jti),
+            jti: hex::encode(jti),
             user_id: self.user_id,
             rjti: Some(self.jti.clone()),
         }

@@ -21,12 +21,6 @@ impl DigestKey {
         &self.0
     }
 
-    /// The key that signs personal access tokens: derived for that one
-    /// purpose, so a JWT signature never doubles as a stored digest.
-    pub fn jwt_key(&self) -> crate::pat::JwtKey {
-        crate::pat::JwtKey::from_bytes(self.digest("jwt-hs256-key", b"").0)
-    }
-
     /// HMAC-SHA256 over `purpose ‖ 0 ‖ value`. The purpose separates token
     /// kinds, so a session id can never be replayed as an API token. Keyed,
     /// so a database dump alone does not allow guessing short tokens offline.
@@ -66,29 +60,19 @@ impl std::fmt::Debug for SecretDigest {
 
 impl SecretDigest {
     pub fn to_hex(&self) -> String {
-        hex(&self.0)
+        hex::encode(self.0)
     }
 
     pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 64 {
-            return None;
-        }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
+        hex::decode_to_slice(s, &mut out).ok()?;
         Some(Self(out))
     }
-}
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    /// The digest's bytes, for keys derived from it.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
-    s
 }
 
 #[cfg(test)]

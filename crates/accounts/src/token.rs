@@ -1,5 +1,4 @@
 use crate::AccountError;
-use crate::secret::hex;
 
 /// A user's API token. `Debug` never shows it; `expose` is for the single
 /// moment it is handed to its owner.
@@ -42,7 +41,7 @@ impl UserToken {
 
     /// A fresh token from random bytes the caller drew from the OS.
     pub fn generate(random: [u8; GENERATED_TOKEN_BYTES]) -> Self {
-        Self(hex(&random))
+        Self(hex::encode(random))
     }
 
     pub fn expose(&self) -> &str {

@@ -186,7 +186,7 @@ impl<S: Store> Services<S> {
         Self {
             store,
             hasher,
-            jwt_key: key.jwt_key(),
+            jwt_key: JwtKey::derive(&key),
             key,
             random,
             clock,
@@ -756,7 +756,7 @@ impl<S: Store> Services<S> {
         forgets: Option<String>,
     ) -> Result<SecretString, AppError> {
         let raw = bytes::<32>(&*self.random)?;
-        let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(raw);
         let now = self.now_micros();
         let expires_at =
             now.saturating_add(self.config.session_lifetime_secs.saturating_mul(1_000_000));

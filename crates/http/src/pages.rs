@@ -87,7 +87,7 @@ pub(crate) fn safe_next(next: Option<&str>, prefix: &str) -> String {
 fn random_hex() -> Result<String, ApiError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|_| ApiError::App(AppError::Random))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(hex::encode(b))
 }
 
 fn set_cookie(resp: &mut Response, c: &Cookie<'_>) {

@@ -3,7 +3,7 @@
 //! `LABEL_STUDIO_…` names, `DATABASE_URL`) < command-line flags. Validated
 //! once into [`Settings`]; a bad value names its key or variable.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use accounts::PasswordPolicy;
 use app::SecretString;
@@ -466,24 +466,6 @@ fn public_url(raw: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(with_scheme)
-}
-
-/// Create the data directory (0700) if needed.
-pub fn ensure_data_dir(dir: &Path) -> Result<(), crate::InfraError> {
-    let io = |source| crate::InfraError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(dir).map_err(io)?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod migrations;
 pub mod secret;
@@ -56,7 +57,7 @@ pub async fn services_with(
     hasher: PasswordHasher,
 ) -> Result<AppServices, InfraError> {
     if let DatabaseTarget::Sqlite(path) = &settings.database {
-        config::ensure_data_dir(path.parent().unwrap_or(&settings.data_dir))?;
+        data_dir::ensure(path.parent().unwrap_or(&settings.data_dir))?;
     }
     let key = secret::load_or_create(
         settings.secret_key.as_ref().map(app::SecretString::expose),

@@ -23,13 +23,8 @@ pub(crate) fn key_from_config(s: &str) -> Result<[u8; 32], String> {
 }
 
 fn from_hex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
     let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
 }
 
@@ -56,11 +51,11 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    crate::config::ensure_data_dir(data_dir)?;
+    crate::data_dir::ensure(data_dir)?;
     let mut key = [0u8; 32];
     getrandom::fill(&mut key)
         .map_err(|_| InfraError::SecretKey("the OS random generator failed".into()))?;
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(key);
     // Written complete under a private name, then linked into place: a
     // process racing us sees no file or a whole one, never a half-written one.
     let tmp = data_dir.join(format!(".{FILE}.{}.{}", std::process::id(), &hex[..8]));

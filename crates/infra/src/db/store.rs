@@ -148,20 +148,13 @@ fn role(s: &str) -> R<Role> {
 }
 
 fn salt_hex(salt: &[u8; invites::SALT_LEN]) -> String {
-    salt.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(salt)
 }
 
 fn salt_from_hex(s: &str) -> R<[u8; invites::SALT_LEN]> {
     let mut out = [0u8; invites::SALT_LEN];
-    if s.len() != invites::SALT_LEN * 2 {
-        return Err(StoreError::Corrupt("bad invite salt".into()));
-    }
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = s
-            .get(2 * i..2 * i + 2)
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .ok_or_else(|| StoreError::Corrupt("bad invite salt".into()))?;
-    }
+    hex::decode_to_slice(s, &mut out)
+        .map_err(|_| StoreError::Corrupt("bad invite salt".into()))?;
     Ok(out)
 }
 
