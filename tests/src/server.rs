@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use accounts::PasswordHasher;
-use app::{Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, SecretString};
+use app::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SecretString};
 use infra::AppServices;
 use orgs::Role;
 
@@ -139,17 +139,14 @@ impl TestApp {
     /// A user in the organization, with a usable API token.
     pub fn add_user(&self, email: &str, role: Role, password: Option<&str>) -> (i64, String) {
         let (created, _) = self
-            .block_on(self.services.create_user(
-                &Actor::Operator,
-                CreateUserRequest {
-                    email: email.into(),
-                    username: None,
-                    first_name: String::new(),
-                    last_name: String::new(),
-                    password: password.map(SecretString::new),
-                    role,
-                },
-            ))
+            .block_on(self.services.operator_create_user(CreateUserRequest {
+                email: email.into(),
+                username: None,
+                first_name: String::new(),
+                last_name: String::new(),
+                password: password.map(SecretString::new),
+                role,
+            }))
             .unwrap();
         let token = self
             .block_on(self.services.reset_token(created.user.id))
@@ -168,7 +165,7 @@ impl TestApp {
     }
 
     pub fn user_count(&self) -> u64 {
-        use app::Store as _;
+        use app::UserStore as _;
         self.block_on(self.services.store().user_count()).unwrap()
     }
 }

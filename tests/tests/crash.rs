@@ -173,7 +173,7 @@ async fn check(home: &Path, db_url: Option<&str>, acked: &Acked, rt_cycle: usize
     );
     assert_eq!(count(conn, "SELECT COUNT(*) FROM organizations").await, 1);
     let emails: HashSet<String> = {
-        use app::Store as _;
+        use app::UserStore as _;
         store
             .list_users()
             .await

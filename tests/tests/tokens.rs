@@ -45,7 +45,7 @@ fn claims_of(token: &str) -> Value {
 
 /// Tokens of the user not revoked (none expire during a test).
 fn live_tokens(t: &TestApp, user_id: i64) -> usize {
-    use app::Store as _;
+    use app::TokenStore as _;
     t.block_on(t.services.store().personal_tokens(user_id, 0))
         .unwrap()
         .len()

@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use app::{Actor, AppError, CreateUserRequest, SecretString};
+use app::{AppError, CreateUserRequest, SecretString};
 use clap::{Args, Parser, Subcommand};
 use infra::{AppServices, CommonArgs};
 use orgs::Role;
@@ -264,17 +264,14 @@ async fn run(
                 Some(password.read()?)
             };
             let (created, _token) = services
-                .create_user(
-                    &Actor::Operator,
-                    CreateUserRequest {
-                        email,
-                        username,
-                        first_name,
-                        last_name,
-                        password,
-                        role,
-                    },
-                )
+                .operator_create_user(CreateUserRequest {
+                    email,
+                    username,
+                    first_name,
+                    last_name,
+                    password,
+                    role,
+                })
                 .await?;
             println!(
                 "created user {} <{}> as {} of organization {}",
@@ -346,12 +343,12 @@ async fn run(
             println!("{}", token.expose());
         }
         Command::Invite(InviteCommand::Show) => {
-            let (_, token) = services.invite_link(&Actor::Operator).await?;
+            let (_, token) = services.operator_invite_link().await?;
             println!("{}{}", settings.public_url(None), token.signup_path());
         }
         Command::Doctor => doctor(services, settings).await?,
         Command::Invite(InviteCommand::Reset) => {
-            let (_, token) = services.reset_invite(&Actor::Operator).await?;
+            let (_, token) = services.operator_reset_invite().await?;
             println!("{}{}", settings.public_url(None), token.signup_path());
         }
     }

@@ -3,7 +3,7 @@ use orgs::OrgError;
 use signup_policy::Deny;
 use thiserror::Error;
 
-use crate::StoreError;
+use crate::store::StoreError;
 
 /// The input field a validation error is about (for the API's
 /// `validation_errors` and the CLI's messages).
@@ -41,9 +41,9 @@ pub enum AppError {
     EmailTaken,
     #[error("{0}")]
     SignupDenied(Deny),
-    /// An API credential that stands for no one (the message says why).
+    /// An API credential that stands for no one, and why.
     #[error("{0}")]
-    Unauthenticated(&'static str),
+    Unauthenticated(Unauthenticated),
     #[error("Personal access tokens are disabled for this organization.")]
     PersonalTokensDisabled,
     #[error("You already have a valid token. Please revoke it before creating a new one.")]
@@ -87,6 +87,23 @@ pub enum AppError {
     Hashing,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a presented API credential stands for no one. The HTTP layer words
+/// each as Label Studio does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Unauthenticated {
+    #[error("no user has this API token")]
+    UnknownToken,
+    #[error("the user is inactive or deleted")]
+    Inactive,
+    #[error("the access token is invalid or expired, or its personal access token is not live")]
+    InvalidOrExpired,
+    #[error("legacy API tokens are disabled for the user's organization")]
+    LegacyTokensDisabled,
+    #[error("personal access tokens are disabled for the user's organization")]
+    PersonalTokensDisabled,
 }
 
 impl AppError {

@@ -1,38 +1,58 @@
-//! The use-cases both binaries run: bootstrap the first account, sign up,
-//! create a user, log in, reset a token, manage users and the invite link.
+//! The use-cases both binaries run, one module per family over one
+//! [`Services`]: sign-up and account creation (`signup`), logging in and
+//! sessions (`login`), throttling (`throttle`), the invite link
+//! (`invites`), API keys (`tokens`) and personal access tokens
+//! (`personal_tokens`), accounts (`users`), members (`members`) and
+//! organizations (`organizations`). Storage is one trait per aggregate
+//! (`store`), with [`Store`] their sum.
 //!
 //! Architecture invariants:
 //! - this is the only crate that combines the domain crates;
-//! - storage is reached only through the [`Store`] trait (implemented in `infra`);
-//! - password hashing runs on blocking threads with bounded concurrency,
+//! - storage is reached only through the `store` traits (implemented in `infra`);
+//! - password hashing runs on threads of its own with bounded concurrency,
 //!   never on the async runtime;
-//! - every path that creates an account goes through [`Services::create_account`],
-//!   which asks `signup_policy::decide` first.
+//! - every path that creates an account goes through one private
+//!   `create_account`, which needs the admission that only asking
+//!   `signup_policy::decide` gives.
 #![forbid(unsafe_code)]
 
-mod directory;
+mod caller;
+mod config;
 mod error;
 mod hashing;
-mod ports;
+mod invites;
+mod login;
+mod members;
+mod organizations;
+mod permissions;
+mod personal_tokens;
 mod random;
 mod services;
+mod signup;
+pub mod store;
+#[cfg(test)]
+mod testkit;
+mod throttle;
 pub mod time;
 mod tokens;
+mod users;
 
-pub use directory::{Caller, MemberPage, UserPatch};
-pub use error::{AppError, Field};
+pub use caller::{Caller, OrgMeta};
+pub use config::{ServicesConfig, ThrottleConfig};
+pub use error::{AppError, Field, Unauthenticated};
 pub use hashing::BlockingHasher;
-pub use ports::{
-    AccountPlacement, CallerContext, CreatedAccount, InviteLookup, MembershipRecord, NewAccount,
-    NewSession, OrgRecord, PersonalTokenRecord, Store, StoreError, UserChanges, UserRecord,
-    UserWithRole,
-};
+pub use members::MemberPage;
+pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
 pub use random::{Clock, OsRandom, Random, SystemClock};
-pub use services::{
-    Actor, BootstrapOutcome, BootstrapRequest, CreateUserRequest, Services, ServicesConfig,
-    SignupRequest, ThrottleConfig,
+pub use services::Services;
+pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRequest};
+pub use store::{
+    AccountPlacement, CallerRecord, CreatedAccount, InviteLookup, InviteStore, MembershipRecord,
+    NewAccount, NewSession, OrgRecord, OrgStore, PersonalTokenRecord, SessionStore, Store,
+    StoreError, ThrottleStore, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
-pub use tokens::{Credential, PersonalToken, TokenSettingsPatch};
+pub use tokens::Credential;
+pub use users::UserPatch;
 
 /// Secrets in memory (and in configuration): `Debug` never shows them.
 #[derive(Clone, PartialEq, Eq, Default, serde::Deserialize)]

@@ -138,14 +138,14 @@ pub(crate) enum Via {
     Session,
 }
 
-/// An authenticated, active caller.
+/// An API request's authenticated, active caller, and how they proved it.
 #[derive(Debug, Clone)]
-pub(crate) struct Authed {
+pub(crate) struct Authenticated {
     pub(crate) caller: Caller,
     pub(crate) via: Via,
 }
 
-impl<S: Store> FromRequestParts<Shared<S>> for Authed {
+impl<S: Store> FromRequestParts<Shared<S>> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -158,7 +158,7 @@ impl<S: Store> FromRequestParts<Shared<S>> for Authed {
                 Presented::Legacy(k) => (Credential::Legacy(k), Via::Token(k.clone())),
                 Presented::Jwt(t) => (Credential::Access(t), Via::Jwt),
             };
-            return Ok(Authed {
+            return Ok(Authenticated {
                 caller: services.token_caller(credential).await?,
                 via,
             });
@@ -172,7 +172,7 @@ impl<S: Store> FromRequestParts<Shared<S>> for Authed {
         if is_unsafe(&parts.method) {
             check_csrf(&parts.headers, &state.url, None)?;
         }
-        Ok(Authed {
+        Ok(Authenticated {
             caller: services.caller(user).await?,
             via: Via::Session,
         })

@@ -1,4 +1,4 @@
-use app::AppError;
+use app::{AppError, Unauthenticated};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -99,13 +99,67 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Label Studio's words for why a credential stands for no one.
+fn unauthenticated(why: Unauthenticated) -> &'static str {
+    match why {
+        Unauthenticated::UnknownToken => "Invalid token.",
+        Unauthenticated::Inactive => "User inactive or deleted.",
+        Unauthenticated::LegacyTokensDisabled => {
+            "Authentication token no longer valid: legacy token authentication has been disabled for this organization"
+        }
+        Unauthenticated::PersonalTokensDisabled => {
+            "Authentication token no longer valid: personal access tokens have been disabled for this organization"
+        }
+        _ => "Token is invalid or expired",
+    }
+}
+
+/// What the client is told of a use-case's refusal: Label Studio's own
+/// words where it has them. (The use-cases' own `Display` is for logs and
+/// the command line.)
+pub(crate) fn wire_detail(e: &AppError) -> String {
+    let text: &str = match e {
+        AppError::EmailTaken => "User with this email already exists",
+        AppError::Unauthenticated(why) => unauthenticated(*why),
+        AppError::PersonalTokensDisabled => {
+            "Personal access tokens are disabled for this organization."
+        }
+        AppError::PersonalTokenExists => {
+            "You already have a valid token. Please revoke it before creating a new one."
+        }
+        AppError::PersonalTokenRevoked => "Token is already blacklisted.",
+        AppError::NotTokenOwner => "You can revoke or rotate only your own tokens.",
+        AppError::Throttled { retry_after_secs } => {
+            return format!(
+                "Request was throttled. Expected available in {retry_after_secs} seconds."
+            );
+        }
+        AppError::BadCredentials => "The email and password you entered don't match.",
+        AppError::NotFound(_) => "Not found.",
+        AppError::Forbidden => "You do not have permission to perform this action.",
+        AppError::OwnerUndeletable => "The organization owner cannot be deleted",
+        AppError::OnlyOwnerDeletes => "Only the organization owner can delete users",
+        AppError::CannotRemoveSelf => "User cannot soft delete self",
+        AppError::MemberNotFound => "Member not found",
+        AppError::InvalidPage => "Invalid page.",
+        AppError::OrgCreationDisabled => {
+            "Creating organizations over the API is disabled on this instance"
+        }
+        AppError::OneOwner => "An organization has one owner: choose administrator or member.",
+        // Sign-up refusals, the organization that does not exist yet, and
+        // conflicts say what the domain says.
+        other => return other.to_string(),
+    };
+    text.to_owned()
+}
+
 fn app_error(e: &AppError) -> Response {
     let status = match e {
-        AppError::Unauthenticated(m) => {
-            return ApiError::AuthenticationFailed(m).into_response();
+        AppError::Unauthenticated(why) => {
+            return ApiError::AuthenticationFailed(unauthenticated(*why)).into_response();
         }
         AppError::Throttled { retry_after_secs } => {
-            let mut r = envelope(StatusCode::TOO_MANY_REQUESTS, &e.to_string(), None);
+            let mut r = envelope(StatusCode::TOO_MANY_REQUESTS, &wire_detail(e), None);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -125,8 +179,8 @@ fn app_error(e: &AppError) -> Response {
         AppError::Validation(errors) => {
             return validation(errors.iter().map(|(f, m)| ((*f).to_owned(), m.clone())));
         }
-        AppError::EmailTaken => return validation([("email".to_owned(), e.to_string())]),
-        AppError::OneOwner => return validation([("role".to_owned(), e.to_string())]),
+        AppError::EmailTaken => return validation([("email".to_owned(), wire_detail(e))]),
+        AppError::OneOwner => return validation([("role".to_owned(), wire_detail(e))]),
         AppError::SignupDenied(_)
         | AppError::Forbidden
         | AppError::OwnerUndeletable
@@ -144,11 +198,7 @@ fn app_error(e: &AppError) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let detail = match e {
-        AppError::NotFound(_) => "Not found.".to_owned(),
-        other => other.to_string(),
-    };
-    envelope(status, &detail, None)
+    envelope(status, &wire_detail(e), None)
 }
 
 /// A random (version 4) UUID for the error envelope's `id`.
@@ -195,7 +245,10 @@ mod tests {
             (ApiError::App(AppError::CannotRemoveSelf), 405),
             (ApiError::App(AppError::InvalidPage), 404),
             (ApiError::App(AppError::Hashing), 500),
-            (ApiError::App(AppError::Unauthenticated("x")), 401),
+            (
+                ApiError::App(AppError::Unauthenticated(Unauthenticated::Inactive)),
+                401,
+            ),
             (ApiError::App(AppError::PersonalTokenExists), 409),
             (
                 ApiError::App(AppError::Throttled {

@@ -110,18 +110,18 @@ pub fn headers(data: &[u8]) {
 /// A form body and a query string (the invite token and `next`).
 pub fn form(data: &[u8]) {
     let fields: Vec<(String, String)> = form_urlencoded::parse(data).into_owned().collect();
-    let _ = crate::pages::field(&fields, "email");
+    let _ = crate::pages::forms::field(&fields, "email");
     let q = text(data);
     if let Ok(uri) = format!("/user/signup/?{q}").parse::<Uri>() {
-        if let Some(t) = crate::pages::presented_invite(&uri) {
+        if let Some(t) = crate::pages::forms::presented_invite(&uri) {
             // Repeated or array forms are never resolved to one of them.
             let count = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
                 .filter(|(k, _)| k == "token")
                 .count();
             assert!(count == 1 || t.is_empty());
         }
-        let next = crate::pages::query_next(&uri);
-        let safe = crate::pages::safe_next(next.as_deref(), "");
+        let next = crate::pages::forms::query_next(&uri);
+        let safe = crate::pages::forms::safe_next(next.as_deref(), "");
         assert!(safe.starts_with('/') && !safe.starts_with("//") && !safe.contains("://"));
     }
 }

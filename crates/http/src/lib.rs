@@ -14,7 +14,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod pages;
-mod repr;
+mod routing;
 mod server;
 mod state;
 

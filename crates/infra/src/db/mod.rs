@@ -1,7 +1,7 @@
 //! Opening the database (SQLite or PostgreSQL), running the migrations, and
 //! the [`app::Store`] implementation.
 
-mod commits;
+mod cache;
 pub(crate) mod entities;
 mod store;
 

@@ -12,7 +12,7 @@
 //!
 //! This is what lets the store keep token lookups in memory and still see a
 //! token reset or a deactivation made by another process (`ls-admin`) on the
-//! very next request: see [`crate::db::SeaStore`]. Anything this cannot
+//! very next request: see [`crate::db::SeaStore`] and [`super::tokens`]. Anything this cannot
 //! read for sure answers `None`, and the caller asks the database.
 
 use std::fs::File;

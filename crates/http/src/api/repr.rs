@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use app::time::iso8601;
-use app::{AppError, MembershipRecord, OrgRecord, Services, Store, UserRecord};
+use app::{AppError, MembershipRecord, OrgMeta, OrgRecord, Services, Store, UserRecord};
 use serde_json::{Map, Value, json};
 
 /// Label Studio's `initials`.
@@ -19,14 +19,14 @@ pub(crate) fn initials(first: &str, last: &str, email: &str) -> String {
 
 /// Organization metadata, looked up once per organization per request.
 #[derive(Debug, Default)]
-pub(crate) struct MetaCache(HashMap<Option<i64>, (String, String)>);
+pub(crate) struct MetaCache(HashMap<Option<i64>, OrgMeta>);
 
 impl MetaCache {
     pub(crate) async fn get<S: Store>(
         &mut self,
         services: &Services<S>,
         org: Option<i64>,
-    ) -> Result<(String, String), AppError> {
+    ) -> Result<OrgMeta, AppError> {
         if let Some(meta) = self.0.get(&org) {
             return Ok(meta.clone());
         }
@@ -36,7 +36,7 @@ impl MetaCache {
     }
 }
 
-pub(crate) fn user(u: &UserRecord, meta: &(String, String)) -> Map<String, Value> {
+pub(crate) fn user(u: &UserRecord, meta: &OrgMeta) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(u.id));
     m.insert("first_name".into(), json!(u.first_name));
@@ -60,7 +60,7 @@ pub(crate) fn user(u: &UserRecord, meta: &(String, String)) -> Map<String, Value
     m.insert("active_organization".into(), json!(u.active_organization));
     m.insert(
         "active_organization_meta".into(),
-        json!({"title": meta.0, "email": meta.1}),
+        json!({"title": meta.title, "email": meta.owner_email}),
     );
     m.insert("allow_newsletters".into(), json!(u.allow_newsletters));
     m.insert("date_joined".into(), json!(iso8601(u.date_joined)));
@@ -97,11 +97,7 @@ pub(crate) fn org_detail(o: &OrgRecord, token: Option<&str>, users: &[i64]) -> V
     })
 }
 
-pub(crate) fn membership_item(
-    m: &MembershipRecord,
-    u: &UserRecord,
-    meta: &(String, String),
-) -> Value {
+pub(crate) fn membership_item(m: &MembershipRecord, u: &UserRecord, meta: &OrgMeta) -> Value {
     let mut user = user(u, meta);
     user.insert("created_projects".into(), Value::Null);
     user.insert("contributed_to_projects".into(), Value::Null);

@@ -1,0 +1,69 @@
+//! The instance's rules for the use-cases, validated at start-up.
+
+use accounts::PasswordPolicy;
+use accounts::throttle::Limit;
+use orgs::RolePolicy;
+use signup_policy::Mode;
+
+/// The instance's rules, validated at start-up.
+#[derive(Debug, Clone)]
+pub struct ServicesConfig {
+    pub password_policy: PasswordPolicy,
+    pub signup_mode: Mode,
+    pub role_policy: RolePolicy,
+    /// Absolute session lifetime (Label Studio's MAX_SESSION_AGE: 14 days).
+    pub session_lifetime_secs: i64,
+    /// A session unused this long ends (Label Studio's
+    /// MAX_TIME_BETWEEN_ACTIVITY: 5 days).
+    pub session_idle_timeout_secs: i64,
+    /// How long an access token made from a personal access token lives
+    /// (Label Studio: 5 minutes).
+    pub access_token_lifetime_secs: i64,
+    /// `POST /api/organizations` creates organizations (off, as in Label Studio).
+    pub organization_creation_over_api: bool,
+    pub throttle: ThrottleConfig,
+}
+
+/// Brute-force and flood limits (`max_events` 0 turns one off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// Login attempts per account (email), whatever the client address.
+    pub login_per_account: Limit,
+    /// Login attempts per client address, whatever the account.
+    pub login_per_client: Limit,
+    /// Sign-ups per client address.
+    pub signup_per_client: Limit,
+    /// API token resets per user.
+    pub token_reset_per_user: Limit,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        let limit = |max_events| Limit {
+            max_events,
+            window_secs: 900,
+            lockout_secs: 900,
+        };
+        Self {
+            login_per_account: limit(5),
+            login_per_client: limit(100),
+            signup_per_client: limit(20),
+            token_reset_per_user: limit(10),
+        }
+    }
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        Self {
+            password_policy: PasswordPolicy::default(),
+            signup_mode: Mode::Open,
+            role_policy: RolePolicy::default(),
+            session_lifetime_secs: 14 * 24 * 3600,
+            session_idle_timeout_secs: 5 * 24 * 3600,
+            access_token_lifetime_secs: 300,
+            organization_creation_over_api: false,
+            throttle: ThrottleConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! Logging in and the server-side sessions a login starts.
+
+use std::net::IpAddr;
+
+use accounts::{Email, Password};
+
+use crate::SecretString;
+use crate::error::AppError;
+use crate::services::Services;
+use crate::store::{NewSession, Store, UserRecord};
+use crate::throttle::{login_account_key, login_client_key};
+
+/// Bytes of a session id: 256 bits, 64 hex characters.
+const SESSION_ID_BYTES: usize = 32;
+
+impl<S: Store> Services<S> {
+    /// Email and password, then a new session in the same transaction
+    /// that forgets the account's failures and ends the browser's previous
+    /// session (`replacing`): one commit after the hash, not three.
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+        replacing: Option<&str>,
+    ) -> Result<(UserRecord, SecretString), AppError> {
+        let (user, account_key) = self.check_login(email, password, client).await?;
+        let id = self
+            .open_session(user.id, replacing, Some(account_key))
+            .await?;
+        Ok((user, id))
+    }
+
+    /// Email and password, without a session (for tests: the server logs
+    /// in with [`Services::log_in`]).
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<UserRecord, AppError> {
+        self.login_from(email, password, None).await
+    }
+
+    /// [`Services::login`] from a client address.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<UserRecord, AppError> {
+        let (user, account_key) = self.check_login(email, password, client).await?;
+        self.store.throttle_clear(&account_key).await?;
+        Ok(user)
+    }
+
+    /// The user whose email and password these are, and the throttle key
+    /// of the account, which a success is to forget. Every failure is the
+    /// same error and costs one hash, whether the email is unknown, the
+    /// password wrong or the user inactive. Each attempt is counted against
+    /// the account and the client address before the hash; a throttled
+    /// attempt is refused without looking at the password, so the answer is
+    /// the same whether it was right or wrong.
+    async fn check_login(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<(UserRecord, String), AppError> {
+        let parsed = Email::parse(email).ok();
+        let account_key = login_account_key(parsed.as_ref(), email);
+        let mut keys = vec![(account_key.clone(), self.config.throttle.login_per_account)];
+        if let Some(ip) = client {
+            keys.push((login_client_key(ip), self.config.throttle.login_per_client));
+        }
+        self.throttle(keys).await?;
+        let Some(password) = Password::for_login(password.expose()) else {
+            return Err(AppError::BadCredentials);
+        };
+        let user = match &parsed {
+            Some(e) => self.store.user_by_email(e).await?,
+            None => None,
+        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let matches = self.hasher.verify(password, stored).await?;
+        match user {
+            Some(u) if matches && u.is_active => Ok((u, account_key)),
+            _ => Err(AppError::BadCredentials),
+        }
+    }
+
+    /// A new server-side session; the returned id goes to the client only.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn start_session(&self, user_id: i64) -> Result<SecretString, AppError> {
+        self.open_session(user_id, None, None).await
+    }
+
+    /// A new session that ends the browser's previous one (`replacing`), in one transaction.
+    pub async fn start_session_replacing(
+        &self,
+        user_id: i64,
+        replacing: Option<&str>,
+    ) -> Result<SecretString, AppError> {
+        self.open_session(user_id, replacing, None).await
+    }
+
+    async fn open_session(
+        &self,
+        user_id: i64,
+        replacing: Option<&str>,
+        forgets: Option<String>,
+    ) -> Result<SecretString, AppError> {
+        let id = hex::encode(self.random::<SESSION_ID_BYTES>()?);
+        let now = self.now_micros();
+        let expires_at =
+            now.saturating_add(self.config.session_lifetime_secs.saturating_mul(1_000_000));
+        self.store
+            .create_session(NewSession {
+                digest: self.session_digest(&id),
+                user_id,
+                now,
+                expires_at,
+                replaces: replacing.map(|old| self.session_digest(old)),
+                forgets,
+            })
+            .await?;
+        Ok(SecretString::new(id))
+    }
+
+    /// The user of a live session: within its absolute lifetime and used
+    /// within the idle timeout. Use keeps it alive (the last-seen time is
+    /// written at most every quarter of the idle timeout, and at most every
+    /// minute, so reads do not all become writes).
+    pub async fn session_user(&self, session_id: &str) -> Result<Option<UserRecord>, AppError> {
+        let now = self.now_micros();
+        let idle = self
+            .config
+            .session_idle_timeout_secs
+            .saturating_mul(1_000_000);
+        let touch_every = (idle / 4).min(60_000_000);
+        Ok(self
+            .store
+            .session_user(
+                &self.session_digest(session_id),
+                now,
+                now.saturating_sub(idle),
+                now.saturating_sub(touch_every),
+            )
+            .await?)
+    }
+
+    pub async fn end_session(&self, session_id: &str) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .delete_session(&self.session_digest(session_id))
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use accounts::throttle::Limit;
+    use orgs::Role;
+
+    use super::*;
+    use crate::testkit::{OWNER, PASSWORD, fixture, secret};
+    use crate::{ServicesConfig, ThrottleConfig};
+
+    fn limit(max_events: u32) -> Limit {
+        Limit {
+            max_events,
+            window_secs: 900,
+            lockout_secs: 900,
+        }
+    }
+
+    fn with_account_limit(max_events: u32) -> ServicesConfig {
+        ServicesConfig {
+            throttle: ThrottleConfig {
+                login_per_account: limit(max_events),
+                ..ThrottleConfig::default()
+            },
+            ..ServicesConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_failure_is_the_same_error() {
+        let f = fixture(ServicesConfig::default());
+        f.owner().await;
+        f.add("off@example.com", Role::Member).await;
+        f.svc.set_active("off@example.com", false).await.unwrap();
+        for (email, password) in [
+            ("nobody@example.com", PASSWORD),
+            (OWNER, "wrong-password-1"),
+            ("off@example.com", PASSWORD),
+            ("not an email", PASSWORD),
+            (OWNER, ""),
+        ] {
+            let r = f.svc.log_in(email, &secret(password), None, None).await;
+            assert!(matches!(r, Err(AppError::BadCredentials)), "{email}: {r:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_lock_the_account_until_the_lockout_ends() {
+        let f = fixture(with_account_limit(3));
+        f.owner().await;
+        for _ in 0..3 {
+            let r = f.svc.login(OWNER, &secret("wrong-password-1")).await;
+            assert!(matches!(r, Err(AppError::BadCredentials)));
+        }
+        // Locked: the right password is refused like a wrong one.
+        let r = f.svc.log_in(OWNER, &secret(PASSWORD), None, None).await;
+        assert!(
+            matches!(
+                r,
+                Err(AppError::Throttled {
+                    retry_after_secs: 900
+                })
+            ),
+            "{r:?}"
+        );
+        // Any spelling of the email is the same account.
+        let r = f.svc.login(" Owner@Example.COM", &secret(PASSWORD)).await;
+        assert!(matches!(r, Err(AppError::Throttled { .. })), "{r:?}");
+        f.advance(901);
+        assert!(
+            f.svc
+                .log_in(OWNER, &secret(PASSWORD), None, None)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_success_forgets_the_failures_before_it() {
+        let f = fixture(with_account_limit(3));
+        f.owner().await;
+        for _ in 0..2 {
+            assert!(
+                f.svc
+                    .login(OWNER, &secret("wrong-password-1"))
+                    .await
+                    .is_err()
+            );
+        }
+        f.svc
+            .log_in(OWNER, &secret(PASSWORD), None, None)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            assert!(
+                f.svc
+                    .login(OWNER, &secret("wrong-password-1"))
+                    .await
+                    .is_err()
+            );
+        }
+        assert!(
+            f.svc
+                .log_in(OWNER, &secret(PASSWORD), None, None)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_lives_within_its_lifetime_and_idle_timeout() {
+        let f = fixture(ServicesConfig {
+            session_lifetime_secs: 1000,
+            session_idle_timeout_secs: 400,
+            ..ServicesConfig::default()
+        });
+        f.owner().await;
+        let (_, sid) = f
+            .svc
+            .log_in(OWNER, &secret(PASSWORD), None, None)
+            .await
+            .unwrap();
+        assert_eq!(sid.expose().len(), 64);
+        // Used every 300 s it outlives the idle timeout, not the lifetime.
+        for _ in 0..3 {
+            f.advance(300);
+            assert!(f.svc.session_user(sid.expose()).await.unwrap().is_some());
+        }
+        f.advance(300);
+        assert!(f.svc.session_user(sid.expose()).await.unwrap().is_none());
+        let (_, idle) = f
+            .svc
+            .log_in(OWNER, &secret(PASSWORD), None, None)
+            .await
+            .unwrap();
+        f.advance(401);
+        assert!(f.svc.session_user(idle.expose()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn what_ends_a_session() {
+        let f = &fixture(ServicesConfig::default());
+        f.owner().await;
+        let log_in = |replacing: Option<String>| async move {
+            let (_, sid) = f
+                .svc
+                .log_in(OWNER, &secret(PASSWORD), None, replacing.as_deref())
+                .await
+                .unwrap();
+            sid.expose().to_owned()
+        };
+        let live = |sid: String| async move { f.svc.session_user(&sid).await.unwrap().is_some() };
+        let first = log_in(None).await;
+        let second = log_in(Some(first.clone())).await;
+        assert!(
+            !live(first).await,
+            "a new login ends the browser's old session"
+        );
+        assert!(live(second.clone()).await);
+        f.svc.end_session(&second).await.unwrap();
+        assert!(!live(second).await);
+        let third = log_in(None).await;
+        f.svc
+            .set_password(OWNER, &secret("a-new-password-7"))
+            .await
+            .unwrap();
+        assert!(!live(third).await, "a password change ends sessions");
+        let (_, fourth) = f
+            .svc
+            .log_in(OWNER, &secret("a-new-password-7"), None, None)
+            .await
+            .unwrap();
+        f.svc.set_active(OWNER, false).await.unwrap();
+        assert!(
+            !live(fourth.expose().to_owned()).await,
+            "deactivation ends sessions"
+        );
+        assert_eq!(f.svc.store().session_count(), 0);
+    }
+}

@@ -1,0 +1,547 @@
+//! Sign-up and account creation: the first-run account, self-service
+//! sign-up (page and API) and users created by an owner, an administrator
+//! or the operator. Every account is written by [`Services::create_account`],
+//! which needs an [`Admission`] that only [`Services::admit`] makes, after
+//! asking `signup_policy::decide`.
+
+use std::net::IpAddr;
+
+use accounts::{Email, Password, SALT_LEN, UserToken, Username};
+use invites::{InviteState, InviteToken};
+use orgs::{Action, OrgTitle, Role};
+use signup_policy::{Allow, Channel, Decision, Invite, Request};
+
+use crate::SecretString;
+use crate::caller::{Acting, Caller};
+use crate::error::{AppError, Field};
+use crate::services::Services;
+use crate::store::{
+    AccountPlacement, CreatedAccount, InviteLookup, NewAccount, Store, StoreError, UserRecord,
+};
+
+/// `ls-server start --username U --password P [--user-token T]`.
+#[derive(Debug, Clone)]
+pub struct BootstrapRequest {
+    pub username: String,
+    pub password: SecretString,
+    pub user_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootstrapOutcome {
+    /// The account was created; `token_generated` when no token was given
+    /// (it is stored only as a digest: get a usable one with `ls-admin token reset`).
+    Created {
+        user: UserRecord,
+        organization_id: i64,
+        token_generated: bool,
+    },
+    /// The account exists: nothing about it was changed.
+    AlreadyExists { user: UserRecord },
+}
+
+/// A person signing themselves up (page or API).
+#[derive(Debug, Clone)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: SecretString,
+    /// The invite token exactly as presented; `Some("")` for an empty or
+    /// ambiguous one (the HTTP layer turns repeated parameters into that).
+    pub invite: Option<SecretString>,
+    /// The client's address, for the sign-up flood limit.
+    pub client: Option<IpAddr>,
+}
+
+/// An owner, administrator or the operator creating someone.
+#[derive(Debug, Clone)]
+pub struct CreateUserRequest {
+    pub email: String,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: Option<SecretString>,
+    pub role: Role,
+}
+
+/// Proof that `signup_policy::decide` allowed this account. Only
+/// [`Services::admit`] makes one, so no path can create an account without
+/// asking the policy.
+#[derive(Debug, Clone, Copy)]
+struct Admission(Allow<i64>);
+
+#[derive(Debug, Clone)]
+struct AccountDraft {
+    email: Email,
+    username: Username,
+    first_name: String,
+    last_name: String,
+    password: Option<Password>,
+    token: Option<UserToken>,
+    /// Role on joining an existing organization (the creator of one is its owner).
+    role: Role,
+}
+
+impl<S: Store> Services<S> {
+    /// Look the presented invite up and ask the policy.
+    async fn admit(
+        &self,
+        channel: Channel,
+        presented: Option<&str>,
+    ) -> Result<Admission, AppError> {
+        let invite = match presented {
+            None => Invite::Absent,
+            Some(raw) => match InviteToken::parse_presented(raw) {
+                Err(_) => Invite::Invalid,
+                Ok(token) => match self.store.find_invite(&self.invite_digest(&token)).await? {
+                    InviteLookup::Current(org) => Invite::Valid(org),
+                    InviteLookup::Retired => Invite::Stale,
+                    InviteLookup::Unknown => Invite::Invalid,
+                },
+            },
+        };
+        match signup_policy::decide(self.config.signup_mode, Request { channel, invite }) {
+            Decision::Allow(allow) => Ok(Admission(allow)),
+            Decision::Deny(deny) => {
+                tracing::info!(reason = %deny, "sign-up refused");
+                Err(AppError::SignupDenied(deny))
+            }
+        }
+    }
+
+    /// A new organization's invite state and its digest.
+    pub(crate) fn fresh_invite(&self) -> Result<(InviteState, accounts::SecretDigest), AppError> {
+        let state = InviteState::initial(self.random::<{ invites::SALT_LEN }>()?);
+        let digest = self.invite_digest(&state.token(self.key.as_bytes()));
+        Ok((state, digest))
+    }
+
+    /// The one place that writes a new account.
+    async fn create_account(
+        &self,
+        admission: Admission,
+        organization: Option<i64>,
+        draft: AccountDraft,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        let placement = match (admission.0, organization) {
+            (Allow::JoinByInvite(org), _) => AccountPlacement::Join {
+                organization_id: org,
+                role: Role::Member,
+            },
+            (Allow::AdministratorCreated, Some(org)) => AccountPlacement::Join {
+                organization_id: org,
+                role: draft.role,
+            },
+            (Allow::OpenSignup | Allow::Bootstrap | Allow::AdministratorCreated, _) => {
+                let (invite, invite_digest) = self.fresh_invite()?;
+                AccountPlacement::JoinFirstOrCreate {
+                    role: draft.role,
+                    title: OrgTitle::default_title(),
+                    invite,
+                    invite_digest,
+                }
+            }
+        };
+        let password_hash = match draft.password {
+            Some(pw) => Some(self.hasher.hash(pw, self.random::<SALT_LEN>()?).await?),
+            None => None,
+        };
+        let token = match draft.token {
+            Some(t) => t,
+            None => UserToken::generate(self.random::<{ accounts::GENERATED_TOKEN_BYTES }>()?),
+        };
+        let created = self
+            .store
+            .create_account(NewAccount {
+                email: draft.email,
+                username: draft.username,
+                first_name: draft.first_name,
+                last_name: draft.last_name,
+                password_hash,
+                token_digest: self.token_digest(token.expose()),
+                placement,
+                now: self.now_micros(),
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::EmailTaken => AppError::EmailTaken,
+                other => AppError::Store(other),
+            })?;
+        tracing::info!(
+            user_id = created.user.id,
+            organization_id = created.organization_id,
+            role = %created.role,
+            created_organization = created.created_organization,
+            reason = ?admission.0,
+            "account created"
+        );
+        Ok((created, token))
+    }
+
+    /// The first-run account. Idempotent: an existing account is left alone.
+    pub async fn bootstrap(&self, req: BootstrapRequest) -> Result<BootstrapOutcome, AppError> {
+        let email = Email::parse(&req.username).map_err(AppError::invalid(Field::Username))?;
+        let token = req
+            .user_token
+            .as_ref()
+            .map(|t| UserToken::parse_given(t.expose()))
+            .transpose()
+            .map_err(AppError::invalid(Field::Token))?;
+        let password = self
+            .config
+            .password_policy
+            .check(req.password.expose(), Some(&email))
+            .map_err(AppError::invalid(Field::Password))?;
+        if let Some(user) = self.store.user_by_email(&email).await? {
+            return Ok(BootstrapOutcome::AlreadyExists { user });
+        }
+        let admission = self.admit(Channel::Bootstrap, None).await?;
+        let token_generated = token.is_none();
+        let draft = AccountDraft {
+            username: Username::from_email(&email),
+            email: email.clone(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password: Some(password),
+            token,
+            role: Role::Administrator,
+        };
+        match self.create_account(admission, None, draft).await {
+            Ok((created, _token)) => Ok(BootstrapOutcome::Created {
+                user: created.user,
+                organization_id: created.organization_id,
+                token_generated,
+            }),
+            // Another instance bootstrapped the same account a moment ago.
+            Err(AppError::EmailTaken) => match self.store.user_by_email(&email).await? {
+                Some(user) => Ok(BootstrapOutcome::AlreadyExists { user }),
+                None => Err(AppError::EmailTaken),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a self-service sign-up with this invite would be let in (for
+    /// the sign-up page, before showing a form that would fail). `Ok` with the
+    /// organization a valid invite joins.
+    pub async fn signup_gate(&self, presented: Option<&str>) -> Result<Option<i64>, AppError> {
+        match self.admit(Channel::SelfService, presented).await?.0 {
+            Allow::JoinByInvite(org) => Ok(Some(org)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Self-service sign-up. The invite is checked before anything else is
+    /// looked at, so a refused request learns nothing about the input.
+    pub async fn sign_up(
+        &self,
+        req: SignupRequest,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        let admission = self
+            .admit(
+                Channel::SelfService,
+                req.invite.as_ref().map(SecretString::expose),
+            )
+            .await?;
+        if let Some(ip) = req.client {
+            self.throttle(vec![(
+                crate::throttle::signup_client_key(ip),
+                self.config.throttle.signup_per_client,
+            )])
+            .await?;
+        }
+        let email = Email::parse(&req.email).map_err(AppError::invalid(Field::Email))?;
+        let password = self
+            .config
+            .password_policy
+            .check(req.password.expose(), Some(&email))
+            .map_err(AppError::invalid(Field::Password))?;
+        let draft = AccountDraft {
+            username: Username::from_email(&email),
+            email,
+            first_name: String::new(),
+            last_name: String::new(),
+            password: Some(password),
+            token: None,
+            role: Role::Member,
+        };
+        self.create_account(admission, None, draft).await
+    }
+
+    /// An owner or administrator creates a user in their active
+    /// organization. Without a password the account exists but cannot log
+    /// in until one is set.
+    pub async fn create_user(
+        &self,
+        caller: &Caller,
+        req: CreateUserRequest,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        self.create_user_as(Acting::Member(caller), req).await
+    }
+
+    /// The operator (`ls-admin user create`) creates a user in the first
+    /// organization; the first user founds it, as its owner.
+    pub async fn operator_create_user(
+        &self,
+        req: CreateUserRequest,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        self.create_user_as(Acting::Operator, req).await
+    }
+
+    async fn create_user_as(
+        &self,
+        acting: Acting<'_>,
+        req: CreateUserRequest,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        let organization = match acting {
+            Acting::Operator => self.store.first_organization().await?.map(|o| o.id),
+            Acting::Member(caller) => {
+                let (organization_id, role) = caller.active()?;
+                self.require(role, Action::CreateUser)?;
+                Some(organization_id)
+            }
+        };
+        if req.role == Role::Owner && organization.is_some() {
+            return Err(AppError::OneOwner);
+        }
+        let email = Email::parse(&req.email).map_err(AppError::invalid(Field::Email))?;
+        let username = match req.username.as_deref() {
+            Some(u) => Username::parse(u).map_err(AppError::invalid(Field::Username))?,
+            None => Username::from_email(&email),
+        };
+        let password = req
+            .password
+            .as_ref()
+            .map(|p| self.config.password_policy.check(p.expose(), Some(&email)))
+            .transpose()
+            .map_err(AppError::invalid(Field::Password))?;
+        let admission = self.admit(Channel::AdministratorCreated, None).await?;
+        let draft = AccountDraft {
+            email,
+            username,
+            first_name: req.first_name,
+            last_name: req.last_name,
+            password,
+            token: None,
+            role: req.role,
+        };
+        self.create_account(admission, organization, draft).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use signup_policy::{Deny, Mode};
+
+    use super::*;
+    use crate::ServicesConfig;
+    use crate::store::UserStore as _;
+    use crate::testkit::{Fixture, OWNER, PASSWORD, fixture, secret};
+
+    fn signup(email: &str, invite: Option<&str>) -> SignupRequest {
+        SignupRequest {
+            email: email.into(),
+            password: secret(PASSWORD),
+            invite: invite.map(secret),
+            client: None,
+        }
+    }
+
+    fn invite_only() -> Fixture {
+        fixture(ServicesConfig {
+            signup_mode: Mode::InviteOnly,
+            ..ServicesConfig::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn the_first_account_founds_the_organization_and_the_next_join_it() {
+        let f = fixture(ServicesConfig::default());
+        let (first, _) = f.svc.sign_up(signup("a@example.com", None)).await.unwrap();
+        assert!(first.created_organization);
+        assert_eq!(first.role, Role::Owner);
+        let (second, _) = f.svc.sign_up(signup("b@example.com", None)).await.unwrap();
+        assert!(!second.created_organization);
+        assert_eq!(
+            (second.organization_id, second.role),
+            (first.organization_id, Role::Member)
+        );
+        let again = f.svc.sign_up(signup(" A@Example.com ", None)).await;
+        assert!(matches!(again, Err(AppError::EmailTaken)), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn invite_only_sign_up_needs_the_current_link() {
+        let f = invite_only();
+        let owner = f.owner().await;
+        let refused = |r: Result<_, AppError>| match r {
+            Err(AppError::SignupDenied(d)) => d,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(
+            refused(f.svc.sign_up(signup("x@example.com", None)).await),
+            Deny::InviteRequired
+        );
+        assert_eq!(
+            refused(
+                f.svc
+                    .sign_up(signup("x@example.com", Some("nonsense")))
+                    .await
+            ),
+            Deny::InviteInvalid
+        );
+        let (_, link) = f.svc.invite_link(&owner).await.unwrap();
+        let (joined, _) = f
+            .svc
+            .sign_up(signup("x@example.com", Some(link.expose())))
+            .await
+            .unwrap();
+        assert_eq!(
+            (joined.organization_id, joined.role),
+            (owner.active().unwrap().0, Role::Member)
+        );
+        f.svc.reset_invite(&owner).await.unwrap();
+        assert_eq!(
+            refused(
+                f.svc
+                    .sign_up(signup("y@example.com", Some(link.expose())))
+                    .await
+            ),
+            Deny::InviteStale
+        );
+        assert_eq!(f.svc.store().user_count().await.unwrap(), 2);
+    }
+
+    /// A refused request learns nothing about its input: the policy answers first.
+    #[tokio::test]
+    async fn a_refused_sign_up_is_refused_before_its_input_is_read() {
+        let f = invite_only();
+        let bad = SignupRequest {
+            password: secret("x"),
+            ..signup("not an email", None)
+        };
+        assert!(matches!(
+            f.svc.sign_up(bad).await,
+            Err(AppError::SignupDenied(Deny::InviteRequired))
+        ));
+        assert!(matches!(
+            f.svc.signup_gate(None).await,
+            Err(AppError::SignupDenied(Deny::InviteRequired))
+        ));
+    }
+
+    #[tokio::test]
+    async fn bootstrap_is_idempotent_and_changes_nothing_the_second_time() {
+        let f = invite_only();
+        let req = |password: &str| BootstrapRequest {
+            username: OWNER.into(),
+            password: secret(password),
+            user_token: Some(secret("given-token-1")),
+        };
+        let first = f.svc.bootstrap(req(PASSWORD)).await.unwrap();
+        assert!(matches!(
+            first,
+            BootstrapOutcome::Created {
+                token_generated: false,
+                ..
+            }
+        ));
+        let second = f.svc.bootstrap(req("another-password-9")).await.unwrap();
+        assert!(matches!(second, BootstrapOutcome::AlreadyExists { .. }));
+        assert!(f.svc.login(OWNER, &secret(PASSWORD)).await.is_ok());
+        assert!(
+            f.svc
+                .login(OWNER, &secret("another-password-9"))
+                .await
+                .is_err()
+        );
+        assert!(
+            f.svc
+                .authenticate_token("given-token-1")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn bootstrap_refuses_a_short_token_and_a_weak_password() {
+        let f = fixture(ServicesConfig::default());
+        let short = f
+            .svc
+            .bootstrap(BootstrapRequest {
+                username: OWNER.into(),
+                password: secret(PASSWORD),
+                user_token: Some(secret("abcd")),
+            })
+            .await;
+        assert!(matches!(
+            short,
+            Err(AppError::Invalid {
+                field: Field::Token,
+                ..
+            })
+        ));
+        let weak = f
+            .svc
+            .bootstrap(BootstrapRequest {
+                username: OWNER.into(),
+                password: secret("short"),
+                user_token: None,
+            })
+            .await;
+        assert!(matches!(
+            weak,
+            Err(AppError::Invalid {
+                field: Field::Password,
+                ..
+            })
+        ));
+        assert_eq!(f.svc.store().user_count().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn who_may_create_users_and_with_which_role() {
+        let f = invite_only();
+        let req = |email: &str, role| CreateUserRequest {
+            email: email.into(),
+            username: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            password: None,
+            role,
+        };
+        // The operator's first user founds the organization, whatever the policy.
+        let (founder, _) = f
+            .svc
+            .operator_create_user(req(OWNER, Role::Member))
+            .await
+            .unwrap();
+        assert_eq!(founder.role, Role::Owner);
+        let owner = f.caller(OWNER).await;
+        let member = f.add("m@example.com", Role::Member).await;
+        assert!(matches!(
+            f.svc
+                .create_user(&member, req("n@example.com", Role::Member))
+                .await,
+            Err(AppError::Forbidden)
+        ));
+        assert!(matches!(
+            f.svc
+                .create_user(&owner, req("n@example.com", Role::Owner))
+                .await,
+            Err(AppError::OneOwner)
+        ));
+        let (admin, _) = f
+            .svc
+            .create_user(&owner, req("n@example.com", Role::Administrator))
+            .await
+            .unwrap();
+        assert_eq!(admin.role, Role::Administrator);
+        assert!(matches!(
+            f.svc
+                .create_user(&owner, req("N@example.com", Role::Member))
+                .await,
+            Err(AppError::EmailTaken)
+        ));
+    }
+}

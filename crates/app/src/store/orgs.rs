@@ -1,0 +1,93 @@
+//! Organizations and their memberships.
+
+use std::future::Future;
+
+use accounts::{Email, SecretDigest};
+use invites::InviteState;
+use orgs::{OrgTitle, Role, TokenSettings};
+
+use super::R;
+use super::users::UserRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRecord {
+    pub id: i64,
+    pub title: String,
+    pub contact_info: Option<String>,
+    pub created_by: Option<i64>,
+    pub invite: InviteState,
+    pub tokens: TokenSettings,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub organization_id: i64,
+    pub role: Role,
+    pub created_at: i64,
+    pub removed_at: Option<i64>,
+}
+
+pub trait OrgStore {
+    fn organization(&self, id: i64) -> impl Future<Output = R<Option<OrgRecord>>> + Send;
+    fn first_organization(&self) -> impl Future<Output = R<Option<OrgRecord>>> + Send;
+    /// Organizations the user is a current member of, by id.
+    fn organizations_of(&self, user_id: i64) -> impl Future<Output = R<Vec<OrgRecord>>> + Send;
+    /// A new organization with `owner` as its owner, in one transaction.
+    fn create_organization(
+        &self,
+        owner: i64,
+        title: OrgTitle,
+        invite: InviteState,
+        invite_digest: SecretDigest,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
+    fn update_organization(
+        &self,
+        org_id: i64,
+        title: Option<OrgTitle>,
+        contact_info: Option<Option<Email>>,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
+    fn set_token_settings(
+        &self,
+        org_id: i64,
+        settings: TokenSettings,
+        now: i64,
+    ) -> impl Future<Output = R<OrgRecord>> + Send;
+
+    /// The membership of `user_id` in `org_id`, current or removed.
+    fn membership(
+        &self,
+        user_id: i64,
+        org_id: i64,
+    ) -> impl Future<Output = R<Option<MembershipRecord>>> + Send;
+    /// The current members of an organization with their users, by user id.
+    fn org_members(
+        &self,
+        org_id: i64,
+    ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
+    /// The current members of an organization ordered by username then
+    /// user id: how many there are, and the rows from `offset` on, at most
+    /// `limit` of them (`None`: all).
+    fn member_page(
+        &self,
+        org_id: i64,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> impl Future<Output = R<(usize, Vec<(MembershipRecord, UserRecord)>)>> + Send;
+    /// Changes a current member's role; `NotFound` when there is no current membership.
+    fn set_role(&self, user_id: i64, org_id: i64, role: Role)
+    -> impl Future<Output = R<()>> + Send;
+    /// Soft removal: the membership row stays, marked removed. `NotFound`
+    /// when there is no current membership.
+    fn remove_membership(
+        &self,
+        user_id: i64,
+        org_id: i64,
+        now: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+}

@@ -1,0 +1,111 @@
+//! What the use-cases' unit tests share: [`Services`] over the in-memory
+//! store, a clock the test moves, random bytes that never repeat, and
+//! cheap hashing parameters.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use accounts::{DigestKey, PasswordHasher};
+use orgs::Role;
+
+use crate::store::memory::MemoryStore;
+use crate::{
+    AppError, BootstrapRequest, Caller, Clock, CreateUserRequest, Random, SecretString, Services,
+    ServicesConfig,
+};
+
+pub(crate) const PASSWORD: &str = "correct-horse-42";
+pub(crate) const OWNER: &str = "owner@example.com";
+
+/// Microseconds since the epoch, moved by the test.
+#[derive(Debug)]
+pub(crate) struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now_micros(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A splitmix64 stream: different bytes on every call, the same in every run.
+#[derive(Debug)]
+struct TestRandom(AtomicU64);
+
+impl Random for TestRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), AppError> {
+        for chunk in buf.chunks_mut(8) {
+            let mut z = self
+                .0
+                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::SeqCst)
+                .wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) struct Fixture {
+    pub(crate) svc: Services<MemoryStore>,
+    clock: Arc<TestClock>,
+}
+
+pub(crate) fn secret(s: &str) -> SecretString {
+    SecretString::new(s)
+}
+
+pub(crate) fn fixture(config: ServicesConfig) -> Fixture {
+    let clock = Arc::new(TestClock(AtomicI64::new(1_800_000_000_000_000)));
+    let hasher = PasswordHasher::new(8, 1, 1).expect("cheap argon2 parameters");
+    let svc = Services::new(
+        MemoryStore::new(),
+        crate::BlockingHasher::new(hasher, 1),
+        DigestKey::from_bytes([7; 32]),
+        Arc::new(TestRandom(AtomicU64::new(1))),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        config,
+    );
+    Fixture { svc, clock }
+}
+
+impl Fixture {
+    pub(crate) fn advance(&self, secs: i64) {
+        self.clock.0.fetch_add(secs * 1_000_000, Ordering::SeqCst);
+    }
+
+    /// The first-run account: the owner of the organization.
+    pub(crate) async fn owner(&self) -> Caller {
+        self.svc
+            .bootstrap(BootstrapRequest {
+                username: OWNER.into(),
+                password: secret(PASSWORD),
+                user_token: None,
+            })
+            .await
+            .expect("bootstrap");
+        self.caller(OWNER).await
+    }
+
+    /// A user the operator adds to the organization, with [`PASSWORD`].
+    pub(crate) async fn add(&self, email: &str, role: Role) -> Caller {
+        self.svc
+            .operator_create_user(CreateUserRequest {
+                email: email.into(),
+                username: None,
+                first_name: String::new(),
+                last_name: String::new(),
+                password: Some(secret(PASSWORD)),
+                role,
+            })
+            .await
+            .expect("create user");
+        self.caller(email).await
+    }
+
+    pub(crate) async fn caller(&self, email: &str) -> Caller {
+        let user = self.svc.find_user(email).await.expect("user");
+        self.svc.caller(user).await.expect("caller")
+    }
+}

@@ -1,0 +1,150 @@
+//! Brute-force and flood limits: the keys attempts are counted under, the
+//! check made before each attempt, and the operator's unlock.
+
+use std::net::IpAddr;
+
+use accounts::Email;
+use accounts::throttle::Limit;
+
+use crate::error::AppError;
+use crate::services::Services;
+use crate::store::Store;
+
+/// The throttle key of a login email: its normal form when it parses (so
+/// case and spacing do not make new keys), otherwise the trimmed,
+/// lower-cased text, bounded.
+pub(crate) fn login_account_key(parsed: Option<&Email>, raw: &str) -> String {
+    match parsed {
+        Some(e) => format!("login:account:{}", e.as_str()),
+        None => {
+            let t: String = raw.trim().to_lowercase().chars().take(254).collect();
+            format!("login:account:{t}")
+        }
+    }
+}
+
+pub(crate) fn login_client_key(ip: IpAddr) -> String {
+    format!("login:client:{ip}")
+}
+
+pub(crate) fn signup_client_key(ip: IpAddr) -> String {
+    format!("signup:client:{ip}")
+}
+
+pub(crate) fn token_reset_key(user_id: i64) -> String {
+    format!("token-reset:user:{user_id}")
+}
+
+impl<S: Store> Services<S> {
+    /// Counts an attempt against every key; refused while any is locked.
+    pub(crate) async fn throttle(&self, keys: Vec<(String, Limit)>) -> Result<(), AppError> {
+        let keys: Vec<_> = keys.into_iter().filter(|(_, l)| !l.is_off()).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_secs();
+        match self.store.throttle_admit(keys, now).await? {
+            Ok(()) => Ok(()),
+            Err(until) => {
+                tracing::warn!(retry_after_secs = until - now, "attempt throttled");
+                Err(AppError::Throttled {
+                    retry_after_secs: (until - now).max(1),
+                })
+            }
+        }
+    }
+
+    /// `ls-admin user unlock`: forgets the account's failed logins and, with
+    /// an address, that client's login and sign-up counts. `true` if anything
+    /// was locked or counted.
+    pub async fn unlock(&self, email: &str, client: Option<IpAddr>) -> Result<bool, AppError> {
+        let user = self.find_user(email).await?;
+        let mut any = self
+            .store
+            .throttle_clear(&login_account_key(Some(&user.email), email))
+            .await?;
+        if let Some(ip) = client {
+            any |= self.store.throttle_clear(&login_client_key(ip)).await?;
+            any |= self.store.throttle_clear(&signup_client_key(ip)).await?;
+        }
+        tracing::info!(user_id = user.id, "throttling cleared");
+        Ok(any)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_keys_are_the_normal_form_of_the_email() {
+        let e = Email::parse(" Ann@Example.COM ").unwrap();
+        assert_eq!(
+            login_account_key(Some(&e), " Ann@Example.COM "),
+            "login:account:ann@example.com"
+        );
+        assert_eq!(
+            login_account_key(None, "  Not An Email "),
+            "login:account:not an email"
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(
+            login_account_key(None, &long).len(),
+            "login:account:".len() + 254
+        );
+    }
+}
+
+#[cfg(test)]
+mod unlock_tests {
+    use super::*;
+    use crate::testkit::{OWNER, PASSWORD, fixture, secret};
+    use crate::{ServicesConfig, ThrottleConfig};
+
+    #[tokio::test]
+    async fn unlock_clears_the_account_and_the_address() {
+        let limit = Limit {
+            max_events: 2,
+            window_secs: 900,
+            lockout_secs: 900,
+        };
+        let f = fixture(ServicesConfig {
+            throttle: ThrottleConfig {
+                login_per_account: limit,
+                login_per_client: limit,
+                ..ThrottleConfig::default()
+            },
+            ..ServicesConfig::default()
+        });
+        f.owner().await;
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..2 {
+            assert!(
+                f.svc
+                    .login_from(OWNER, &secret("wrong-one-1"), Some(ip))
+                    .await
+                    .is_err()
+            );
+        }
+        assert!(matches!(
+            f.svc.login(OWNER, &secret(PASSWORD)).await,
+            Err(AppError::Throttled { .. })
+        ));
+        assert!(f.svc.unlock(OWNER, None).await.unwrap());
+        // The address is still locked until it is unlocked too.
+        assert!(matches!(
+            f.svc.login_from(OWNER, &secret(PASSWORD), Some(ip)).await,
+            Err(AppError::Throttled { .. })
+        ));
+        assert!(f.svc.unlock(OWNER, Some(ip)).await.unwrap());
+        assert!(
+            f.svc
+                .login_from(OWNER, &secret(PASSWORD), Some(ip))
+                .await
+                .is_ok()
+        );
+        // The success forgot the account's count, not the address's.
+        assert!(f.svc.unlock(OWNER, Some(ip)).await.unwrap());
+        assert!(!f.svc.unlock(OWNER, Some(ip)).await.unwrap());
+    }
+}

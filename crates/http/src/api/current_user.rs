@@ -1,0 +1,117 @@
+//! `/api/current-user…`: whoami, the profile, the legacy API token, hotkeys.
+
+use app::Store;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::repr;
+use super::users::patch_user;
+use super::{Path, Result};
+use crate::ApiError;
+use crate::auth::{Authenticated, Via};
+use crate::body::{Fields, JsonObject};
+use crate::state::Shared;
+
+pub(super) async fn whoami<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Json<Value>> {
+    let s = &st.services;
+    // The caller carries the role and, when a token authenticated it, the
+    // organization's title and owner; otherwise org_meta reads them.
+    let user = &auth.caller.user;
+    let meta = match &auth.caller.org_meta {
+        Some(meta) => meta.clone(),
+        None => s.org_meta(user.active_organization).await?,
+    };
+    let mut body = repr::user(user, &meta);
+    body.insert(
+        "permissions".into(),
+        json!(s.permissions(auth.caller.membership.map(|(_, role)| role))),
+    );
+    Ok(Json(Value::Object(body)))
+}
+
+pub(super) async fn current_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Json<Value>> {
+    Ok(Json(
+        repr::user_value(&st.services, &auth.caller.user).await?,
+    ))
+}
+
+pub(super) async fn patch_current_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    body: JsonObject,
+) -> Result<Json<Value>> {
+    let id = auth.caller.user.id;
+    patch_user(State(st), auth, Path(id), body).await
+}
+
+/// Shown only to a request made with that very token: we keep digests only.
+pub(super) async fn current_token(auth: Authenticated) -> Result<Json<Value>> {
+    match auth.via {
+        Via::Token(t) => Ok(Json(json!({"token": t}))),
+        Via::Session | Via::Jwt => Err(ApiError::NotFoundWith(
+            "The API token is shown only once, when it is made: reset the token to see a new one.",
+        )),
+    }
+}
+
+pub(super) async fn reset_token<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Response> {
+    let token = st.services.reset_own_token(auth.caller.user.id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"token": token.expose()}))).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct HotkeysQuery {
+    project: Option<String>,
+}
+
+/// Label Studio scopes hotkeys per project too; this server has no projects.
+fn refuse_project(q: &HotkeysQuery) -> Result<()> {
+    match q.project {
+        None => Ok(()),
+        Some(_) => Err(ApiError::Validation(vec![(
+            "project".into(),
+            "Project hotkeys are not available: this server has no projects.".into(),
+        )])),
+    }
+}
+
+pub(super) async fn get_hotkeys(
+    auth: Authenticated,
+    Query(q): Query<HotkeysQuery>,
+) -> Result<Json<Value>> {
+    refuse_project(&q)?;
+    let hotkeys = accounts::Hotkeys::from_stored(&auth.caller.user.custom_hotkeys);
+    Ok(Json(json!({"custom_hotkeys": hotkeys.to_value()})))
+}
+
+pub(super) async fn patch_hotkeys<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Query(q): Query<HotkeysQuery>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    refuse_project(&q)?;
+    let mut f = Fields::default();
+    f.only(&body, &["custom_hotkeys"]);
+    f.finish()?;
+    let Some(value) = body.get("custom_hotkeys") else {
+        return Err(ApiError::Validation(vec![(
+            "custom_hotkeys".into(),
+            "This field is required.".into(),
+        )]));
+    };
+    let hotkeys = st.services.set_hotkeys(&auth.caller, value).await?;
+    Ok(Json(json!({"custom_hotkeys": hotkeys.to_value()})))
+}

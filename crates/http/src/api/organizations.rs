@@ -1,0 +1,230 @@
+//! `/api/organizations…` with memberships, and `/api/invite…`: the
+//! organizations a user belongs to, their members, and the invite link.
+
+use app::{AppError, Store};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use orgs::Role;
+use serde_json::{Value, json};
+
+use super::repr::{self, MetaCache};
+use super::{Path, Result};
+use crate::ApiError;
+use crate::auth::Authenticated;
+use crate::body::{Fields, JsonObject};
+use crate::state::Shared;
+
+const DEFAULT_PAGE_SIZE: usize = 20;
+const MAX_PAGE_SIZE: usize = 1000;
+
+pub(super) async fn list_orgs<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Json<Value>> {
+    let orgs = st.services.organizations(&auth.caller.user).await?;
+    Ok(Json(Value::Array(
+        orgs.iter().map(repr::org_summary).collect(),
+    )))
+}
+
+pub(super) async fn create_org<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let mut f = Fields::default();
+    let title = f.required_string(&body, "title");
+    if !st.services.config().organization_creation_over_api {
+        // Disabled: say so before looking at the input.
+        return Err(AppError::OrgCreationDisabled.into());
+    }
+    f.finish()?;
+    let org = st
+        .services
+        .create_organization(&auth.caller.user, title.as_deref().unwrap_or_default())
+        .await?;
+    Ok((StatusCode::CREATED, Json(repr::org_summary(&org))).into_response())
+}
+
+/// The organization's detail as its member sees it (the token only to
+/// those allowed to see the invite link).
+async fn org_detail<S: Store>(st: &Shared<S>, auth: &Authenticated, id: i64) -> Result<Value> {
+    let (org, users, may_see_token) = st.services.organization(&auth.caller.user, id).await?;
+    let token = may_see_token.then(|| st.services.invite_token_of(&org));
+    Ok(repr::org_detail(
+        &org,
+        token.as_ref().map(|t| t.expose()),
+        &users,
+    ))
+}
+
+pub(super) async fn get_org<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    Ok(Json(org_detail(&st, &auth, id).await?))
+}
+
+pub(super) async fn patch_org<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    // Not a member: 404; a member who may not edit: 403; only then the input.
+    st.services
+        .require_in(&auth.caller.user, id, orgs::Action::EditOrganization)
+        .await?;
+    let mut f = Fields::default();
+    f.refuse(
+        &body,
+        &[
+            "token",
+            "created_by",
+            "id",
+            "created_at",
+            "updated_at",
+            "users",
+        ],
+    );
+    let title = f.string(&body, "title");
+    let contact_info = f.nullable_string(&body, "contact_info");
+    f.finish()?;
+    st.services
+        .update_organization(&auth.caller.user, id, title, contact_info)
+        .await?;
+    Ok(Json(org_detail(&st, &auth, id).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct PageQuery {
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+pub(super) async fn list_memberships<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>> {
+    let page: usize = match q.page.as_deref() {
+        None | Some("") => 1,
+        Some(p) => p.parse().map_err(|_| AppError::InvalidPage)?,
+    };
+    let page_size: Option<usize> = match q.page_size.as_deref() {
+        Some("-1") => None,
+        Some(s) => Some(
+            s.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or(DEFAULT_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE),
+        ),
+        None => Some(DEFAULT_PAGE_SIZE),
+    };
+    let result = st
+        .services
+        .membership_page(&auth.caller.user, id, page, page_size)
+        .await?;
+    let mut cache = MetaCache::default();
+    let mut results = Vec::with_capacity(result.members.len());
+    for (m, u) in &result.members {
+        let meta = cache.get(&st.services, u.active_organization).await?;
+        results.push(repr::membership_item(m, u, &meta));
+    }
+    let link = |p: usize| {
+        let size = page_size.map_or("-1".to_owned(), |s| s.to_string());
+        json!(format!(
+            "{}/api/organizations/{id}/memberships?page={p}&page_size={size}",
+            st.url.base
+        ))
+    };
+    let (next, previous) = match page_size {
+        None => (Value::Null, Value::Null),
+        Some(size) => (
+            if page * size < result.count {
+                link(page + 1)
+            } else {
+                Value::Null
+            },
+            if page > 1 {
+                link(page - 1)
+            } else {
+                Value::Null
+            },
+        ),
+    };
+    Ok(Json(
+        json!({"count": result.count, "next": next, "previous": previous, "results": results}),
+    ))
+}
+
+pub(super) async fn get_membership<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> Result<Json<Value>> {
+    let (m, _) = st
+        .services
+        .membership(&auth.caller.user, id, user_id)
+        .await?;
+    Ok(Json(repr::membership_detail(&m)))
+}
+
+/// `{"role": "administrator" | "member"}`, by the owner or an administrator.
+pub(super) async fn patch_membership<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path((id, user_id)): Path<(i64, i64)>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    st.services
+        .require_in(&auth.caller.user, id, orgs::Action::ChangeRole)
+        .await?;
+    let mut f = Fields::default();
+    f.refuse(&body, &["user", "organization", "created_at"]);
+    let role = f.required_string(&body, "role");
+    f.finish()?;
+    let role = Role::parse(role.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::Validation(vec![("role".into(), e.to_string())]))?;
+    let m = st
+        .services
+        .change_role(&auth.caller.user, id, user_id, role)
+        .await?;
+    Ok(Json(repr::membership_detail(&m)))
+}
+
+pub(super) async fn delete_membership<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> Result<StatusCode> {
+    st.services
+        .remove_member(&auth.caller.user, id, user_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn invite_body<S>(st: &Shared<S>, token: &invites::InviteToken) -> Value {
+    json!({"token": token.expose(), "invite_url": format!("{}{}", st.url.prefix, token.signup_path())})
+}
+
+pub(super) async fn invite<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Json<Value>> {
+    let (_, token) = st.services.invite_link(&auth.caller).await?;
+    Ok(Json(invite_body(&st, &token)))
+}
+
+pub(super) async fn reset_invite<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Response> {
+    let (_, token) = st.services.reset_invite(&auth.caller).await?;
+    Ok((StatusCode::CREATED, Json(invite_body(&st, &token))).into_response())
+}

@@ -1,0 +1,138 @@
+//! `/api/users[/{id}]`: the members of the caller's organization as users.
+
+use app::{AppError, CreateUserRequest, SecretString, Store, UserPatch};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use orgs::Role;
+use serde_json::Value;
+
+use super::repr::{self, MetaCache};
+use super::{Path, Result};
+use crate::ApiError;
+use crate::auth::Authenticated;
+use crate::body::{Fields, JsonObject};
+use crate::state::Shared;
+
+pub(super) async fn list_users<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+) -> Result<Json<Value>> {
+    let members = st.services.members(&auth.caller).await?;
+    let mut cache = MetaCache::default();
+    let mut out = Vec::with_capacity(members.len());
+    for (_, u) in &members {
+        let meta = cache.get(&st.services, u.active_organization).await?;
+        out.push(Value::Object(repr::user(u, &meta)));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+pub(super) async fn create_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    // Only managers create users: check before looking at the input.
+    let (_, role) = auth.caller.active()?;
+    if !role.is_manager() {
+        return Err(AppError::Forbidden.into());
+    }
+    let mut f = Fields::default();
+    f.refuse(
+        &body,
+        &[
+            "is_superuser",
+            "is_staff",
+            "id",
+            "date_joined",
+            "active_organization",
+        ],
+    );
+    let username = f.required_string(&body, "username");
+    let email = f.required_string(&body, "email");
+    let first_name = f.string(&body, "first_name").unwrap_or_default();
+    let last_name = f.string(&body, "last_name").unwrap_or_default();
+    let password = f.string(&body, "password").map(SecretString::new);
+    let role = match f.string(&body, "role").as_deref().map(Role::parse) {
+        None => Role::Member,
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            return Err(ApiError::Validation(vec![("role".into(), e.to_string())]));
+        }
+    };
+    f.finish()?;
+    let (created, _token) = st
+        .services
+        .create_user(
+            &auth.caller,
+            CreateUserRequest {
+                email: email.unwrap_or_default(),
+                username,
+                first_name,
+                last_name,
+                password,
+                role,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(repr::user_value(&st.services, &created.user).await?),
+    )
+        .into_response())
+}
+
+pub(super) async fn get_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    let (_, user) = st.services.member(&auth.caller, id).await?;
+    Ok(Json(repr::user_value(&st.services, &user).await?))
+}
+
+pub(super) async fn patch_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    if body.contains_key("email") {
+        return Err(ApiError::ReadOnlyField("email"));
+    }
+    let mut f = Fields::default();
+    f.refuse(
+        &body,
+        &[
+            "is_superuser",
+            "is_staff",
+            "is_active",
+            "id",
+            "date_joined",
+            "password",
+            "token",
+        ],
+    );
+    let patch = UserPatch {
+        first_name: f.string(&body, "first_name"),
+        last_name: f.string(&body, "last_name"),
+        username: f.string(&body, "username"),
+        phone: f.string(&body, "phone"),
+        allow_newsletters: f.boolean(&body, "allow_newsletters"),
+        active_organization: f.integer(&body, "active_organization"),
+    };
+    f.finish()?;
+    let user = st.services.update_user(&auth.caller, id, patch).await?;
+    Ok(Json(repr::user_value(&st.services, &user).await?))
+}
+
+pub(super) async fn delete_user<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    st.services.delete_user(&auth.caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

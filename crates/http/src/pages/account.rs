@@ -1,0 +1,127 @@
+//! `/user/account/`: the profile, and **Reset token**, which shows the new
+//! API token once.
+
+use app::{AppError, Caller, Store, UserPatch};
+use askama::Template;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::forms::Form;
+use super::{Layout, login_redirect, page, redirect, session};
+use crate::ApiError;
+use crate::state::Shared;
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    layout: Layout,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    phone: &'a str,
+    saved: bool,
+    error: Option<String>,
+    new_token: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct SavedQuery {
+    saved: Option<String>,
+}
+
+fn account_page<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    caller: &Caller,
+    saved: bool,
+    error: Option<String>,
+    new_token: Option<String>,
+) -> Result<Response, ApiError> {
+    let u = &caller.user;
+    page(st, headers, Some(caller), StatusCode::OK, |layout| {
+        AccountPage {
+            layout,
+            email: u.email.as_str(),
+            first_name: &u.first_name,
+            last_name: &u.last_name,
+            phone: &u.phone,
+            saved,
+            error,
+            new_token,
+        }
+    })
+}
+
+pub(super) async fn account<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, ApiError> {
+    let Some(caller) = session(&st, &headers).await? else {
+        return Ok(login_redirect(&st, "/user/account/"));
+    };
+    account_page(
+        &st,
+        &headers,
+        &caller,
+        q.saved.as_deref() == Some("1"),
+        None,
+        None,
+    )
+}
+
+pub(super) async fn save_account<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (form, caller) = match Form::signed_in(&st, req, "/user/account/").await? {
+        Ok(ok) => ok,
+        Err(answer) => return Ok(answer),
+    };
+    let patch = UserPatch {
+        first_name: form.field("first_name").map(str::to_owned),
+        last_name: form.field("last_name").map(str::to_owned),
+        phone: form.field("phone").map(str::to_owned),
+        ..UserPatch::default()
+    };
+    match st
+        .services
+        .update_user(&caller, caller.user.id, patch)
+        .await
+    {
+        Ok(_) => Ok(redirect(&format!(
+            "{}/user/account/?saved=1",
+            st.url.prefix
+        ))),
+        Err(AppError::Validation(errors)) => {
+            let text = errors
+                .iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            account_page(&st, &form.headers, &caller, false, Some(text), None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn reset_token<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (form, caller) = match Form::signed_in(&st, req, "/user/account/").await? {
+        Ok(ok) => ok,
+        Err(answer) => return Ok(answer),
+    };
+    let token = st.services.reset_own_token(caller.user.id).await?;
+    // Shown in this response only; a reload shows it no more.
+    account_page(
+        &st,
+        &form.headers,
+        &caller,
+        false,
+        None,
+        Some(token.expose().to_owned()),
+    )
+}

@@ -1,0 +1,160 @@
+//! `/user/login/` and `/logout/`.
+
+use app::{AppError, SecretString, Store};
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use signup_policy::Mode;
+
+use super::cookies::{csrf_cookie, random_hex, session_cookie, set_cookie};
+use super::forms::{Form, query_next, safe_next};
+use super::{Layout, form_action, page, redirect, session};
+use crate::ApiError;
+use crate::auth::{SESSION_COOKIE, cookie};
+use crate::state::Shared;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout,
+    action: String,
+    email: &'a str,
+    error: Option<&'a str>,
+    signup_open: bool,
+}
+
+fn login_page<S: Store>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    page(st, headers, None, status, |layout| LoginPage {
+        layout,
+        action: form_action(st, "/user/login/", uri),
+        email,
+        error,
+        signup_open: st.services.config().signup_mode == Mode::Open,
+    })
+}
+
+pub(super) async fn login_form<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    if session(&st, &headers).await?.is_some() {
+        return Ok(redirect(&safe_next(
+            query_next(&uri).as_deref(),
+            &st.url.prefix,
+        )));
+    }
+    login_page(&st, &headers, &uri, "", None, StatusCode::OK)
+}
+
+/// A new session for `user_id`: the old one (if any) ends, a new id and a
+/// new CSRF token are set, and the browser goes to a safe `next`.
+pub(super) async fn start_session<S: Store>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    user_id: i64,
+    next: Option<&str>,
+    persist: bool,
+) -> Result<Response, ApiError> {
+    let old = cookie(headers, SESSION_COOKIE);
+    let sid = st
+        .services
+        .start_session_replacing(user_id, old.as_deref())
+        .await?;
+    session_started(st, &sid, next, persist)
+}
+
+/// The answer that hands a new session `sid` to the browser.
+fn session_started<S: Store>(
+    st: &Shared<S>,
+    sid: &SecretString,
+    next: Option<&str>,
+    persist: bool,
+) -> Result<Response, ApiError> {
+    let mut resp = redirect(&safe_next(next, &st.url.prefix));
+    let lifetime = persist.then_some(st.services.config().session_lifetime_secs);
+    set_cookie(
+        &mut resp,
+        &session_cookie(st, sid.expose().to_owned(), lifetime),
+    );
+    set_cookie(&mut resp, &csrf_cookie(st, random_hex()?));
+    Ok(resp)
+}
+
+pub(super) async fn login<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let form = match Form::read_checked(&st, req).await? {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
+    };
+    let email = form.field("email").unwrap_or("");
+    let password = SecretString::new(form.field("password").unwrap_or(""));
+    // Label Studio's "Keep me logged in this browser": unchecked (absent),
+    // the cookie ends with the browser session.
+    let persist = form
+        .field("persist_session")
+        .is_some_and(|v| !v.is_empty() && v != "false");
+    let old = cookie(&form.headers, SESSION_COOKIE);
+    let logged_in = st
+        .services
+        .log_in(email, &password, form.client, old.as_deref())
+        .await;
+    let (error, status) = match logged_in {
+        Ok((user, sid)) => {
+            tracing::info!(user_id = user.id, persist, "logged in");
+            return session_started(&st, &sid, query_next(&form.uri).as_deref(), persist);
+        }
+        Err(AppError::BadCredentials) => (
+            "The email and password you entered don't match.",
+            StatusCode::OK,
+        ),
+        Err(AppError::Throttled { .. }) => (
+            "Too many login attempts. Try again later, or ask an administrator to unlock the account.",
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    login_page(&st, &form.headers, &form.uri, email, Some(error), status)
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    layout: Layout,
+}
+
+pub(super) async fn logout_form<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = session(&st, &headers).await?;
+    page(&st, &headers, caller.as_ref(), StatusCode::OK, |layout| {
+        LogoutPage { layout }
+    })
+}
+
+pub(super) async fn logout<S: Store>(
+    State(st): State<Shared<S>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let form = match Form::read_checked(&st, req).await? {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
+    };
+    if let Some(sid) = cookie(&form.headers, SESSION_COOKIE) {
+        st.services.end_session(&sid).await?;
+    }
+    let mut resp = redirect(&format!("{}/", st.url.prefix));
+    set_cookie(&mut resp, &session_cookie(&st, String::new(), Some(0)));
+    Ok(resp)
+}

@@ -1,0 +1,229 @@
+//! The web pages, one module per page: sign up (`signup`), log in and out
+//! (`login`), the organization page with Add People and Reset Link
+//! (`organization`), and the account page (`account`); what they share is
+//! here and in `forms` (reading posted forms and query strings) and
+//! `cookies` (the session and CSRF cookies). Server-rendered with askama
+//! (compile-time checked, HTML-escaped); every page works without
+//! JavaScript except the copy buttons; forms carry the CSRF token.
+
+mod account;
+mod cookies;
+pub(crate) mod forms;
+mod login;
+mod organization;
+mod signup;
+
+use app::{Caller, Store};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use cookie::Cookie;
+
+use crate::ApiError;
+use crate::auth::{SESSION_COOKIE, cookie};
+use crate::routing::both;
+use crate::state::Shared;
+
+pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
+    let mut r = Router::new().route("/", get(home::<S>));
+    r = both(
+        r,
+        "/user/login",
+        get(login::login_form::<S>).post(login::login::<S>),
+    );
+    r = both(
+        r,
+        "/user/signup",
+        get(signup::signup_form::<S>).post(signup::signup::<S>),
+    );
+    r = both(
+        r,
+        "/logout",
+        get(login::logout_form::<S>).post(login::logout::<S>),
+    );
+    r = both(
+        r,
+        "/user/account",
+        get(account::account::<S>).post(account::save_account::<S>),
+    );
+    r = both(
+        r,
+        "/user/account/reset-token",
+        post(account::reset_token::<S>),
+    );
+    r = both(r, "/organization", get(organization::organization::<S>));
+    r = both(
+        r,
+        "/organization/reset-link",
+        post(organization::reset_link::<S>),
+    );
+    r.route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+}
+
+async fn css() -> Response {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    )
+}
+
+async fn js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    )
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+async fn home<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(match session(&st, &headers).await? {
+        Some(_) => redirect(&format!("{}/organization/", st.url.prefix)),
+        None => redirect(&format!("{}/user/login/", st.url.prefix)),
+    })
+}
+
+/// What the page header needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    prefix: String,
+    csrf: String,
+    user_email: Option<String>,
+}
+
+/// A page's layout, and the CSRF cookie to set when this browser had none.
+struct PageCtx {
+    layout: Layout,
+    new_csrf: Option<Cookie<'static>>,
+}
+
+fn ctx<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    caller: Option<&Caller>,
+) -> Result<PageCtx, ApiError> {
+    let (csrf, new) = cookies::csrf_for(headers)?;
+    Ok(PageCtx {
+        new_csrf: new.then(|| cookies::csrf_cookie(st, csrf.clone())),
+        layout: Layout {
+            prefix: st.url.prefix.clone(),
+            csrf,
+            user_email: caller.map(|c| c.user.email.as_str().to_owned()),
+        },
+    })
+}
+
+/// Render, and set the CSRF cookie when this browser had none.
+fn render(
+    t: &impl Template,
+    status: StatusCode,
+    new_csrf: Option<Cookie<'static>>,
+) -> Result<Response, ApiError> {
+    let body = t
+        .render()
+        .map_err(|e| ApiError::Internal(format!("template: {e}")))?;
+    let mut resp = (status, Html(body)).into_response();
+    if let Some(c) = new_csrf {
+        cookies::set_cookie(&mut resp, &c);
+    }
+    Ok(resp)
+}
+
+/// A page built by `page` from this request's layout, rendered.
+fn page<S, T: Template>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    caller: Option<&Caller>,
+    status: StatusCode,
+    page: impl FnOnce(Layout) -> T,
+) -> Result<Response, ApiError> {
+    let c = ctx(st, headers, caller)?;
+    render(&page(c.layout), status, c.new_csrf)
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    layout: Layout,
+    heading: &'a str,
+    message: &'a str,
+}
+
+fn message<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> Result<Response, ApiError> {
+    page(st, headers, None, status, |layout| MessagePage {
+        layout,
+        heading,
+        message: text,
+    })
+}
+
+/// A page form whose CSRF check failed.
+fn not_permitted<S>(st: &Shared<S>, headers: &HeaderMap) -> Result<Response, ApiError> {
+    message(
+        st,
+        headers,
+        StatusCode::FORBIDDEN,
+        "Not permitted",
+        "This is not permitted: the form was stale or came from another site. Reload the page and try again.",
+    )
+}
+
+/// The signed-in user of this browser (pages use the session only).
+async fn session<S: Store>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(sid) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    match st.services.session_user(&sid).await? {
+        Some(user) => Ok(Some(st.services.caller(user).await?)),
+        None => Ok(None),
+    }
+}
+
+fn redirect(location: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+/// To the login page, coming back to `path` after.
+fn login_redirect<S>(st: &Shared<S>, path: &str) -> Response {
+    let next: String =
+        form_urlencoded::byte_serialize(format!("{}{path}", st.url.prefix).as_bytes()).collect();
+    redirect(&format!("{}/user/login/?next={next}", st.url.prefix))
+}
+
+/// A form's `action`: the page's own path, carrying its query string on
+/// (the invite token and `next`, as Label Studio's forms do).
+fn form_action<S>(st: &Shared<S>, path: &str, uri: &Uri) -> String {
+    match uri.query() {
+        Some(q) => format!("{}{path}?{q}", st.url.prefix),
+        None => format!("{}{path}", st.url.prefix),
+    }
+}

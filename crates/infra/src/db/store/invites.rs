@@ -1,0 +1,68 @@
+//! [`InviteStore`]: invite links found by digest, and their rotation.
+
+use accounts::SecretDigest;
+use app::{InviteLookup, InviteStore, OrgRecord, StoreError};
+use invites::InviteState;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+use super::rows::{generation_i64, org_record, salt_hex};
+use super::{R, SeaStore, backend};
+use crate::db::entities::{organizations, retired_invites};
+
+impl InviteStore for SeaStore {
+    async fn find_invite(&self, digest: &SecretDigest) -> R<InviteLookup> {
+        let hex = digest.to_hex();
+        if let Some(org) = organizations::Entity::find()
+            .filter(organizations::Column::InviteDigest.eq(hex.clone()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+        {
+            return Ok(InviteLookup::Current(org.id));
+        }
+        let retired = retired_invites::Entity::find()
+            .filter(retired_invites::Column::Digest.eq(hex))
+            .count(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(if retired > 0 {
+            InviteLookup::Retired
+        } else {
+            InviteLookup::Unknown
+        })
+    }
+
+    async fn rotate_invite(
+        &self,
+        org_id: i64,
+        new_state: InviteState,
+        new_digest: SecretDigest,
+        now: i64,
+    ) -> R<OrgRecord> {
+        let w = self.write().await?;
+        let work = async {
+            let org = organizations::Entity::find_by_id(org_id)
+                .one(&*w)
+                .await
+                .map_err(backend)?
+                .ok_or(StoreError::NotFound("Organization"))?;
+            retired_invites::ActiveModel {
+                organization_id: Set(org_id),
+                digest: Set(org.invite_digest.clone()),
+                retired_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&*w)
+            .await
+            .map_err(backend)?;
+            let mut active: organizations::ActiveModel = org.into();
+            active.invite_generation = Set(generation_i64(&new_state)?);
+            active.invite_salt = Set(salt_hex(new_state.salt()));
+            active.invite_digest = Set(new_digest.to_hex());
+            active.updated_at = Set(now);
+            active.update(&*w).await.map_err(backend)
+        }
+        .await;
+        org_record(w.finish(work).await?)
+    }
+}

@@ -1,0 +1,106 @@
+//! The one way a write transaction is opened and ended.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+use super::{R, SeaStore, backend, email_taken_or_backend};
+use crate::db::entities::deployment;
+
+/// This process's SQLite writer slot, held for as long as a write transaction.
+pub(super) type WriterSlot = Option<tokio::sync::OwnedMutexGuard<()>>;
+
+/// A write transaction, holding the writer slot. Ended by [`Write::finish`]
+/// (commit on success, roll back on failure) or [`Write::rollback`]; one
+/// dropped unfinished rolls back too.
+#[derive(Debug)]
+pub(super) struct Write {
+    txn: DatabaseTransaction,
+    _slot: WriterSlot,
+}
+
+impl Deref for Write {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl Write {
+    /// Commits when `work` succeeded, rolls back when it failed.
+    pub(super) async fn finish<T>(self, work: R<T>) -> R<T> {
+        match work {
+            Ok(value) => {
+                self.txn.commit().await.map_err(email_taken_or_backend)?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the transaction having written nothing.
+    pub(super) async fn rollback(self) {
+        let _ = self.txn.rollback().await;
+    }
+}
+
+impl SeaStore {
+    /// This process's writer slot (SQLite), to hold for one write.
+    pub(super) async fn writer_slot(&self) -> WriterSlot {
+        match &self.sqlite_writer {
+            Some(m) => Some(Arc::clone(m).lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// This process's writer slot, then `BEGIN IMMEDIATE` on SQLite (a
+    /// plain `BEGIN` on PostgreSQL), for a write independent of every other
+    /// (a new session).
+    pub(super) async fn independent_write(&self) -> R<Write> {
+        let slot = self.writer_slot().await;
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(backend)?;
+        Ok(Write { txn, _slot: slot })
+    }
+
+    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes
+    /// the write lock (waiting up to the busy timeout) before reading: a
+    /// deferred transaction that reads first fails at once with "database is
+    /// locked" when another process wrote meanwhile. It then touches the
+    /// deployment row, which on PostgreSQL serialises the writers that must
+    /// not interleave (the first organization, invite rotation).
+    pub(super) async fn write(&self) -> R<Write> {
+        let w = self.independent_write().await?;
+        let touched = deployment::Entity::update_many()
+            .col_expr(
+                deployment::Column::WriteCounter,
+                Expr::col(deployment::Column::WriteCounter).add(1),
+            )
+            .filter(deployment::Column::Id.eq(1))
+            .exec(&*w)
+            .await
+            .map_err(backend);
+        match touched {
+            Ok(_) => Ok(w),
+            Err(e) => {
+                w.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}

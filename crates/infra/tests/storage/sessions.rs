@@ -1,0 +1,139 @@
+//! Tokens, passwords and sessions.
+
+use super::*;
+
+pub(super) async fn tokens_passwords_and_sessions(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let (a, old) = svc
+        .sign_up(signup("t@example.com", "token-password-1", None))
+        .await
+        .unwrap();
+    let new = svc.reset_token(a.user.id).await.unwrap();
+    assert!(
+        svc.authenticate_token(old.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        svc.authenticate_token(new.expose())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        a.user.id
+    );
+
+    // Only digests are stored.
+    let conn = svc.store().connection();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT digest FROM api_tokens",
+        ))
+        .await
+        .unwrap();
+    for row in rows {
+        let digest: String = row.try_get("", "digest").unwrap();
+        assert_ne!(digest, new.expose());
+        assert_eq!(digest.len(), 64);
+    }
+
+    let sid = svc.start_session(a.user.id).await.unwrap();
+    assert_eq!(
+        svc.session_user(sid.expose()).await.unwrap().unwrap().id,
+        a.user.id
+    );
+    svc.set_password("t@example.com", &s("token-password-2"))
+        .await
+        .unwrap();
+    assert!(
+        svc.session_user(sid.expose()).await.unwrap().is_none(),
+        "password change ends sessions"
+    );
+    assert!(
+        svc.login("t@example.com", &s("token-password-1"))
+            .await
+            .is_err()
+    );
+    assert!(
+        svc.login("T@Example.com", &s("token-password-2"))
+            .await
+            .is_ok()
+    );
+
+    let sid = svc.start_session(a.user.id).await.unwrap();
+    svc.set_active("t@example.com", false).await.unwrap();
+    assert!(
+        svc.session_user(sid.expose()).await.unwrap().is_none(),
+        "deactivation ends sessions"
+    );
+    assert!(
+        svc.login("t@example.com", &s("token-password-2"))
+            .await
+            .is_err()
+    );
+    svc.set_active("t@example.com", true).await.unwrap();
+    let sid = svc.start_session(a.user.id).await.unwrap();
+    svc.end_session(sid.expose()).await.unwrap();
+    assert!(svc.session_user(sid.expose()).await.unwrap().is_none());
+    assert!(
+        svc.login("nobody@example.com", &s("token-password-2"))
+            .await
+            .is_err()
+    );
+    db.drop_pg().await;
+}
+
+/// A login's session, the end of the browser's previous one and the reset of
+/// the account's failure count are one write: each of the three holds.
+pub(super) async fn a_login_replaces_the_session_and_forgets_failures(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let (a, _) = svc
+        .sign_up(signup("l@example.com", "login-password-1", None))
+        .await
+        .unwrap();
+    let (right, wrong) = (s("login-password-1"), s("not-the-password"));
+    let before = svc.start_session(a.user.id).await.unwrap();
+    // Four failures of the five the account may have in a window.
+    for _ in 0..4 {
+        assert!(matches!(
+            svc.log_in("l@example.com", &wrong, None, None).await,
+            Err(AppError::BadCredentials)
+        ));
+    }
+    let (user, after) = svc
+        .log_in("l@example.com", &right, None, Some(before.expose()))
+        .await
+        .unwrap();
+    assert_eq!(user.id, a.user.id);
+    assert!(svc.session_user(before.expose()).await.unwrap().is_none());
+    assert_eq!(
+        svc.session_user(after.expose()).await.unwrap().unwrap().id,
+        a.user.id
+    );
+    // Forgotten: four more failures and the right password still gets in.
+    for _ in 0..4 {
+        assert!(
+            svc.log_in("l@example.com", &wrong, None, None)
+                .await
+                .is_err()
+        );
+    }
+    svc.log_in("l@example.com", &right, None, None)
+        .await
+        .unwrap();
+    // Without a success in between, the sixth attempt in the window is refused.
+    for _ in 0..5 {
+        assert!(
+            svc.log_in("l@example.com", &wrong, None, None)
+                .await
+                .is_err()
+        );
+    }
+    assert!(matches!(
+        svc.log_in("l@example.com", &right, None, None).await,
+        Err(AppError::Throttled { .. })
+    ));
+    db.drop_pg().await;
+}
