@@ -1,9 +1,11 @@
-//! Helpers for the workspace-level tests: the architecture's tidy rules, and
+//! Helpers for the workspace-level tests: the architecture's tidy rules (the
+//! dependency graph, the module graph and file lengths), and
 //! running the real `ls-server` / `ls-admin` binaries as processes.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod http;
+pub mod module_graph;
 pub mod pg;
 pub mod process;
 pub mod seed;

@@ -49,3 +49,41 @@ fn every_crate_forbids_unsafe_code() {
         );
     }
 }
+
+/// No source file under `crates/` or `bins/` grows past 700 lines: a file
+/// that does has become a house of its own and wants rooms.
+#[test]
+fn no_source_file_is_too_long() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let long = ls_integration::module_graph::long_files(&root);
+    assert!(
+        long.is_empty(),
+        "files over {} lines (split them by what they do):\n  {}",
+        ls_integration::module_graph::MAX_LINES,
+        long.iter()
+            .map(|(p, n)| format!("{} ({n})", p.display()))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
+/// Inside each crate, sibling modules never import each other in a loop
+/// (`crate::`, `super::` and `self::` paths, through re-exports; test code
+/// aside). ARCHITECTURE.md gives the direction of each crate's modules.
+#[test]
+fn modules_import_each_other_in_no_loop() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let crates = ls_integration::module_graph::workspace_crates(&root);
+    assert!(crates.len() >= 9, "{crates:?}");
+    let mut loops = Vec::new();
+    for (name, file) in &crates {
+        let c = ls_integration::module_graph::Crate::read(name, file);
+        assert!(c.module_count() >= 1, "{name}");
+        loops.extend(c.loops());
+    }
+    assert!(
+        loops.is_empty(),
+        "modules that import each other in a loop:\n  {}",
+        loops.join("\n  ")
+    );
+}

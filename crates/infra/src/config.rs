@@ -339,7 +339,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(default_data_dir);
     let database = match non_empty(raw.database_url) {
-        None => DatabaseTarget::Sqlite(crate::db::sqlite_path(&data_dir)),
+        None => DatabaseTarget::Sqlite(crate::data_dir::sqlite_path(&data_dir)),
         Some(url) => {
             let u = url.expose();
             if u.starts_with("postgres://") || u.starts_with("postgresql://") {

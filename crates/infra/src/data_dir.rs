@@ -1,6 +1,11 @@
 //! The data directory: where the SQLite database and the deployment secret live.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The SQLite file inside a data directory.
+pub fn sqlite_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("ls-users.sqlite3")
+}
 
 /// Create the data directory (0700) if needed.
 pub fn ensure(dir: &Path) -> Result<(), crate::InfraError> {

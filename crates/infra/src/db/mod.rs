@@ -24,10 +24,7 @@ use crate::migrations::Migrator;
 /// server runs) before giving up.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The SQLite file inside a data directory.
-pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {
-    data_dir.join("ls-users.sqlite3")
-}
+pub use crate::data_dir::sqlite_path;
 
 /// Open the configured database and bring the schema up to date.
 pub async fn open_target(target: &crate::DatabaseTarget) -> Result<SeaStore, InfraError> {
