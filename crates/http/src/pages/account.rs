@@ -5,11 +5,9 @@ use app::{AppError, Caller, Store, UserPatch};
 use askama::Template;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 
 use super::forms::Form;
-use super::{Layout, login_redirect, page, redirect, session};
-use crate::ApiError;
+use super::{Layout, Page, login_redirect, page, redirect, session};
 use crate::state::Shared;
 
 #[derive(Template)]
@@ -37,7 +35,7 @@ fn account_page<S>(
     saved: bool,
     error: Option<String>,
     new_token: Option<String>,
-) -> Result<Response, ApiError> {
+) -> Page {
     let u = &caller.user;
     page(st, headers, Some(caller), StatusCode::OK, |layout| {
         AccountPage {
@@ -57,7 +55,7 @@ pub(super) async fn account<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
     Query(q): Query<SavedQuery>,
-) -> Result<Response, ApiError> {
+) -> Page {
     let Some(caller) = session(&st, &headers).await? else {
         return Ok(login_redirect(&st, "/user/account/"));
     };
@@ -71,14 +69,8 @@ pub(super) async fn account<S: Store>(
     )
 }
 
-pub(super) async fn save_account<S: Store>(
-    State(st): State<Shared<S>>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let (form, caller) = match Form::signed_in(&st, req, "/user/account/").await? {
-        Ok(ok) => ok,
-        Err(answer) => return Ok(answer),
-    };
+pub(super) async fn save_account<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let (form, caller) = Form::signed_in(&st, req, "/user/account/").await?;
     let patch = UserPatch {
         first_name: form.field("first_name").map(str::to_owned),
         last_name: form.field("last_name").map(str::to_owned),
@@ -106,14 +98,8 @@ pub(super) async fn save_account<S: Store>(
     }
 }
 
-pub(super) async fn reset_token<S: Store>(
-    State(st): State<Shared<S>>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let (form, caller) = match Form::signed_in(&st, req, "/user/account/").await? {
-        Ok(ok) => ok,
-        Err(answer) => return Ok(answer),
-    };
+pub(super) async fn reset_token<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let (form, caller) = Form::signed_in(&st, req, "/user/account/").await?;
     let token = st.services.reset_own_token(caller.user.id).await?;
     // Shown in this response only; a reload shows it no more.
     account_page(

@@ -6,9 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use app::{Caller, Store};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 
-use super::{login_redirect, not_permitted, session};
+use super::{Stop, login_redirect, not_permitted, session};
 use crate::ApiError;
 use crate::auth::{CSRF_FIELD, check_csrf};
 use crate::body::{content_length, read_limited};
@@ -44,32 +43,26 @@ impl Form {
     }
 
     /// The form, when its CSRF token is right; otherwise the refusal page.
-    pub(super) async fn read_checked<S>(
-        st: &Shared<S>,
-        req: Request,
-    ) -> Result<Result<Self, Response>, ApiError> {
+    pub(super) async fn read_checked<S>(st: &Shared<S>, req: Request) -> Result<Self, Stop> {
         let form = Self::read(st, req).await?;
         if check_csrf(&form.headers, &st.url, form.field(CSRF_FIELD)).is_err() {
-            return Ok(Err(not_permitted(st, &form.headers)?));
+            return Err(Stop::answer(not_permitted(st, &form.headers)?));
         }
-        Ok(Ok(form))
+        Ok(form)
     }
 
-    /// A form from a signed-in browser: CSRF checked, session found.
-    /// `Err(response)` is what to answer instead (refusal, or the login page
-    /// coming back to `login_path`).
+    /// A form from a signed-in browser: CSRF checked, session found;
+    /// otherwise the refusal page, or the login page coming back to
+    /// `login_path`.
     pub(super) async fn signed_in<S: Store>(
         st: &Shared<S>,
         req: Request,
         login_path: &str,
-    ) -> Result<Result<(Self, Caller), Response>, ApiError> {
-        let form = match Self::read_checked(st, req).await? {
-            Ok(form) => form,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
+    ) -> Result<(Self, Caller), Stop> {
+        let form = Self::read_checked(st, req).await?;
         match session(st, &form.headers).await? {
-            Some(caller) => Ok(Ok((form, caller))),
-            None => Ok(Err(login_redirect(st, login_path))),
+            Some(caller) => Ok((form, caller)),
+            None => Err(Stop::answer(login_redirect(st, login_path))),
         }
     }
 

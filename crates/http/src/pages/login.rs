@@ -4,13 +4,11 @@ use app::{AppError, SecretString, Store};
 use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
 use signup_policy::Mode;
 
 use super::cookies::{csrf_cookie, random_hex, session_cookie, set_cookie};
 use super::forms::{Form, query_next, safe_next};
-use super::{Layout, form_action, page, redirect, session};
-use crate::ApiError;
+use super::{Layout, Page, already_signed_in, form_action, page, redirect, session};
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::state::Shared;
 
@@ -31,7 +29,7 @@ fn login_page<S: Store>(
     email: &str,
     error: Option<&str>,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> Page {
     page(st, headers, None, status, |layout| LoginPage {
         layout,
         action: form_action(st, "/user/login/", uri),
@@ -45,12 +43,9 @@ pub(super) async fn login_form<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
     uri: Uri,
-) -> Result<Response, ApiError> {
-    if session(&st, &headers).await?.is_some() {
-        return Ok(redirect(&safe_next(
-            query_next(&uri).as_deref(),
-            &st.url.prefix,
-        )));
+) -> Page {
+    if let Some(onward) = already_signed_in(&st, &headers, &uri).await? {
+        return Ok(onward);
     }
     login_page(&st, &headers, &uri, "", None, StatusCode::OK)
 }
@@ -63,7 +58,7 @@ pub(super) async fn start_session<S: Store>(
     user_id: i64,
     next: Option<&str>,
     persist: bool,
-) -> Result<Response, ApiError> {
+) -> Page {
     let old = cookie(headers, SESSION_COOKIE);
     let sid = st
         .services
@@ -78,7 +73,7 @@ fn session_started<S: Store>(
     sid: &SecretString,
     next: Option<&str>,
     persist: bool,
-) -> Result<Response, ApiError> {
+) -> Page {
     let mut resp = redirect(&safe_next(next, &st.url.prefix));
     let lifetime = persist.then_some(st.services.config().session_lifetime_secs);
     set_cookie(
@@ -89,14 +84,8 @@ fn session_started<S: Store>(
     Ok(resp)
 }
 
-pub(super) async fn login<S: Store>(
-    State(st): State<Shared<S>>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let form = match Form::read_checked(&st, req).await? {
-        Ok(form) => form,
-        Err(refusal) => return Ok(refusal),
-    };
+pub(super) async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let form = Form::read_checked(&st, req).await?;
     let email = form.field("email").unwrap_or("");
     let password = SecretString::new(form.field("password").unwrap_or(""));
     // Label Studio's "Keep me logged in this browser": unchecked (absent),
@@ -133,24 +122,15 @@ struct LogoutPage {
     layout: Layout,
 }
 
-pub(super) async fn logout_form<S: Store>(
-    State(st): State<Shared<S>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub(super) async fn logout_form<S: Store>(State(st): State<Shared<S>>, headers: HeaderMap) -> Page {
     let caller = session(&st, &headers).await?;
     page(&st, &headers, caller.as_ref(), StatusCode::OK, |layout| {
         LogoutPage { layout }
     })
 }
 
-pub(super) async fn logout<S: Store>(
-    State(st): State<Shared<S>>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let form = match Form::read_checked(&st, req).await? {
-        Ok(form) => form,
-        Err(refusal) => return Ok(refusal),
-    };
+pub(super) async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let form = Form::read_checked(&st, req).await?;
     if let Some(sid) = cookie(&form.headers, SESSION_COOKIE) {
         st.services.end_session(&sid).await?;
     }

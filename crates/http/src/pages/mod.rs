@@ -13,7 +13,7 @@ mod login;
 mod organization;
 mod signup;
 
-use app::{Caller, Store};
+use app::{AppError, Caller, Store};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -26,6 +26,44 @@ use crate::ApiError;
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::routing::both;
 use crate::state::Shared;
+
+/// Why a page stops before its end: an answer to give instead (the
+/// refusal page, the login page), or an error.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Answer(Box<Response>),
+    Error(ApiError),
+}
+
+impl Stop {
+    fn answer(r: Response) -> Self {
+        Stop::Answer(Box::new(r))
+    }
+}
+
+impl From<ApiError> for Stop {
+    fn from(e: ApiError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+impl From<AppError> for Stop {
+    fn from(e: AppError) -> Self {
+        Stop::Error(e.into())
+    }
+}
+
+impl IntoResponse for Stop {
+    fn into_response(self) -> Response {
+        match self {
+            Stop::Answer(r) => *r,
+            Stop::Error(e) => e.into_response(),
+        }
+    }
+}
+
+/// What a page handler answers.
+type Page = Result<Response, Stop>;
 
 pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
     let mut r = Router::new().route("/", get(home::<S>));
@@ -89,10 +127,7 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
     r
 }
 
-async fn home<S: Store>(
-    State(st): State<Shared<S>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn home<S: Store>(State(st): State<Shared<S>>, headers: HeaderMap) -> Page {
     Ok(match session(&st, &headers).await? {
         Some(_) => redirect(&format!("{}/organization/", st.url.prefix)),
         None => redirect(&format!("{}/user/login/", st.url.prefix)),
@@ -130,11 +165,7 @@ fn ctx<S>(
 }
 
 /// Render, and set the CSRF cookie when this browser had none.
-fn render(
-    t: &impl Template,
-    status: StatusCode,
-    new_csrf: Option<Cookie<'static>>,
-) -> Result<Response, ApiError> {
+fn render(t: &impl Template, status: StatusCode, new_csrf: Option<Cookie<'static>>) -> Page {
     let body = t
         .render()
         .map_err(|e| ApiError::Internal(format!("template: {e}")))?;
@@ -152,7 +183,7 @@ fn page<S, T: Template>(
     caller: Option<&Caller>,
     status: StatusCode,
     page: impl FnOnce(Layout) -> T,
-) -> Result<Response, ApiError> {
+) -> Page {
     let c = ctx(st, headers, caller)?;
     render(&page(c.layout), status, c.new_csrf)
 }
@@ -171,7 +202,7 @@ fn message<S>(
     status: StatusCode,
     heading: &str,
     text: &str,
-) -> Result<Response, ApiError> {
+) -> Page {
     page(st, headers, None, status, |layout| MessagePage {
         layout,
         heading,
@@ -180,7 +211,7 @@ fn message<S>(
 }
 
 /// A page form whose CSRF check failed.
-fn not_permitted<S>(st: &Shared<S>, headers: &HeaderMap) -> Result<Response, ApiError> {
+fn not_permitted<S>(st: &Shared<S>, headers: &HeaderMap) -> Page {
     message(
         st,
         headers,
@@ -202,6 +233,23 @@ async fn session<S: Store>(
         Some(user) => Ok(Some(st.services.caller(user).await?)),
         None => Ok(None),
     }
+}
+
+/// A browser already signed in does not see the login or sign-up form: it
+/// goes on to a safe `next`.
+async fn already_signed_in<S: Store>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Option<Response>, ApiError> {
+    if session(st, headers).await?.is_none() {
+        return Ok(None);
+    }
+    let next = forms::query_next(uri);
+    Ok(Some(redirect(&forms::safe_next(
+        next.as_deref(),
+        &st.url.prefix,
+    ))))
 }
 
 fn redirect(location: &str) -> Response {

@@ -5,11 +5,9 @@ use app::{AppError, Store};
 use askama::Template;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 
 use super::forms::Form;
-use super::{Layout, login_redirect, message, not_permitted, page, redirect, session};
-use crate::ApiError;
+use super::{Layout, Page, login_redirect, message, not_permitted, page, redirect, session};
 use crate::state::Shared;
 
 const MEMBERS_PER_PAGE: usize = 20;
@@ -49,7 +47,7 @@ pub(super) async fn organization<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
     Query(q): Query<OrgQuery>,
-) -> Result<Response, ApiError> {
+) -> Page {
     let Some(caller) = session(&st, &headers).await? else {
         return Ok(login_redirect(&st, "/organization/"));
     };
@@ -124,14 +122,8 @@ pub(super) async fn organization<S: Store>(
     })
 }
 
-pub(super) async fn reset_link<S: Store>(
-    State(st): State<Shared<S>>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let (form, caller) = match Form::signed_in(&st, req, "/organization/").await? {
-        Ok(ok) => ok,
-        Err(answer) => return Ok(answer),
-    };
+pub(super) async fn reset_link<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let (form, caller) = Form::signed_in(&st, req, "/organization/").await?;
     // Not a member of an organization: a 404, before any role is looked at.
     caller.active()?;
     match st.services.reset_invite(&caller).await {

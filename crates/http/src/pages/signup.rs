@@ -4,13 +4,11 @@ use app::{AppError, Field, SecretString, SignupRequest, Store};
 use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
 use signup_policy::Deny;
 
-use super::forms::{Form, presented_invite, query_next, safe_next};
+use super::forms::{Form, presented_invite, query_next};
 use super::login::start_session;
-use super::{Layout, form_action, page, redirect, session};
-use crate::ApiError;
+use super::{Layout, Page, already_signed_in, form_action, page};
 use crate::state::Shared;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +77,7 @@ fn signup_page<S>(
     uri: &Uri,
     shown: Shown<'_>,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> Page {
     page(st, headers, None, status, |layout| SignupPage {
         layout,
         state: shown.state,
@@ -96,12 +94,9 @@ pub(super) async fn signup_form<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
     uri: Uri,
-) -> Result<Response, ApiError> {
-    if session(&st, &headers).await?.is_some() {
-        return Ok(redirect(&safe_next(
-            query_next(&uri).as_deref(),
-            &st.url.prefix,
-        )));
+) -> Page {
+    if let Some(onward) = already_signed_in(&st, &headers, &uri).await? {
+        return Ok(onward);
     }
     let (shown, status) = match st
         .services
@@ -115,14 +110,8 @@ pub(super) async fn signup_form<S: Store>(
     signup_page(&st, &headers, &uri, shown, status)
 }
 
-pub(super) async fn signup<S: Store>(
-    State(st): State<Shared<S>>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let form = match Form::read_checked(&st, req).await? {
-        Ok(form) => form,
-        Err(refusal) => return Ok(refusal),
-    };
+pub(super) async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let form = Form::read_checked(&st, req).await?;
     let email = form.field("email").unwrap_or("");
     let invite = presented_invite(&form.uri);
     let request = SignupRequest {

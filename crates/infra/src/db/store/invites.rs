@@ -1,10 +1,11 @@
 //! [`InviteStore`]: invite links found by digest, and their rotation.
 
 use accounts::SecretDigest;
-use app::{InviteLookup, InviteStore, OrgRecord, StoreError};
+use app::{InviteLookup, InviteStore, OrgRecord};
 use invites::InviteState;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
+use super::orgs::org_row;
 use super::rows::{generation_i64, org_record, salt_hex};
 use super::{R, SeaStore, backend};
 use crate::db::entities::{organizations, retired_invites};
@@ -41,11 +42,7 @@ impl InviteStore for SeaStore {
     ) -> R<OrgRecord> {
         let w = self.write().await?;
         let work = async {
-            let org = organizations::Entity::find_by_id(org_id)
-                .one(&*w)
-                .await
-                .map_err(backend)?
-                .ok_or(StoreError::NotFound("Organization"))?;
+            let org = org_row(&w, org_id).await?;
             retired_invites::ActiveModel {
                 organization_id: Set(org_id),
                 digest: Set(org.invite_digest.clone()),

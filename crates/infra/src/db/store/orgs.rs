@@ -71,6 +71,15 @@ pub(super) async fn insert_membership(
     Ok(())
 }
 
+/// An organization's row, read in the open transaction; `NotFound` for an unknown one.
+pub(super) async fn org_row(w: &Write, org_id: i64) -> R<organizations::Model> {
+    organizations::Entity::find_by_id(org_id)
+        .one(&**w)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound("Organization"))
+}
+
 /// Sets a current membership's column; `NotFound` when there is none.
 async fn set_current_membership(
     w: &Write,
@@ -104,12 +113,7 @@ impl SeaStore {
     ) -> R<OrgRecord> {
         let w = self.write().await?;
         let work = async {
-            let org = organizations::Entity::find_by_id(org_id)
-                .one(&*w)
-                .await
-                .map_err(backend)?
-                .ok_or(StoreError::NotFound("Organization"))?;
-            let mut active: organizations::ActiveModel = org.into();
+            let mut active: organizations::ActiveModel = org_row(&w, org_id).await?.into();
             edit(&mut active)?;
             active.updated_at = Set(now);
             active.update(&*w).await.map_err(backend)
