@@ -90,9 +90,8 @@ pub enum AppError {
 }
 
 /// Why a presented API credential stands for no one. The HTTP layer words
-/// each as Label Studio does.
+/// each as Label Studio does (exhaustively: a new reason must be worded there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[non_exhaustive]
 pub enum Unauthenticated {
     #[error("no user has this API token")]
     UnknownToken,

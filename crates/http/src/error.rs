@@ -110,7 +110,7 @@ fn unauthenticated(why: Unauthenticated) -> &'static str {
         Unauthenticated::PersonalTokensDisabled => {
             "Authentication token no longer valid: personal access tokens have been disabled for this organization"
         }
-        _ => "Token is invalid or expired",
+        Unauthenticated::InvalidOrExpired => "Token is invalid or expired",
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/organizations…` with memberships, and `/api/invite…`: the
 //! organizations a user belongs to, their members, and the invite link.
 
-use app::{AppError, Store};
+use app::{AppError, OrgRecord, Store};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -49,9 +49,16 @@ pub(super) async fn create_org<S: Store>(
 }
 
 /// The organization's detail as its member sees it (the token only to
-/// those allowed to see the invite link).
-async fn org_detail<S: Store>(st: &Shared<S>, auth: &Authenticated, id: i64) -> Result<Value> {
-    let (org, users, may_see_token) = st.services.organization(&auth.caller.user, id).await?;
+/// those allowed to see the invite link); `written`: the row a change
+/// just saved, shown as saved.
+async fn org_detail<S: Store>(
+    st: &Shared<S>,
+    auth: &Authenticated,
+    id: i64,
+    written: Option<OrgRecord>,
+) -> Result<Value> {
+    let (read, users, may_see_token) = st.services.organization(&auth.caller.user, id).await?;
+    let org = written.unwrap_or(read);
     let token = may_see_token.then(|| st.services.invite_token_of(&org));
     Ok(repr::org_detail(
         &org,
@@ -65,7 +72,7 @@ pub(super) async fn get_org<S: Store>(
     auth: Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>> {
-    Ok(Json(org_detail(&st, &auth, id).await?))
+    Ok(Json(org_detail(&st, &auth, id, None).await?))
 }
 
 pub(super) async fn patch_org<S: Store>(
@@ -93,10 +100,11 @@ pub(super) async fn patch_org<S: Store>(
     let title = f.string(&body, "title");
     let contact_info = f.nullable_string(&body, "contact_info");
     f.finish()?;
-    st.services
+    let written = st
+        .services
         .update_organization(&auth.caller.user, id, title, contact_info)
         .await?;
-    Ok(Json(org_detail(&st, &auth, id).await?))
+    Ok(Json(org_detail(&st, &auth, id, Some(written)).await?))
 }
 
 #[derive(Debug, serde::Deserialize)]

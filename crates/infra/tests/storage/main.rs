@@ -139,6 +139,7 @@ on_both!(
     racing_signups_make_one_account_and_one_org,
     tokens_passwords_and_sessions,
     a_login_replaces_the_session_and_forgets_failures,
+    refused_writes_commit_nothing,
     administrator_creation_rules,
     migrations_are_rerunnable,
     concurrent_first_opens_migrate_once,

@@ -137,3 +137,69 @@ pub(super) async fn a_login_replaces_the_session_and_forgets_failures(db: Db) {
     ));
     db.drop_pg().await;
 }
+
+/// A write the store refuses commits nothing: a rotation of a token that is
+/// not live, a locked throttle key, an email already taken leave the
+/// database as it was (on SQLite a commit would also empty every process's
+/// token cache).
+pub(super) async fn refused_writes_commit_nothing(db: Db) {
+    use app::{PersonalTokenRecord, ThrottleStore, TokenStore};
+    let svc = services(&db, Mode::Open).await;
+    let (a, _) = svc
+        .sign_up(signup("r@example.com", "rotate-password-1", None))
+        .await
+        .unwrap();
+    let store = svc.store();
+    let conn = store.connection();
+    let writes = || async {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT write_counter FROM deployment".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    let token = |jti: &str| PersonalTokenRecord {
+        jti: jti.into(),
+        user_id: a.user.id,
+        created_at: 1,
+        expires_at: i64::MAX,
+        revoked_at: None,
+    };
+    store.create_personal_token(token("a1"), 2).await.unwrap();
+    assert!(store.revoke_personal_token("a1", 3).await.unwrap());
+    let before = writes().await;
+    assert!(
+        !store
+            .rotate_personal_token("a1", token("b2"), 4)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .rotate_personal_token("nope", token("b2"), 4)
+            .await
+            .unwrap()
+    );
+    assert!(store.personal_token("b2").await.unwrap().is_none());
+    let limit = accounts::throttle::Limit {
+        max_events: 1,
+        window_secs: 900,
+        lockout_secs: 900,
+    };
+    let key = || vec![("k".to_owned(), limit)];
+    assert_eq!(store.throttle_admit(key(), 10).await.unwrap(), Ok(()));
+    let before = before + 1;
+    assert_eq!(writes().await, before);
+    assert_eq!(store.throttle_admit(key(), 11).await.unwrap(), Err(910));
+    assert!(matches!(
+        svc.sign_up(signup("R@example.com", "rotate-password-1", None))
+            .await,
+        Err(AppError::EmailTaken)
+    ));
+    assert_eq!(writes().await, before, "a refused write committed");
+    db.drop_pg().await;
+}

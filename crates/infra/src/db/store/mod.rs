@@ -50,8 +50,7 @@ fn is_unique_violation(e: &DbErr, column: &str) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains(column))
 }
 
-/// A write that the email's unique index refused is `EmailTaken`, at the
-/// insert or (PostgreSQL under a race) at the commit.
+/// A write that the email's unique index refused is `EmailTaken`.
 fn email_taken_or_backend(e: DbErr) -> StoreError {
     if is_unique_violation(&e, "email") {
         StoreError::EmailTaken

@@ -190,14 +190,17 @@ impl TokenStore for SeaStore {
         now: i64,
     ) -> R<bool> {
         let w = self.write().await?;
-        let work = async {
-            if !revoke_in(&w, old_jti, now).await? {
-                return Ok(false);
+        match revoke_in(&w, old_jti, now).await {
+            // Not live: nothing written, nothing committed.
+            Ok(false) => {
+                w.rollback().await;
+                Ok(false)
             }
-            insert_personal_token(&w, new).await?;
-            Ok(true)
+            Ok(true) => {
+                let work = insert_personal_token(&w, new).await.map(|()| true);
+                w.finish(work).await
+            }
+            Err(e) => w.finish(Err(e)).await,
         }
-        .await;
-        w.finish(work).await
     }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use super::{R, SeaStore, backend, email_taken_or_backend};
+use super::{R, SeaStore, backend};
 use crate::db::entities::deployment;
 
 /// This process's SQLite writer slot, held for as long as a write transaction.
@@ -35,9 +35,18 @@ impl Deref for Write {
 impl Write {
     /// Commits when `work` succeeded, rolls back when it failed.
     pub(super) async fn finish<T>(self, work: R<T>) -> R<T> {
+        self.finish_mapping(work, backend).await
+    }
+
+    /// [`Write::finish`], with a failed commit told by `commit_error`.
+    pub(super) async fn finish_mapping<T>(
+        self,
+        work: R<T>,
+        commit_error: fn(sea_orm::DbErr) -> app::StoreError,
+    ) -> R<T> {
         match work {
             Ok(value) => {
-                self.txn.commit().await.map_err(email_taken_or_backend)?;
+                self.txn.commit().await.map_err(commit_error)?;
                 Ok(value)
             }
             Err(e) => {

@@ -168,7 +168,9 @@ impl UserStore for SeaStore {
     async fn create_account(&self, new: NewAccount) -> R<CreatedAccount> {
         let w = self.write().await?;
         let work = Self::create_account_in(&w, new).await;
-        w.finish(work).await
+        // Two racing sign-ups for one email: the unique index refuses one
+        // at its insert or, on PostgreSQL, at its commit.
+        w.finish_mapping(work, email_taken_or_backend).await
     }
 
     async fn user_by_email(&self, email: &Email) -> R<Option<UserRecord>> {
