@@ -112,6 +112,36 @@ pub fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     }
 }
 
+/// Run a command that should stop by itself (a refusal, say), for at most
+/// `limit`: one still running then is killed and its `code` is `None`, so a
+/// server that starts when it should have refused fails the test instead of
+/// hanging it.
+pub fn run_limited(mut cmd: Command, limit: Duration) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + limit;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        code,
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    }
+}
+
 /// A running `ls-server`, its log captured.
 #[derive(Debug)]
 pub struct Server {

@@ -12,50 +12,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
+mod keys;
+
+use keys::{KEYS, LABEL_STUDIO_VARS};
+
 /// The documented defaults, compiled in: the file is the single source.
-pub const DEFAULTS_TOML: &str = include_str!("../../../config/default.toml");
-
-/// Label Studio's own variables, and the key each one sets.
-const LABEL_STUDIO_VARS: &[(&str, &str)] = &[
-    ("USERNAME", "username"),
-    ("PASSWORD", "password"),
-    ("USER_TOKEN", "user_token"),
-    ("DISABLE_SIGNUP_WITHOUT_LINK", "disable_signup_without_link"),
-    ("BASE_DATA_DIR", "data_dir"),
-    ("HOST", "host"),
-    ("PORT", "port"),
-];
-
-/// The keys `LS_<KEY>` may set.
-const KEYS: &[&str] = &[
-    "data_dir",
-    "database_url",
-    "internal_host",
-    "port",
-    "host",
-    "username",
-    "password",
-    "user_token",
-    "disable_signup_without_link",
-    "password_min_length",
-    "password_max_length",
-    "members_see_invite_link",
-    "organization_creation_over_api",
-    "session_lifetime_secs",
-    "session_idle_timeout_secs",
-    "trusted_proxies",
-    "throttle_window_secs",
-    "throttle_lockout_secs",
-    "login_attempts_per_account",
-    "login_attempts_per_client",
-    "signups_per_client",
-    "token_resets_per_user",
-    "access_token_lifetime_secs",
-    "secret_key",
-    "hash_concurrency",
-    "body_limit",
-    "log",
-];
+pub const DEFAULTS_TOML: &str = include_str!("../../../../config/default.toml");
 
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -85,6 +47,7 @@ pub struct CommonArgs {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Raw {
     data_dir: Option<PathBuf>,
     database_url: Option<SecretString>,
@@ -253,6 +216,7 @@ pub fn load_common(common: &CommonArgs) -> Result<Settings, ConfigError> {
 
 /// Load and validate.
 pub fn load(common: &CommonArgs, flags: &impl Serialize) -> Result<Settings, ConfigError> {
+    keys::check_variables(std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned()))?;
     let fig = figment(common, flags);
     let raw: Raw = fig.extract().map_err(describe)?;
     validate(raw)
@@ -268,6 +232,17 @@ fn describe(err: figment::Error) -> ConfigError {
             path: PathBuf::from(path.to_string()),
             message: msg.clone(),
         };
+    }
+    if let figment::error::Kind::UnknownField(name, _) = &err.kind {
+        let source = err
+            .metadata
+            .as_ref()
+            .map(|m| match &m.source {
+                Some(src) => src.to_string(),
+                None => m.name.to_string(),
+            })
+            .unwrap_or_else(|| "the configuration".into());
+        return keys::unknown_key(name, &source);
     }
     let key = err.path.join(".");
     let source = err
@@ -309,6 +284,14 @@ fn lookup_var(key: &str) -> Option<String> {
             (key == "database_url" && std::env::var_os("DATABASE_URL").is_some())
                 .then(|| "DATABASE_URL".into())
         })
+}
+
+/// `key`, and the variable that set it when one did.
+fn with_source(key: &str) -> String {
+    match lookup_var(key) {
+        Some(var) => format!("{key} (from the environment variable {var})"),
+        None => key.to_owned(),
+    }
 }
 
 fn non_empty<T: AsRef<str>>(v: Option<T>) -> Option<T> {
@@ -403,6 +386,20 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     if raw.hash_concurrency == Some(0) {
         return Err(invalid("hash_concurrency", "must be at least 1"));
     }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&raw.log) {
+        return Err(invalid(
+            &with_source("log"),
+            format!("not a log filter: {e}"),
+        ));
+    }
+    if let Some(v) = std::env::var_os("RUST_LOG")
+        && let Err(e) = tracing_subscriber::EnvFilter::try_new(v.to_string_lossy())
+    {
+        return Err(invalid(
+            "RUST_LOG (from the environment)",
+            format!("not a log filter: {e}"),
+        ));
+    }
     let secret_key = non_empty(raw.secret_key);
     if let Some(k) = &secret_key {
         crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
@@ -415,7 +412,8 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         host,
         username: non_empty(raw.username),
         password: non_empty(raw.password),
-        user_token: raw.user_token.filter(|t| !t.expose().is_empty()),
+        // An empty token is refused by the first-run account, as a short one is.
+        user_token: raw.user_token,
         disable_signup_without_link: raw.disable_signup_without_link,
         password_policy,
         members_see_invite_link: raw.members_see_invite_link,
@@ -469,199 +467,4 @@ fn public_url(raw: &str) -> Result<String, ConfigError> {
 }
 
 #[cfg(test)]
-// `Jail::expect_with` closures must return `figment::Result`, whose error is large.
-#[allow(clippy::result_large_err)]
-mod tests {
-    use super::*;
-    use figment::Jail;
-
-    #[derive(Serialize, Default)]
-    struct Flags {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        port: Option<u16>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        username: Option<String>,
-    }
-
-    fn load_with(flags: Flags) -> Result<Settings, ConfigError> {
-        load(&CommonArgs::default(), &flags)
-    }
-
-    #[test]
-    fn defaults_come_from_the_documented_file() {
-        Jail::expect_with(|jail| {
-            jail.set_env("HOME", "/home/someone");
-            let s = load_with(Flags::default()).unwrap();
-            assert_eq!(s.port, 8080);
-            assert_eq!(s.internal_host, "127.0.0.1");
-            assert_eq!(s.public_url(None), "http://127.0.0.1:8080");
-            assert_eq!(s.public_url(Some(9)), "http://127.0.0.1:9");
-            assert!(!s.disable_signup_without_link);
-            assert_eq!(
-                s.data_dir,
-                PathBuf::from("/home/someone/.local/share/ls-users")
-            );
-            assert_eq!(
-                s.database,
-                DatabaseTarget::Sqlite(PathBuf::from(
-                    "/home/someone/.local/share/ls-users/ls-users.sqlite3"
-                ))
-            );
-            assert_eq!(s.password_policy, PasswordPolicy::default());
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn precedence_defaults_file_env_flags() {
-        Jail::expect_with(|jail| {
-            jail.create_file(
-                "ls.toml",
-                "port = 7000\nusername = \"file@example.com\"\nlog = \"debug\"",
-            )?;
-            jail.set_env("LS_CONFIG", "ls.toml");
-            let s = load_with(Flags::default()).unwrap();
-            assert_eq!(
-                (s.port, s.username.as_deref(), s.log.as_str()),
-                (7000, Some("file@example.com"), "debug")
-            );
-
-            jail.set_env("LABEL_STUDIO_PORT", "7100");
-            jail.set_env("LABEL_STUDIO_USERNAME", "env@example.com");
-            let s = load_with(Flags::default()).unwrap();
-            assert_eq!(
-                (s.port, s.username.as_deref()),
-                (7100, Some("env@example.com"))
-            );
-
-            jail.set_env("LS_PORT", "7200");
-            assert_eq!(load_with(Flags::default()).unwrap().port, 7200);
-
-            let s = load_with(Flags {
-                port: Some(7300),
-                username: Some("flag@example.com".into()),
-            })
-            .unwrap();
-            assert_eq!(
-                (s.port, s.username.as_deref()),
-                (7300, Some("flag@example.com"))
-            );
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn label_studio_booleans() {
-        for (word, expected) in [
-            ("true", true),
-            ("YES", true),
-            ("on", true),
-            ("1", true),
-            ("false", false),
-            ("no", false),
-            ("Off", false),
-            ("0", false),
-        ] {
-            Jail::expect_with(|jail| {
-                jail.set_env("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", word);
-                assert_eq!(
-                    load_with(Flags::default())
-                        .unwrap()
-                        .disable_signup_without_link,
-                    expected,
-                    "{word}"
-                );
-                Ok(())
-            });
-        }
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        Jail::expect_with(|jail| {
-            jail.set_env("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "maybe");
-            let err = load_with(Flags::default()).unwrap_err().to_string();
-            assert!(
-                err.contains("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"),
-                "{err}"
-            );
-            assert!(err.contains("maybe"), "{err}");
-            Ok(())
-        });
-        Jail::expect_with(|jail| {
-            jail.set_env("LABEL_STUDIO_PORT", "eighty");
-            let err = load_with(Flags::default()).unwrap_err().to_string();
-            assert!(err.contains("LABEL_STUDIO_PORT"), "{err}");
-            Ok(())
-        });
-        Jail::expect_with(|jail| {
-            jail.set_env("LS_PASSWORD_MIN_LENGTH", "200");
-            let err = load_with(Flags::default()).unwrap_err().to_string();
-            assert!(err.contains("password_min_length"), "{err}");
-            Ok(())
-        });
-        Jail::expect_with(|jail| {
-            jail.set_env("LS_HOST", "ftp://x");
-            assert!(
-                load_with(Flags::default())
-                    .unwrap_err()
-                    .to_string()
-                    .contains("host")
-            );
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn missing_config_file_is_an_error() {
-        Jail::expect_with(|jail| {
-            jail.set_env("LS_CONFIG", "nope.toml");
-            let err = load_with(Flags::default()).unwrap_err().to_string();
-            assert!(err.contains("nope.toml"), "{err}");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn database_url_sources() {
-        Jail::expect_with(|jail| {
-            jail.set_env("DATABASE_URL", "postgres://a@127.0.0.1/x");
-            assert_eq!(
-                load_with(Flags::default()).unwrap().database,
-                DatabaseTarget::Postgres(SecretString::new("postgres://a@127.0.0.1/x"))
-            );
-            jail.set_env("LS_DATABASE_URL", "postgres://b@127.0.0.1/y");
-            assert_eq!(
-                load_with(Flags::default()).unwrap().database,
-                DatabaseTarget::Postgres(SecretString::new("postgres://b@127.0.0.1/y"))
-            );
-            jail.set_env("LS_DATABASE_URL", "mysql://nope");
-            assert!(
-                load_with(Flags::default())
-                    .unwrap_err()
-                    .to_string()
-                    .contains("database_url")
-            );
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn secrets_are_redacted_and_public_url_normalised() {
-        Jail::expect_with(|jail| {
-            jail.set_env("LABEL_STUDIO_PASSWORD", "hunter2-but-longer");
-            jail.set_env("LABEL_STUDIO_USER_TOKEN", "tok-secret-123");
-            jail.set_env("LABEL_STUDIO_HOST", "https://labels.example.com/ls/");
-            jail.set_env("LABEL_STUDIO_BASE_DATA_DIR", "/srv/ls");
-            let s = load_with(Flags::default()).unwrap();
-            let dbg = format!("{s:?}");
-            assert!(
-                !dbg.contains("hunter2") && !dbg.contains("tok-secret"),
-                "{dbg}"
-            );
-            assert_eq!(s.public_url(Some(1)), "https://labels.example.com/ls");
-            assert_eq!(s.data_dir, PathBuf::from("/srv/ls"));
-            Ok(())
-        });
-    }
-}
+mod tests;
