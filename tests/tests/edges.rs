@@ -88,12 +88,13 @@ fn misspelt_settings_stop_start_up_and_name_what_was_meant() {
 }
 
 /// An empty first-run token is refused as a short one is, not silently
-/// replaced by a generated one.
+/// replaced by a generated one, and before anything is written.
 #[test]
 fn an_empty_first_run_token_is_refused() {
     let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
     for (flag, var) in [(true, false), (false, true)] {
-        let [mut server, _] = both(home.path(), &home.path().join("data"));
+        let [mut server, _] = both(home.path(), &data);
         server.args([
             "--username",
             "admin@example.com",
@@ -109,5 +110,205 @@ fn an_empty_first_run_token_is_refused() {
         let out = refused(server);
         assert_eq!(out.code, Some(2), "{}", out.stderr);
         assert!(out.stderr.contains("token"), "{}", out.stderr);
+        assert!(!data.exists(), "the refusal wrote {}", data.display());
     }
+}
+
+/// A deployment in `data` with its owner, made by a start that is then stopped.
+fn deployment(home: &std::path::Path, data: &std::path::Path) {
+    let server =
+        ls_integration::process::Server::start(ls_integration::process::owner_server(home, data))
+            .unwrap();
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Point 3: the offline commands never create a deployment on a mistyped
+/// --data-dir (exit 2, a message naming the directory, nothing written);
+/// the one that creates the first account does, and says so.
+#[test]
+fn ls_admin_on_a_mistyped_data_dir_creates_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let typo = home.path().join("dtaa");
+    let commands: &[&[&str]] = &[
+        &["user", "list"],
+        &["user", "deactivate", "--email", "a@example.com"],
+        &["user", "unlock", "--email", "a@example.com"],
+        &["token", "reset", "--email", "a@example.com"],
+        &["invite", "show"],
+        &["invite", "reset"],
+        &["doctor"],
+    ];
+    for args in commands {
+        let out = ls_integration::process::admin(home.path(), &typo, args, None);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("no deployment in") && out.stderr.contains("dtaa"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+        assert!(
+            entries(home.path()).iter().all(|e| e != ".local"),
+            "{:?}",
+            entries(home.path())
+        );
+    }
+    let out = ls_integration::process::admin(
+        home.path(),
+        &typo,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--no-password",
+        ],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("created a new deployment in"),
+        "{}",
+        out.stderr
+    );
+    let listed = ls_integration::process::admin(home.path(), &typo, &["user", "list"], None);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert!(listed.stdout.contains("a@example.com"), "{}", listed.stdout);
+}
+
+/// Point 2: a database emptied or deleted beside an earlier deployment's
+/// secret is refused (exit 2, naming what is left and `--init`) and left as
+/// it is; `--init` starts the new deployment on purpose.
+#[test]
+fn an_emptied_database_is_not_a_new_deployment() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    deployment(home.path(), &data);
+    let db = data.join("ls-users.sqlite3");
+    for emptied in [true, false] {
+        if emptied {
+            std::fs::write(&db, b"").unwrap();
+        } else {
+            std::fs::remove_file(&db).unwrap();
+        }
+        let before = entries(&data);
+        let [server, _] = both(home.path(), &data);
+        let out = refused(server);
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        for e in ["earlier deployment", "secret_key", "--init"] {
+            assert!(out.stderr.contains(e), "{e:?} not in {}", out.stderr);
+        }
+        assert_eq!(entries(&data), before, "the refusal wrote something");
+        if emptied {
+            assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+        }
+    }
+    let [mut server, _] = both(home.path(), &data);
+    server.arg("--init");
+    let server = ls_integration::process::Server::start(server).unwrap();
+    assert_eq!(server.get("/health", &[]).0, 200);
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(std::fs::metadata(&db).unwrap().len() > 0);
+}
+
+/// Point 5: a start that fails writes nothing first. A port already taken
+/// stops it before the first-run account (or the deployment) is made; a
+/// missing secret_key is not replaced when the database knows another; a
+/// PostgreSQL URL without a secret or a data directory writes no secret to
+/// an implicit home directory.
+#[test]
+fn a_start_that_fails_has_written_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut server = command("ls-server", home.path());
+    server.arg("--data-dir").arg(&data).args([
+        "start",
+        "-p",
+        &port,
+        "--username",
+        "owner@example.com",
+        "--password",
+        "owner-password-1",
+    ]);
+    let out = refused(server);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot listen"), "{}", out.stderr);
+    assert!(!data.exists(), "{:?}", entries(&data));
+    drop(taken);
+
+    deployment(home.path(), &data);
+    std::fs::remove_file(data.join("secret_key")).unwrap();
+    let [server, _] = both(home.path(), &data);
+    let out = refused(server);
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("secret_key"), "{}", out.stderr);
+    assert!(
+        !data.join("secret_key").exists(),
+        "a new secret was written"
+    );
+
+    let mut pg = command("ls-server", home.path());
+    pg.args([
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        "start",
+        "-p",
+        "0",
+    ]);
+    let out = refused(pg);
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("LS_SECRET_KEY"), "{}", out.stderr);
+    assert!(
+        !home.path().join(".local").exists(),
+        "{:?}",
+        entries(home.path())
+    );
+}
+
+/// Point 6: first-run flags naming another account on an existing
+/// deployment add it as an administrator, and the log says so (WARN).
+#[test]
+fn a_first_run_account_that_is_not_the_first_is_a_warning() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    deployment(home.path(), &data);
+    let [mut server, _] = both(home.path(), &data);
+    server.args([
+        "--username",
+        "other@example.com",
+        "--password",
+        "other-password-2",
+    ]);
+    let server = ls_integration::process::Server::start(server).unwrap();
+    let (_, log) = server.stop();
+    assert!(
+        log.contains("WARN") && log.contains("not the first account"),
+        "{log}"
+    );
+    let listed =
+        ls_integration::process::admin_ok(home.path(), &data, &["user", "list", "--json"], None);
+    let users: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let other = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "other@example.com")
+        .unwrap();
+    assert_eq!(other["role"], "administrator", "{other}");
 }

@@ -203,10 +203,32 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Only the command that creates a user may create a deployment (and
+    // says so); every other one needs an existing one, so a mistyped
+    // --data-dir creates nothing.
+    let creates = matches!(cli.command, Command::User(UserCommand::Create { .. }));
+    let new_sqlite = match &settings.database {
+        infra::DatabaseTarget::Sqlite(path) => !infra::deployment::sqlite_database_present(path),
+        infra::DatabaseTarget::Postgres(_) => false,
+    };
+    let open = if creates {
+        infra::Open::Create
+    } else {
+        infra::Open::Existing
+    };
     let result = runtime.block_on(async {
-        let services = infra::services(&settings)
+        let services = infra::services_as(&settings, open)
             .await
-            .map_err(|e| Failure::Other(e.to_string()))?;
+            .map_err(|e| match e {
+                infra::InfraError::NoDeployment(_) => Failure::Usage(e.to_string()),
+                e => Failure::Other(e.to_string()),
+            })?;
+        if creates && new_sqlite {
+            eprintln!(
+                "ls-admin: created a new deployment in {}",
+                settings.data_dir.display()
+            );
+        }
         run(&services, &settings, cli.command).await
     });
     match result {

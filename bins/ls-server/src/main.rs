@@ -32,7 +32,8 @@ enum Command {
 
 #[derive(Debug, Default, Serialize, clap::Args)]
 struct StartArgs {
-    /// Email of the first account, created once as owner of "Label Studio" (env: LABEL_STUDIO_USERNAME).
+    /// Email of the first-run account, created once: on a new deployment the owner of "Label Studio",
+    /// on one that has accounts an administrator of its organization (env: LABEL_STUDIO_USERNAME).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<String>,
@@ -56,6 +57,11 @@ struct StartArgs {
     #[arg(long, short = 'p')]
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
+    /// Start a new, empty deployment where the data directory holds traces of an earlier one
+    /// (a secret_key, a lock or WAL file) but no database: for when that is meant, not a lost file.
+    #[arg(long)]
+    #[serde(skip)]
+    init: bool,
 }
 
 /// Exit code for bad input: configuration, flags, first-run values.
@@ -85,20 +91,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(settings))
+    let open = if flags.init {
+        infra::Open::Init
+    } else {
+        infra::Open::Create
+    };
+    runtime.block_on(run(settings, open))
 }
 
-async fn run(settings: Settings) -> ExitCode {
-    let services = match infra::services(&settings).await {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("ls-server: {e}");
-            return ExitCode::FAILURE;
-        }
+/// Everything that can refuse is checked before the first write: the
+/// first-run values, the proxies, the port (bound here), the deployment and
+/// its secret (in `infra::open_services`); only then the account is made.
+async fn run(settings: Settings, open: infra::Open) -> ExitCode {
+    let first_run = match first_run_request(&settings) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    if let Err(code) = bootstrap(&services, &settings).await {
-        return code;
-    }
     let mut trusted_proxies = Vec::new();
     for p in &settings.trusted_proxies {
         match ls_http::parse_trusted(p) {
@@ -117,8 +125,8 @@ async fn run(settings: Settings) -> ExitCode {
         trusted_proxies,
         ..ls_http::HttpConfig::default()
     };
-    let app = match ls_http::App::build(services, &http).await {
-        Ok(app) => app,
+    let bound = match ls_http::App::bind(&http).await {
+        Ok(bound) => bound,
         Err(e) => {
             eprintln!(
                 "ls-server: cannot listen on {}:{}: {e}",
@@ -127,6 +135,23 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let services = match infra::services_as(&settings, open).await {
+        Ok(s) => Arc::new(s),
+        Err(e @ infra::InfraError::NoDeployment(_)) => {
+            eprintln!("ls-server: {e}");
+            return ExitCode::from(USAGE);
+        }
+        Err(e) => {
+            eprintln!("ls-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(request) = first_run
+        && let Err(code) = bootstrap(&services, request).await
+    {
+        return code;
+    }
+    let app = bound.serve(services);
     // Handlers first: a stop signal from here on is a graceful stop.
     let stop = ls_http::shutdown_signal();
     let public_url = settings.public_url(Some(app.local_addr().port()));
@@ -143,10 +168,11 @@ async fn run(settings: Settings) -> ExitCode {
     }
 }
 
-/// The first-run account, when asked for.
-async fn bootstrap(services: &infra::AppServices, settings: &Settings) -> Result<(), ExitCode> {
+/// The first-run account asked for, its values checked (nothing is written
+/// yet); `None` when none was asked for.
+fn first_run_request(settings: &Settings) -> Result<Option<BootstrapRequest>, ExitCode> {
     let (username, password) = match (&settings.username, &settings.password) {
-        (None, None) if settings.user_token.is_none() => return Ok(()),
+        (None, None) if settings.user_token.is_none() => return Ok(None),
         (Some(u), Some(p)) => (u.clone(), p.clone()),
         _ => {
             eprintln!(
@@ -161,6 +187,18 @@ async fn bootstrap(services: &infra::AppServices, settings: &Settings) -> Result
         password,
         user_token: settings.user_token.clone(),
     };
+    if let Err(e) = request.check(&settings.password_policy) {
+        eprintln!("ls-server: cannot create the first-run account: {e}");
+        return Err(ExitCode::from(USAGE));
+    }
+    Ok(Some(request))
+}
+
+/// The first-run account.
+async fn bootstrap(
+    services: &infra::AppServices,
+    request: BootstrapRequest,
+) -> Result<(), ExitCode> {
     match services.bootstrap(request).await {
         Ok(BootstrapOutcome::Created {
             user,
@@ -168,6 +206,27 @@ async fn bootstrap(services: &infra::AppServices, settings: &Settings) -> Result
             token_generated,
         }) => {
             tracing::info!(user_id = user.id, email = %user.email, organization_id, "created the first-run account");
+            if token_generated {
+                tracing::info!(
+                    "an API token was generated and stored as a digest only; \
+                     get a usable one with `ls-admin token reset --email {}` or on the account page",
+                    user.email
+                );
+            }
+            Ok(())
+        }
+        Ok(BootstrapOutcome::Joined {
+            user,
+            organization_id,
+            token_generated,
+        }) => {
+            tracing::warn!(
+                user_id = user.id,
+                email = %user.email,
+                organization_id,
+                "the first-run account is not the first account: it joined the existing \
+                 organization as an administrator, not as its owner"
+            );
             if token_generated {
                 tracing::info!(
                     "an API token was generated and stored as a digest only; \

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use accounts::{Email, Password, SALT_LEN, UserToken, Username};
+use accounts::{Email, Password, PasswordPolicy, SALT_LEN, UserToken, Username};
 use invites::{InviteState, InviteToken};
 use orgs::{Action, OrgTitle, Role};
 use signup_policy::{Allow, Channel, Decision, Invite, Request};
@@ -36,8 +36,38 @@ pub enum BootstrapOutcome {
         organization_id: i64,
         token_generated: bool,
     },
+    /// The account was created, but it is not the first: it joined the
+    /// existing organization as an administrator (Label Studio adds it to
+    /// its one organization the same way).
+    Joined {
+        user: UserRecord,
+        organization_id: i64,
+        token_generated: bool,
+    },
     /// The account exists: nothing about it was changed.
     AlreadyExists { user: UserRecord },
+}
+
+impl BootstrapRequest {
+    /// The first-run values, checked: what [`Services::bootstrap`] refuses,
+    /// refused here without storage, so a start can check them before it
+    /// writes anything.
+    pub fn check(
+        &self,
+        policy: &PasswordPolicy,
+    ) -> Result<(Email, Option<UserToken>, Password), AppError> {
+        let email = Email::parse(&self.username).map_err(AppError::invalid(Field::Username))?;
+        let token = self
+            .user_token
+            .as_ref()
+            .map(|t| UserToken::parse_given(t.expose()))
+            .transpose()
+            .map_err(AppError::invalid(Field::Token))?;
+        let password = policy
+            .check(self.password.expose(), Some(&email))
+            .map_err(AppError::invalid(Field::Password))?;
+        Ok((email, token, password))
+    }
 }
 
 /// A person signing themselves up (page or API).
@@ -179,18 +209,7 @@ impl<S: Store> Services<S> {
 
     /// The first-run account. Idempotent: an existing account is left alone.
     pub async fn bootstrap(&self, req: BootstrapRequest) -> Result<BootstrapOutcome, AppError> {
-        let email = Email::parse(&req.username).map_err(AppError::invalid(Field::Username))?;
-        let token = req
-            .user_token
-            .as_ref()
-            .map(|t| UserToken::parse_given(t.expose()))
-            .transpose()
-            .map_err(AppError::invalid(Field::Token))?;
-        let password = self
-            .config
-            .password_policy
-            .check(req.password.expose(), Some(&email))
-            .map_err(AppError::invalid(Field::Password))?;
+        let (email, token, password) = req.check(&self.config.password_policy)?;
         if let Some(user) = self.store.user_by_email(&email).await? {
             return Ok(BootstrapOutcome::AlreadyExists { user });
         }
@@ -206,7 +225,14 @@ impl<S: Store> Services<S> {
             role: Role::Administrator,
         };
         match self.create_account(admission, None, draft).await {
-            Ok((created, _token)) => Ok(BootstrapOutcome::Created {
+            Ok((created, _token)) if created.created_organization => {
+                Ok(BootstrapOutcome::Created {
+                    user: created.user,
+                    organization_id: created.organization_id,
+                    token_generated,
+                })
+            }
+            Ok((created, _token)) => Ok(BootstrapOutcome::Joined {
                 user: created.user,
                 organization_id: created.organization_id,
                 token_generated,
@@ -543,5 +569,62 @@ mod tests {
                 .await,
             Err(AppError::EmailTaken)
         ));
+    }
+}
+
+#[cfg(test)]
+mod first_run_tests {
+    use super::*;
+    use crate::ServicesConfig;
+    use crate::testkit::{OWNER, PASSWORD, fixture, secret};
+
+    #[tokio::test]
+    async fn a_first_run_account_that_is_not_the_first_joins_as_administrator() {
+        let f = fixture(ServicesConfig::default());
+        f.owner().await;
+        let outcome = f
+            .svc
+            .bootstrap(BootstrapRequest {
+                username: "second@example.com".into(),
+                password: secret(PASSWORD),
+                user_token: None,
+            })
+            .await
+            .unwrap();
+        let BootstrapOutcome::Joined { user, .. } = outcome else {
+            panic!("expected to join, got {outcome:?}");
+        };
+        let caller = f.caller(user.email.as_str()).await;
+        assert_eq!(caller.membership.map(|(_, r)| r), Some(Role::Administrator));
+        assert_eq!(
+            f.caller(OWNER).await.membership.map(|(_, r)| r),
+            Some(Role::Owner)
+        );
+    }
+
+    #[test]
+    fn first_run_values_are_checked_without_storage() {
+        let policy = PasswordPolicy::default();
+        let req = |user: &str, password: &str, token: Option<&str>| BootstrapRequest {
+            username: user.into(),
+            password: secret(password),
+            user_token: token.map(secret),
+        };
+        assert!(
+            req(OWNER, PASSWORD, Some("tok-12345"))
+                .check(&policy)
+                .is_ok()
+        );
+        for (r, field) in [
+            (req("not-an-email", PASSWORD, None), Field::Username),
+            (req(OWNER, PASSWORD, Some("")), Field::Token),
+            (req(OWNER, PASSWORD, Some("abcd")), Field::Token),
+            (req(OWNER, "short", None), Field::Password),
+        ] {
+            assert!(
+                matches!(r.check(&policy), Err(AppError::Invalid { field: f, .. }) if f == field),
+                "{field:?}"
+            );
+        }
     }
 }

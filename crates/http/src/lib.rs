@@ -20,7 +20,7 @@ mod state;
 
 pub use client_ip::parse_trusted;
 pub use error::ApiError;
-pub use server::{App, HttpConfig, shutdown_signal};
+pub use server::{App, Bound, HttpConfig, shutdown_signal};
 
 /// The version reported by `/api/version` and in error envelopes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -132,13 +132,27 @@ async fn headers(req: Request, next: Next, https: bool) -> Response {
     resp
 }
 
-impl App {
-    pub async fn build<S: Store>(
-        services: Arc<Services<S>>,
-        config: &HttpConfig,
-    ) -> std::io::Result<App> {
-        let listener = TcpListener::bind((config.bind_host.as_str(), config.port)).await?;
-        let addr = listener.local_addr()?;
+/// A listener bound, not yet serving: a start binds first, so that a port
+/// already taken stops it before anything is written.
+#[derive(Debug)]
+pub struct Bound {
+    listener: TcpListener,
+    addr: SocketAddr,
+    config: HttpConfig,
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server on this listener, over `services`.
+    pub fn serve<S: Store>(self, services: Arc<Services<S>>) -> App {
+        let Bound {
+            listener,
+            addr,
+            config,
+        } = self;
         let public = config
             .public_url
             .clone()
@@ -149,12 +163,33 @@ impl App {
             body_limit: config.body_limit,
             trusted_proxies: config.trusted_proxies.clone(),
         });
-        Ok(App {
+        App {
             listener,
             router: router(state, config.request_timeout),
             addr,
+            config,
+        }
+    }
+}
+
+impl App {
+    /// Binds the configured address.
+    pub async fn bind(config: &HttpConfig) -> std::io::Result<Bound> {
+        let listener = TcpListener::bind((config.bind_host.as_str(), config.port)).await?;
+        let addr = listener.local_addr()?;
+        Ok(Bound {
+            listener,
+            addr,
             config: config.clone(),
         })
+    }
+
+    /// Binds and builds the server over `services` (tests; a start binds first).
+    pub async fn build<S: Store>(
+        services: Arc<Services<S>>,
+        config: &HttpConfig,
+    ) -> std::io::Result<App> {
+        Ok(Self::bind(config).await?.serve(services))
     }
 
     pub fn local_addr(&self) -> SocketAddr {

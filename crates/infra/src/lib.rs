@@ -8,6 +8,7 @@
 pub mod config;
 pub mod data_dir;
 pub mod db;
+pub mod deployment;
 pub mod migrations;
 pub mod secret;
 pub mod telemetry;
@@ -40,15 +41,27 @@ pub enum InfraError {
     },
     #[error("deployment secret: {0}")]
     SecretKey(String),
+    /// No deployment where one was expected, or traces of one whose
+    /// database is gone (the message says what to do).
+    #[error("{0}")]
+    NoDeployment(String),
 }
 
 /// The use-cases on the configured database.
 pub type AppServices = Services<SeaStore>;
 
+pub use deployment::Open;
+
 /// Open the database, load the secret and build the use-cases: what both
-/// `ls-server` and `ls-admin` do first.
+/// `ls-server` and `ls-admin` do first. A new deployment is created where
+/// the data directory is new ([`Open::Create`]).
 pub async fn services(settings: &Settings) -> Result<AppServices, InfraError> {
-    services_with(settings, PasswordHasher::default()).await
+    open_services(settings, PasswordHasher::default(), Open::Create).await
+}
+
+/// As [`services`], creating a deployment only as `open` allows.
+pub async fn services_as(settings: &Settings, open: Open) -> Result<AppServices, InfraError> {
+    open_services(settings, PasswordHasher::default(), open).await
 }
 
 /// As [`services`], with explicit hashing parameters (tests use cheap ones).
@@ -56,14 +69,41 @@ pub async fn services_with(
     settings: &Settings,
     hasher: PasswordHasher,
 ) -> Result<AppServices, InfraError> {
+    open_services(settings, hasher, Open::Create).await
+}
+
+/// As [`services`], creating a deployment only as `open` allows. Every
+/// check that can refuse is made before the first write: the deployment's
+/// presence, the secret (never replaced when the database knows another
+/// one), and on PostgreSQL that the secret has a place.
+pub async fn open_services(
+    settings: &Settings,
+    hasher: PasswordHasher,
+    open: Open,
+) -> Result<AppServices, InfraError> {
+    let configured = settings.secret_key.as_ref().map(app::SecretString::expose);
+    let loaded = secret::load(configured, &settings.data_dir)?;
+    deployment::check(settings, open)?;
     if let DatabaseTarget::Sqlite(path) = &settings.database {
         data_dir::ensure(path.parent().unwrap_or(&settings.data_dir))?;
     }
-    let key = secret::load_or_create(
-        settings.secret_key.as_ref().map(app::SecretString::expose),
-        &settings.data_dir,
-    )?;
-    let store = db::open_target(&settings.database).await?;
+    let store = db::open_target_as(&settings.database, open).await?;
+    let key = match loaded {
+        Some(key) => key,
+        None => {
+            let recorded = store
+                .recorded_key()
+                .await
+                .map_err(|e| InfraError::Database(e.to_string()))?;
+            if recorded.is_some() {
+                return Err(InfraError::SecretKey(format!(
+                    "this database was set up with a deployment secret that is not in {}:                      restore its secret_key from a backup (or set LS_SECRET_KEY to it); a new                      one would make every token, session and invite link unknown",
+                    settings.data_dir.display()
+                )));
+            }
+            secret::create(&settings.data_dir)?
+        }
+    };
     let fingerprint = DigestKey::from_bytes(key)
         .digest("deployment-key-check", b"")
         .to_hex();

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::InfraError;
 
-const FILE: &str = "secret_key";
+pub(crate) const FILE: &str = "secret_key";
 
 /// 64 hex characters are the key itself; any other string of at least 32
 /// characters is hashed into one.
@@ -28,29 +28,42 @@ fn from_hex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The configured key, or the one in `<data_dir>/secret_key`, created
-/// (mode 0600, from the OS generator) on first use.
-pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 32], InfraError> {
+/// The configured key, or the one in `<data_dir>/secret_key`; `None` when
+/// neither is there. Reads only.
+pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Option<[u8; 32]>, InfraError> {
     if let Some(k) = configured {
-        return key_from_config(k).map_err(InfraError::SecretKey);
+        return key_from_config(k).map(Some).map_err(InfraError::SecretKey);
     }
+    let path = data_dir.join(FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => from_hex(text.trim()).map(Some).ok_or_else(|| {
+            InfraError::SecretKey(format!(
+                "{} does not hold 64 hex characters",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(InfraError::Io { path, source: e }),
+    }
+}
+
+/// The configured key, or the one in `<data_dir>/secret_key`, created
+/// (mode 0600, from the OS generator) when there is none.
+pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 32], InfraError> {
+    match load(configured, data_dir)? {
+        Some(key) => Ok(key),
+        None => create(data_dir),
+    }
+}
+
+/// A new key in `<data_dir>/secret_key` (mode 0600, from the OS
+/// generator); another process's, when it made one first.
+pub fn create(data_dir: &Path) -> Result<[u8; 32], InfraError> {
     let path = data_dir.join(FILE);
     let io = |source| InfraError::Io {
         path: path.clone(),
         source,
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            return from_hex(text.trim()).ok_or_else(|| {
-                InfraError::SecretKey(format!(
-                    "{} does not hold 64 hex characters",
-                    path.display()
-                ))
-            });
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(e)),
-    }
     crate::data_dir::ensure(data_dir)?;
     let mut key = [0u8; 32];
     getrandom::fill(&mut key)

@@ -144,6 +144,8 @@ pub enum DatabaseTarget {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// Whether the data directory was configured rather than the default.
+    pub data_dir_explicit: bool,
     pub database: DatabaseTarget,
     pub internal_host: String,
     pub port: u16,
@@ -317,10 +319,9 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 fn validate(raw: Raw) -> Result<Settings, ConfigError> {
-    let data_dir = raw
-        .data_dir
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(default_data_dir);
+    let configured_dir = raw.data_dir.filter(|p| !p.as_os_str().is_empty());
+    let data_dir_explicit = configured_dir.is_some();
+    let data_dir = configured_dir.unwrap_or_else(default_data_dir);
     let database = match non_empty(raw.database_url) {
         None => DatabaseTarget::Sqlite(crate::data_dir::sqlite_path(&data_dir)),
         Some(url) => {
@@ -406,6 +407,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     }
     Ok(Settings {
         data_dir,
+        data_dir_explicit,
         database,
         internal_host: raw.internal_host,
         port: raw.port,

@@ -28,14 +28,30 @@ pub use crate::data_dir::sqlite_path;
 
 /// Open the configured database and bring the schema up to date.
 pub async fn open_target(target: &crate::DatabaseTarget) -> Result<SeaStore, InfraError> {
+    open_target_as(target, crate::Open::Create).await
+}
+
+/// [`open_target`]; with [`crate::Open::Existing`] a PostgreSQL database
+/// without the schema is refused instead of migrated (SQLite's file is
+/// checked before: see [`crate::deployment`]).
+pub async fn open_target_as(
+    target: &crate::DatabaseTarget,
+    open: crate::Open,
+) -> Result<SeaStore, InfraError> {
     match target {
         crate::DatabaseTarget::Sqlite(path) => open_sqlite_migrated(path).await,
-        crate::DatabaseTarget::Postgres(url) => open(url.expose()).await,
+        crate::DatabaseTarget::Postgres(url) => {
+            open_url(url.expose(), open != crate::Open::Existing).await
+        }
     }
 }
 
 /// Open `url` (`sqlite://PATH[?…]` or `postgres://…`) and bring the schema up to date.
 pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
+    open_url(url, true).await
+}
+
+async fn open_url(url: &str, create: bool) -> Result<SeaStore, InfraError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return open_sqlite_migrated(Path::new(path.split('?').next().unwrap_or(path))).await;
     }
@@ -55,8 +71,25 @@ pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
             message: "use a sqlite:// or postgres:// URL".into(),
         }));
     };
+    if !create && !has_schema(&db).await? {
+        return Err(InfraError::NoDeployment(
+            "no deployment in this PostgreSQL database: it has no ls-users schema; check              --database-url. Nothing was created; `ls-admin user create` or `ls-server start`              makes a new deployment"
+                .into(),
+        ));
+    }
     migrate(&db).await?;
     Ok(SeaStore::new(db))
+}
+
+/// Whether the migrations have run on this PostgreSQL database.
+async fn has_schema(db: &DatabaseConnection) -> Result<bool, InfraError> {
+    let found = scalar(
+        db,
+        "SELECT COUNT(*)::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = 'seaql_migrations'",
+    )
+    .await?;
+    Ok(found != "0")
 }
 
 /// Open SQLite and migrate it while holding an exclusive lock on a file

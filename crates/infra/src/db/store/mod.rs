@@ -97,6 +97,15 @@ impl SeaStore {
         self.db.query_all_raw(stmt).await.map_err(backend)
     }
 
+    /// The deployment secret's fingerprint the database recorded, if any.
+    pub async fn recorded_key(&self) -> R<Option<String>> {
+        Ok(deployment::Entity::find_by_id(1)
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .and_then(|r| r.key_check))
+    }
+
     /// Records the deployment secret's fingerprint on first use; afterwards
     /// answers whether `fingerprint` is the recorded one.
     pub async fn check_key(&self, fingerprint: &str) -> R<bool> {
