@@ -312,3 +312,103 @@ fn a_first_run_account_that_is_not_the_first_is_a_warning() {
         .unwrap();
     assert_eq!(other["role"], "administrator", "{other}");
 }
+
+/// `ls-server --data-dir DATA start -p 0` under `sh -c 'ulimit …'`, with the
+/// clean environment of [`command`] and `env` added.
+fn limited_server(
+    home: &std::path::Path,
+    ulimit: &str,
+    env: &[(&str, &str)],
+) -> ls_integration::process::Server {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
+        .arg(ls_integration::process::bin("ls-server"))
+        .arg("--data-dir")
+        .arg(home.join("data"))
+        .args(["start", "-p", "0"]);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("LS_") || k == "DATABASE_URL" || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home).env_remove("XDG_DATA_HOME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    ls_integration::process::Server::start(cmd).unwrap()
+}
+
+/// Point 1: more silent connections than the server has descriptors for
+/// never keep `/health` from answering, and each is closed by the server
+/// within the header timeout (plus 2 s).
+#[test]
+fn silent_sockets_cannot_starve_the_server() {
+    use std::io::Read as _;
+    use std::time::Instant;
+    let home = tempfile::tempdir().unwrap();
+    let server = limited_server(
+        home.path(),
+        "-n 128",
+        &[("LS_HEADER_READ_TIMEOUT_SECS", "2")],
+    );
+    let log = server.log();
+    assert!(
+        log.contains("file descriptor limit") && log.contains("soft=Some(128)"),
+        "{log}"
+    );
+    let opened = Instant::now();
+    let mut silent: Vec<std::net::TcpStream> = (0..200)
+        .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
+        .collect();
+    while opened.elapsed() < Duration::from_secs(4) {
+        let asked = Instant::now();
+        let (status, _) = server.get("/health", &[]);
+        assert_eq!(
+            status,
+            200,
+            "after {:?}: {}",
+            opened.elapsed(),
+            server.log()
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (i, s) in silent.iter_mut().enumerate() {
+        let left = (opened + Duration::from_secs(4)).saturating_duration_since(Instant::now());
+        s.set_read_timeout(Some(left.max(Duration::from_millis(10))))
+            .unwrap();
+        let mut b = [0u8; 256];
+        match s.read(&mut b) {
+            Ok(0) => {}
+            Ok(_) => assert!(
+                std::str::from_utf8(&b)
+                    .unwrap_or("")
+                    .starts_with("HTTP/1.1 503")
+            ),
+            Err(e) => assert!(
+                matches!(e.kind(), std::io::ErrorKind::ConnectionReset),
+                "socket {i} still open after {:?}: {e}",
+                opened.elapsed()
+            ),
+        }
+    }
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+}
+
+/// Point 1: the soft descriptor limit is raised to the hard one at start.
+#[test]
+fn the_descriptor_limit_is_raised_and_logged() {
+    let home = tempfile::tempdir().unwrap();
+    let server = limited_server(home.path(), "-Sn 256", &[]);
+    let log = server.log();
+    server.stop();
+    assert!(log.contains("soft_before=Some(256)"), "{log}");
+    assert!(!log.contains("soft=Some(256)"), "not raised: {log}");
+}

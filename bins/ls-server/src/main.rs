@@ -117,12 +117,23 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
             }
         }
     }
+    let fds = infra::limits::raise_descriptor_limit();
+    let max_connections = infra::limits::connection_cap(settings.max_connections, fds.soft);
+    tracing::info!(
+        soft_before = ?fds.before,
+        soft = ?fds.soft,
+        hard = ?fds.hard,
+        max_connections,
+        "file descriptor limit"
+    );
     let http = ls_http::HttpConfig {
         bind_host: settings.internal_host.clone(),
         port: settings.port,
         public_url: settings.host.clone(),
         body_limit: settings.body_limit,
         trusted_proxies,
+        header_read_timeout: std::time::Duration::from_secs(settings.header_read_timeout_secs),
+        max_connections,
         ..ls_http::HttpConfig::default()
     };
     let bound = match ls_http::App::bind(&http).await {

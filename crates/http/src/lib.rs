@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod body;
 mod client_ip;
+mod connections;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::ApiError;
+use crate::connections::{Admission, Connections, REFUSAL};
 use crate::state::{AppState, PublicUrl};
 
 /// Where and how to serve.
@@ -30,8 +31,11 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
-    /// Longest a client may take to send the request headers.
+    /// Longest a client may take to send the request headers, counted from
+    /// the connection; a connection that sends nothing is closed after it.
     pub header_read_timeout: Duration,
+    /// Most connections open at once (see `connections`).
+    pub max_connections: usize,
     /// How long in-flight requests may take to finish after a stop signal.
     pub drain_timeout: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (for throttling).
@@ -47,6 +51,7 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
             drain_timeout: Duration::from_secs(10),
             trusted_proxies: Vec::new(),
         }
@@ -215,6 +220,8 @@ impl App {
             .max_concurrent_streams(128)
             .keep_alive_interval(Duration::from_secs(30));
         let graceful = GracefulShutdown::new();
+        let connections = Connections::new(self.config.max_connections);
+        let header_timeout = self.config.header_read_timeout;
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -229,17 +236,45 @@ impl App {
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    let Some(admission) = connections.admit() else {
+                        // Every open connection is in use: say so, and close.
+                        tracing::warn!(open = connections.open(), "connection refused: too many connections");
+                        let _ = stream.try_write(REFUSAL);
+                        continue;
+                    };
+                    let Admission { slot, mut evicted, freed } = admission;
+                    if let Some(freed) = freed {
+                        // The silent connection closed for this one gives
+                        // its descriptor back before another is taken.
+                        let _ = tokio::time::timeout(Duration::from_millis(250), freed).await;
+                    }
                     let router = self.router.clone();
                     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(ConnectInfo(peer));
                         router.clone().oneshot(req.map(axum::body::Body::new))
                     });
-                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                    let conn = graceful.watch(conn);
+                    let builder = builder.clone();
+                    let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        if let Err(e) = conn.await {
+                        // Hyper's header timeout starts at the first byte: a
+                        // connection that sends none is closed here, after
+                        // the same time, or sooner to make room for another.
+                        let mut first = [0u8; 1];
+                        let spoke = tokio::select! {
+                            r = tokio::time::timeout(header_timeout, stream.peek(&mut first)) => {
+                                matches!(r, Ok(Ok(n)) if n > 0)
+                            }
+                            _ = &mut evicted => false,
+                        };
+                        if !spoke || !slot.spoke() {
+                            drop(stream);
+                            return;
+                        }
+                        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                        if let Err(e) = watcher.watch(conn).await {
                             tracing::debug!(error = %e, "connection ended with an error");
                         }
+                        drop(slot);
                     });
                 }
                 () = &mut stop => break,

@@ -42,6 +42,8 @@ pub(super) const KEYS: &[&str] = &[
     "secret_key",
     "hash_concurrency",
     "body_limit",
+    "max_connections",
+    "header_read_timeout_secs",
     "log",
 ];
 

@@ -79,6 +79,8 @@ struct Raw {
     secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
     body_limit: usize,
+    max_connections: usize,
+    header_read_timeout_secs: u64,
     log: String,
 }
 
@@ -170,6 +172,11 @@ pub struct Settings {
     pub hash_concurrency: usize,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Most connections open at once (also bounded by the descriptor limit).
+    pub max_connections: usize,
+    /// Longest a client may take from connecting to the end of its request
+    /// headers; a connection that sends nothing is closed after it too.
+    pub header_read_timeout_secs: u64,
     pub log: String,
 }
 
@@ -384,6 +391,15 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     if raw.body_limit < 1024 {
         return Err(invalid("body_limit", "must be at least 1024 bytes"));
     }
+    if raw.max_connections < 16 {
+        return Err(invalid("max_connections", "must be at least 16"));
+    }
+    if !(1..=3600).contains(&raw.header_read_timeout_secs) {
+        return Err(invalid(
+            "header_read_timeout_secs",
+            "must be between 1 and 3600 seconds",
+        ));
+    }
     if raw.hash_concurrency == Some(0) {
         return Err(invalid("hash_concurrency", "must be at least 1"));
     }
@@ -430,6 +446,8 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             .hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         body_limit: raw.body_limit,
+        max_connections: raw.max_connections,
+        header_read_timeout_secs: raw.header_read_timeout_secs,
         log: raw.log,
     })
 }
