@@ -412,3 +412,131 @@ fn the_descriptor_limit_is_raised_and_logged() {
     assert!(log.contains("soft_before=Some(256)"), "{log}");
     assert!(!log.contains("soft=Some(256)"), "not raised: {log}");
 }
+
+/// One raw HTTP/1 exchange: the status line and the whole answer.
+fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Point 8: the HTTP edges. HTTP/1.1 without `Host` is 400; JSON with a
+/// repeated key or an empty JSON body is 400; OPTIONS says what a route
+/// allows (200 with `Allow`); the login page's 429 has `Retry-After`; what
+/// hyper answers itself (an unparseable request) is a bare 400 with no
+/// body; two requests on one HTTP/2 prior-knowledge connection both succeed
+/// (curl 7.88's failure there is curl's: curl/curl#10634, fixed in 8.0).
+#[test]
+fn the_http_edges_answer_as_the_rfcs_and_label_studio_do() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = ls_integration::process::owner_server(home.path(), &home.path().join("data"));
+    cmd.env("LS_LOGIN_ATTEMPTS_PER_ACCOUNT", "1");
+    let server = ls_integration::process::Server::start(cmd).unwrap();
+    let addr = server.addr;
+
+    let no_host = raw(addr, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(no_host.starts_with("HTTP/1.1 400"), "{no_host}");
+    assert!(no_host.contains("Host header"), "{no_host}");
+    let host = raw(
+        addr,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(host.starts_with("HTTP/1.1 200"), "{host}");
+    let old = raw(addr, "GET /health HTTP/1.0\r\n\r\n");
+    assert!(
+        old.starts_with("HTTP/1.1 200") || old.starts_with("HTTP/1.0 200"),
+        "{old}"
+    );
+
+    let patch = |body: &str| {
+        raw(
+            addr,
+            &format!(
+                "PATCH /api/current-user HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                 Authorization: Token owner-token-1\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let twice = patch(r#"{"first_name": "a", "first_name": "b"}"#);
+    assert!(
+        twice.starts_with("HTTP/1.1 400") && twice.contains("repeated"),
+        "{twice}"
+    );
+    let empty = patch("");
+    assert!(
+        empty.starts_with("HTTP/1.1 400") && empty.contains("empty"),
+        "{empty}"
+    );
+    assert!(patch(r#"{"first_name": "a"}"#).starts_with("HTTP/1.1 200"));
+
+    let options = raw(
+        addr,
+        "OPTIONS /api/users/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(options.starts_with("HTTP/1.1 200"), "{options}");
+    let allow = options
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("allow:"))
+        .unwrap_or_default()
+        .to_owned();
+    for m in ["GET", "POST", "OPTIONS"] {
+        assert!(allow.contains(m), "{allow}");
+    }
+    let unknown = raw(
+        addr,
+        "OPTIONS /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+
+    let mut browser = ls_integration::http::Client::new(addr);
+    browser.get("/user/login/");
+    for expected in [200, 429] {
+        let r = browser.form(
+            "/user/login/",
+            &[
+                ("email", "owner@example.com"),
+                ("password", "wrong-password-1"),
+            ],
+        );
+        assert_eq!(r.status, expected, "{}", r.body);
+        if expected == 429 {
+            let retry = r.header("retry-after").unwrap_or_default();
+            assert!(retry.parse::<u64>().is_ok_and(|s| s > 0), "{retry:?}");
+        }
+    }
+
+    let garbage = raw(addr, "NOT A REQUEST\r\n\r\n");
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    let (head, body) = garbage.split_once("\r\n\r\n").unwrap_or((&garbage, ""));
+    assert!(body.is_empty(), "hyper's own 400 has no body: {body}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-type"),
+        "{head}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let statuses = rt.block_on(async {
+        let io = hyper_util::rt::TokioIo::new(tokio::net::TcpStream::connect(addr).await.unwrap());
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let mut statuses = Vec::new();
+        for _ in 0..2 {
+            let req = hyper::Request::get(format!("http://{addr}/health"))
+                .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+                .unwrap();
+            statuses.push(send.send_request(req).await.unwrap().status().as_u16());
+        }
+        statuses
+    });
+    assert_eq!(statuses, [200, 200]);
+    server.stop();
+}

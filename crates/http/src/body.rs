@@ -76,13 +76,20 @@ pub(crate) fn parse_object(
     is_json: Option<bool>,
 ) -> Result<Map<String, Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        // An empty body is an empty object, as DRF treats it.
-        return Ok(Map::new());
+        // No body at all is an empty object, as DRF treats it; a body that
+        // says it is JSON must be JSON.
+        return match is_json {
+            Some(true) => Err(ApiError::BadRequest(
+                "JSON parse error: the body is empty; send an object such as {}.".into(),
+            )),
+            _ => Ok(Map::new()),
+        };
     }
     if is_json != Some(true) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let value: Value = serde_json::from_slice(bytes)
+    let value: Value = serde_json::from_slice::<Strict>(bytes)
+        .map(|s| s.0)
         .map_err(|e| ApiError::BadRequest(format!("JSON parse error: {e}")))?;
     if depth(&value) > MAX_DEPTH {
         return Err(ApiError::BadRequest("JSON is nested too deeply.".into()));
@@ -90,6 +97,84 @@ pub(crate) fn parse_object(
     match value {
         Value::Object(map) => Ok(map),
         _ => Err(ApiError::BadRequest("Expected a JSON object.".into())),
+    }
+}
+
+/// A JSON value in which no object repeats a key: with a repeated key,
+/// which one counts is a guess (serde_json keeps the last), so the body is
+/// refused, as repeated form and JWT fields are.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if out.insert(key.clone(), value).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} is repeated"
+                )));
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -223,5 +308,30 @@ mod tests {
     fn depth_counts_nesting() {
         assert_eq!(depth(&json!({"a": [[1]]})), 3);
         assert_eq!(depth(&json!(1)), 0);
+    }
+
+    #[test]
+    fn repeated_keys_and_empty_json_are_refused() {
+        let parse = |b: &str, json| parse_object(b.as_bytes(), json);
+        assert!(parse(r#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#, Some(true)).is_ok());
+        for body in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": {"b": 1, "b": 1}}"#,
+            r#"{"a": [{"b": 1, "b": 2}]}"#,
+        ] {
+            let e = parse(body, Some(true)).unwrap_err().to_string();
+            assert!(e.contains("is repeated"), "{body}: {e}");
+        }
+        assert!(parse("", Some(true)).is_err());
+        assert!(parse("  ", Some(true)).is_err());
+        assert!(parse("", None).unwrap().is_empty());
+        let big = parse(
+            r#"{"n": 18446744073709551615, "f": 1.5, "z": null}"#,
+            Some(true),
+        )
+        .unwrap();
+        assert_eq!(big["n"], json!(18_446_744_073_709_551_615u64));
+        assert_eq!(big["f"], json!(1.5));
+        assert!(big["z"].is_null());
     }
 }

@@ -69,17 +69,63 @@ pub struct App {
 
 fn router<S: Store>(state: Arc<AppState<S>>, timeout: Duration) -> Router {
     let https = state.url.https;
-    crate::api::routes::<S>()
+    let routes = crate::api::routes::<S>()
         .merge(crate::pages::routes::<S>())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(crate::api::method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    // The layers wrap the router as a whole (a router's own layers wrap
+    // each route's handlers, inside the `Allow` header its 405 gets).
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(options))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             headers(req, next, https)
         }))
+        .layer(middleware::from_fn(require_host))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(req, next, timeout)
         }))
+}
+
+/// RFC 9112: an HTTP/1.1 request without `Host` is answered 400. (HTTP/2
+/// names the authority in its own pseudo-header; HTTP/1.0 may omit it.)
+async fn require_host(req: Request, next: Next) -> Response {
+    if req.version() == axum::http::Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
+        return ApiError::BadRequest("An HTTP/1.1 request needs a Host header.".into())
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// `OPTIONS` on a route says which methods it takes, as Label Studio's
+/// framework does: 200 with `Allow` (the router's 405 already knows them)
+/// and a short description; an unknown route stays 404.
+async fn options(req: Request, next: Next) -> Response {
+    let is_options = req.method() == axum::http::Method::OPTIONS;
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    if !is_options || resp.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        return resp;
+    }
+    let Some(allow) = resp
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return resp;
+    };
+    let allow = format!("{allow},OPTIONS");
+    let body = serde_json::json!({
+        "name": path,
+        "renders": ["application/json"],
+        "parses": ["application/json", "application/x-www-form-urlencoded"],
+    });
+    let mut ok = axum::Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        ok.headers_mut().insert(header::ALLOW, v);
+    }
+    ok
 }
 
 /// Every request is answered within the timeout.

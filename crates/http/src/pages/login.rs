@@ -98,6 +98,7 @@ pub(super) async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -
         .services
         .log_in(email, &password, form.client, old.as_deref())
         .await;
+    let mut retry_after = None;
     let (error, status) = match logged_in {
         Ok((user, sid)) => {
             tracing::info!(user_id = user.id, persist, "logged in");
@@ -107,13 +108,20 @@ pub(super) async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -
             "The email and password you entered don't match.",
             StatusCode::OK,
         ),
-        Err(AppError::Throttled { .. }) => (
-            "Too many login attempts. Try again later, or ask an administrator to unlock the account.",
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        Err(AppError::Throttled { retry_after_secs }) => {
+            retry_after = Some(retry_after_secs);
+            (
+                "Too many login attempts. Try again later, or ask an administrator to unlock the account.",
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
         Err(e) => return Err(e.into()),
     };
-    login_page(&st, &form.headers, &form.uri, email, Some(error), status)
+    let mut resp = login_page(&st, &form.headers, &form.uri, email, Some(error), status)?;
+    if let Some(secs) = retry_after {
+        super::retry_after(&mut resp, secs);
+    }
+    Ok(resp)
 }
 
 #[derive(Template)]

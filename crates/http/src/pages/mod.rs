@@ -252,6 +252,13 @@ async fn already_signed_in<S: Store>(
     ))))
 }
 
+/// A throttled page's `Retry-After`, as the API's 429 has.
+fn retry_after(resp: &mut Response, secs: i64) {
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+}
+
 fn redirect(location: &str) -> Response {
     let mut resp = StatusCode::FOUND.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {

@@ -124,7 +124,6 @@ pub(super) async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) 
         email,
         ..Shown::form(invite.is_some())
     };
-    let mut status = StatusCode::OK;
     match st.services.sign_up(request).await {
         Ok((created, _token)) => {
             return start_session(
@@ -136,9 +135,17 @@ pub(super) async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) 
             )
             .await;
         }
-        Err(AppError::Throttled { .. }) => {
+        Err(AppError::Throttled { retry_after_secs }) => {
             shown.error = Some("Too many sign-ups from your address. Try again later.");
-            status = StatusCode::TOO_MANY_REQUESTS;
+            let mut resp = signup_page(
+                &st,
+                &form.headers,
+                &form.uri,
+                shown,
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            super::retry_after(&mut resp, retry_after_secs);
+            return Ok(resp);
         }
         Err(AppError::SignupDenied(d)) => {
             let (shown, status) = Shown::denied(d);
@@ -157,5 +164,5 @@ pub(super) async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) 
         }
         Err(e) => return Err(e.into()),
     }
-    signup_page(&st, &form.headers, &form.uri, shown, status)
+    signup_page(&st, &form.headers, &form.uri, shown, StatusCode::OK)
 }
