@@ -540,3 +540,121 @@ fn the_http_edges_answer_as_the_rfcs_and_label_studio_do() {
     assert_eq!(statuses, [200, 200]);
     server.stop();
 }
+
+/// Point 9: one password rule on every path: control characters (a tab, a
+/// line break, an escape) are refused in a new password by the first run,
+/// `ls-admin`, the API and the sign-up page alike.
+#[test]
+fn control_characters_are_refused_in_new_passwords_on_every_path() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let [mut first, _] = both(home.path(), &data);
+    first.args([
+        "--username",
+        "owner@example.com",
+        "--password",
+        "tab\there-12345",
+    ]);
+    let out = refused(first);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("control characters"), "{}", out.stderr);
+
+    deployment(home.path(), &data);
+    let out = ls_integration::process::admin(
+        home.path(),
+        &data,
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "owner@example.com",
+            "--password-stdin",
+        ],
+        Some("esc\u{1b}ape-12345\n"),
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("control characters"), "{}", out.stderr);
+
+    let server = ls_integration::process::Server::start(ls_integration::process::owner_server(
+        home.path(),
+        &data,
+    ))
+    .unwrap();
+    let mut api = ls_integration::http::Client::with_token(server.addr, "owner-token-1");
+    let r = api.json(
+        "POST",
+        "/api/users/",
+        &serde_json::json!({"email": "m@example.com", "username": "m", "password": "line\nbreak-123"}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("control characters"), "{}", r.body);
+    let mut browser = ls_integration::http::Client::new(server.addr);
+    browser.get("/user/signup/");
+    let r = browser.form(
+        "/user/signup/",
+        &[
+            ("email", "s@example.com"),
+            ("password", "del\u{7f}ete-12345"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("control characters"), "{}", r.body);
+    server.stop();
+}
+
+/// Point 9: deactivating an organization's owner says that the organization
+/// is left without an active owner (Label Studio's tools and ours let an
+/// operator do it; the owner can be activated again).
+#[test]
+fn deactivating_the_owner_warns_that_the_organization_has_none() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    deployment(home.path(), &data);
+    let out = ls_integration::process::admin(
+        home.path(),
+        &data,
+        &["user", "deactivate", "--email", "owner@example.com"],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("no active owner"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Point 9: `ls-admin doctor` reads a damaged database without migrating
+/// or writing it, runs `integrity_check`, reports, and exits 1.
+#[test]
+fn doctor_reports_a_damaged_database_without_touching_it() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    deployment(home.path(), &data);
+    let healthy = ls_integration::process::admin(home.path(), &data, &["doctor"], None);
+    assert_eq!(healthy.code, Some(0), "{}", healthy.stderr);
+    assert!(
+        healthy.stdout.contains("integrity_check  ok"),
+        "{}",
+        healthy.stdout
+    );
+    let db = data.join("ls-users.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 5 * 4096, "{}", bytes.len());
+    bytes[3 * 4096..4 * 4096].fill(0xff);
+    std::fs::write(&db, &bytes).unwrap();
+    let out = ls_integration::process::admin(home.path(), &data, &["doctor"], None);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("integrity_check"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("integrity_check  ok"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("damaged"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "doctor changed the file"
+    );
+}

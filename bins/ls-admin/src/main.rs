@@ -216,6 +216,9 @@ fn main() -> ExitCode {
     } else {
         infra::Open::Existing
     };
+    if matches!(cli.command, Command::Doctor) {
+        return finish(runtime.block_on(doctor(&settings)));
+    }
     let result = runtime.block_on(async {
         let services = infra::services_as(&settings, open)
             .await
@@ -231,6 +234,10 @@ fn main() -> ExitCode {
         }
         run(&services, &settings, cli.command).await
     });
+    finish(result)
+}
+
+fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
@@ -244,11 +251,33 @@ fn main() -> ExitCode {
     }
 }
 
-async fn doctor(services: &AppServices, settings: &infra::Settings) -> Result<(), Failure> {
+/// What the database says about itself: read first without writing (so a
+/// damaged database is reported, not migrated), then, when it is intact, the
+/// settings the server's own connections get.
+async fn doctor(settings: &infra::Settings) -> Result<(), Failure> {
     println!("{:<16} {}", "data_dir", settings.data_dir.display());
     if let infra::DatabaseTarget::Sqlite(path) = &settings.database {
         println!("{:<16} {}", "database", path.display());
     }
+    let inspection = infra::db::inspect(&settings.database)
+        .await
+        .map_err(|e| match e {
+            infra::InfraError::NoDeployment(_) => Failure::Usage(e.to_string()),
+            e => Failure::Other(e.to_string()),
+        })?;
+    for (k, v) in &inspection.rows {
+        println!("{k:<16} {v}");
+    }
+    if inspection.intact == Some(false) {
+        return Err(Failure::Other(
+            "the database is damaged (integrity_check above): nothing was changed; restore it \
+             from a backup, or salvage it with sqlite3's .recover"
+                .into(),
+        ));
+    }
+    let services = infra::services_as(settings, infra::Open::Existing)
+        .await
+        .map_err(|e| Failure::Other(e.to_string()))?;
     let path = match &settings.database {
         infra::DatabaseTarget::Sqlite(p) => Some(p.as_path()),
         infra::DatabaseTarget::Postgres(_) => None,
@@ -257,10 +286,10 @@ async fn doctor(services: &AppServices, settings: &infra::Settings) -> Result<()
         .await
         .map_err(|e| Failure::Other(e.to_string()))?;
     for (k, v) in rows {
-        println!("{k:<16} {v}");
+        if matches!(k, "synchronous" | "foreign_keys" | "busy_timeout") {
+            println!("{k:<16} {v}");
+        }
     }
-    let users = services.list_users().await?.len();
-    println!("{:<16} {users}", "users");
     Ok(())
 }
 
@@ -345,6 +374,14 @@ async fn run(
         Command::User(UserCommand::Deactivate { email }) => {
             let user = services.set_active(&email, false).await?;
             println!("deactivated {}", user.email);
+            for org in services.organizations_owned(user.id).await? {
+                eprintln!(
+                    "ls-admin: warning: {} owns organization {org}, which now has no active \
+                     owner: no one there can reset its invite link or manage its members \
+                     until `ls-admin user activate --email {}`",
+                    user.email, user.email
+                );
+            }
         }
         Command::User(UserCommand::Activate { email }) => {
             let user = services.set_active(&email, true).await?;
@@ -368,7 +405,7 @@ async fn run(
             let (_, token) = services.operator_invite_link().await?;
             println!("{}{}", settings.public_url(None), token.signup_path());
         }
-        Command::Doctor => doctor(services, settings).await?,
+        Command::Doctor => doctor(settings).await?,
         Command::Invite(InviteCommand::Reset) => {
             let (_, token) = services.operator_reset_invite().await?;
             println!("{}{}", settings.public_url(None), token.signup_path());

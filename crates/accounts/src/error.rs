@@ -17,6 +17,8 @@ pub enum AccountError {
     PasswordSimilarToEmail,
     #[error("The password may not contain NUL characters.")]
     PasswordHasNul,
+    #[error("The password may not contain control characters (tabs, line breaks and the like).")]
+    PasswordHasControl,
     #[error("The token must be at least {min} characters long.")]
     TokenTooShort { min: usize },
     #[error("The token must be at most {max} characters long.")]

@@ -105,6 +105,12 @@ impl PasswordPolicy {
         if raw.contains('\0') {
             return Err(AccountError::PasswordHasNul);
         }
+        // One rule on every path (first run, sign-up, API, ls-admin): a tab
+        // or a line break in a new password is a paste gone wrong, and a
+        // password read from a line could never contain one.
+        if raw.chars().any(char::is_control) {
+            return Err(AccountError::PasswordHasControl);
+        }
         let normalised: String = raw.nfkc().collect();
         let count = normalised.chars().count();
         if count < self.min_chars || count > self.max_chars {
@@ -218,6 +224,24 @@ mod tests {
         assert!(PasswordPolicy::new(0, 10).is_err());
         assert!(PasswordPolicy::new(10, 9).is_err());
         assert!(PasswordPolicy::new(8, 2000).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_new_passwords_only() {
+        for raw in [
+            "tab\there-123",
+            "line\nbreak-123",
+            "esc\u{1b}ape-1234",
+            "del\u{7f}ete-1234",
+        ] {
+            assert_eq!(
+                policy().check(raw, None),
+                Err(AccountError::PasswordHasControl),
+                "{raw:?}"
+            );
+        }
+        assert!(policy().check("spaces are fine 12", None).is_ok());
+        assert!(Password::for_login("an old\tone").is_some());
     }
 
     #[test]

@@ -74,6 +74,23 @@ impl<S: Store> Services<S> {
         Ok(user)
     }
 
+    /// The organizations `user_id` owns (so that deactivating them can say
+    /// what is left without an active owner).
+    pub async fn organizations_owned(&self, user_id: i64) -> Result<Vec<i64>, AppError> {
+        let mut owned = Vec::new();
+        for org in self.store.organizations_of(user_id).await? {
+            let role = self
+                .current_membership(user_id, org.id)
+                .await?
+                .map(|m| m.role);
+            if role == Some(Role::Owner) {
+                owned.push(org.id);
+            }
+        }
+        Ok(owned)
+    }
+
+    /// Deactivation also ends the user's sessions.
     pub async fn set_active(&self, email: &str, active: bool) -> Result<UserRecord, AppError> {
         let user = self.find_user(email).await?;
         self.store
@@ -312,5 +329,31 @@ mod tests {
         f.svc.set_hotkeys(&owner, &good).await.unwrap();
         let stored = f.svc.find_user(OWNER).await.unwrap().custom_hotkeys;
         assert_eq!(Hotkeys::from_stored(&stored).to_value(), good);
+    }
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+    use crate::ServicesConfig;
+    use crate::testkit::{OWNER, fixture};
+
+    #[tokio::test]
+    async fn the_organizations_a_user_owns_are_known() {
+        let f = fixture(ServicesConfig::default());
+        let owner = f.owner().await;
+        let admin = f.add("a@example.com", Role::Administrator).await;
+        assert_eq!(
+            f.svc.organizations_owned(owner.user.id).await.unwrap(),
+            [owner.active().unwrap().0]
+        );
+        assert!(
+            f.svc
+                .organizations_owned(admin.user.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        f.svc.set_active(OWNER, false).await.unwrap();
     }
 }

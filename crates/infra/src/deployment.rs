@@ -50,6 +50,18 @@ fn traces(db: &Path, data_dir: &Path) -> Vec<String> {
     found
 }
 
+/// There is no SQLite deployment at `db` (in `dir`): what to check.
+pub(crate) fn no_deployment(db: &Path, dir: &Path) -> InfraError {
+    InfraError::NoDeployment(format!(
+        "no deployment in {}: the database {} is missing{}; check --data-dir \
+         (LS_DATA_DIR, LABEL_STUDIO_BASE_DATA_DIR) or --database-url. Nothing was \
+         created; `ls-admin user create` or `ls-server start` makes a new deployment",
+        dir.display(),
+        db.display(),
+        if db.exists() { " or empty" } else { "" },
+    ))
+}
+
 /// Refuses, before any write, what `open` may not do with this configuration.
 pub(crate) fn check(settings: &Settings, open: Open) -> Result<(), InfraError> {
     match &settings.database {
@@ -60,14 +72,7 @@ pub(crate) fn check(settings: &Settings, open: Open) -> Result<(), InfraError> {
             let dir = db.parent().unwrap_or(&settings.data_dir);
             let left = traces(db, &settings.data_dir);
             match open {
-                Open::Existing => Err(InfraError::NoDeployment(format!(
-                    "no deployment in {}: the database {} is missing{}; check --data-dir \
-                     (LS_DATA_DIR, LABEL_STUDIO_BASE_DATA_DIR) or --database-url. Nothing was \
-                     created; `ls-admin user create` or `ls-server start` makes a new deployment",
-                    dir.display(),
-                    db.display(),
-                    if db.exists() { " or empty" } else { "" },
-                ))),
+                Open::Existing => Err(no_deployment(db, dir)),
                 _ if left.is_empty() => Ok(()),
                 _ => Err(InfraError::NoDeployment(format!(
                     "{} holds an earlier deployment ({}) but its database {} is missing or \

@@ -3,6 +3,7 @@
 
 mod cache;
 pub(crate) mod entities;
+mod inspect;
 mod store;
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, SqlxSqliteConnector};
 use sea_orm_migration::MigratorTrait;
 
+pub use inspect::{Inspection, inspect};
 pub use store::SeaStore;
 
 use crate::InfraError;
@@ -332,7 +334,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), InfraError> {
 
 /// A connection error, without the URL's password.
 fn redact(url: &str, err: sea_orm::DbErr) -> String {
-    let text = err.to_string();
+    redact_text(url, err.to_string())
+}
+
+/// [`redact`], for sqlx's errors.
+fn redact_sqlx(url: &str, err: &sea_orm::sqlx::Error) -> String {
+    redact_text(url, err.to_string())
+}
+
+/// The error text without the URL's password.
+fn redact_text(url: &str, text: String) -> String {
     match url
         .split_once("://")
         .and_then(|(_, rest)| rest.split_once('@'))
