@@ -658,3 +658,82 @@ fn doctor_reports_a_damaged_database_without_touching_it() {
         "doctor changed the file"
     );
 }
+
+/// Point 7: messages that say what to do, for a data directory that is a
+/// file, an unreachable PostgreSQL (given up on within its timeout), a
+/// missing PostgreSQL database, a data directory open to others (tightened,
+/// and said), and a deployment secret readable by others (said).
+#[test]
+fn messages_say_what_to_do() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::time::Instant;
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    for cmd in both(home.path(), &file) {
+        let out = refused(cmd);
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains("is not a directory"), "{}", out.stderr);
+        assert!(out.stderr.contains("--data-dir"), "{}", out.stderr);
+    }
+
+    let secret = "ab".repeat(32);
+    let pg = |url: &str| {
+        let mut cmd = command("ls-admin", home.path());
+        cmd.env("LS_SECRET_KEY", &secret)
+            .env("LS_DATABASE_CONNECT_TIMEOUT_SECS", "2")
+            .args(["--database-url", url, "user", "list"]);
+        cmd
+    };
+    let started = Instant::now();
+    // A port nothing listens on, behind an address that drops packets would
+    // be slower still: the probe gives up within the timeout either way.
+    let out = refused(pg("postgres://nobody@127.0.0.1:1/ls"));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("127.0.0.1:1/ls"), "{}", out.stderr);
+    assert!(!out.stderr.contains("pool timed out"), "{}", out.stderr);
+    let admin_url = std::env::var("LS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(b, _)| b);
+    let out = refused(pg(&format!("{base}/no_such_database_here")));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not exist")
+            && out.stderr.contains("createdb no_such_database_here"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("at line"), "{}", out.stderr);
+
+    let data = home.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = ls_integration::process::admin(
+        home.path(),
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--no-password",
+        ],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("open to others"), "{}", out.stderr);
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let key = data.join("secret_key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = ls_integration::process::admin(home.path(), &data, &["user", "list"], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("readable by others"), "{}", out.stderr);
+}

@@ -223,7 +223,9 @@ fn main() -> ExitCode {
         let services = infra::services_as(&settings, open)
             .await
             .map_err(|e| match e {
-                infra::InfraError::NoDeployment(_) => Failure::Usage(e.to_string()),
+                infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_) => {
+                    Failure::Usage(e.to_string())
+                }
                 e => Failure::Other(e.to_string()),
             })?;
         if creates && new_sqlite {

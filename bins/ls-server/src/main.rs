@@ -148,7 +148,7 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
     };
     let services = match infra::services_as(&settings, open).await {
         Ok(s) => Arc::new(s),
-        Err(e @ infra::InfraError::NoDeployment(_)) => {
+        Err(e @ (infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_))) => {
             eprintln!("ls-server: {e}");
             return ExitCode::from(USAGE);
         }

@@ -42,6 +42,11 @@ pub enum InfraError {
     },
     #[error("deployment secret: {0}")]
     SecretKey(String),
+    #[error(
+        "{} is not a directory: --data-dir (LS_DATA_DIR, LABEL_STUDIO_BASE_DATA_DIR) names the \
+         directory that holds the database and its secret_key", .0.display()
+    )]
+    NotADirectory(PathBuf),
     /// No deployment where one was expected, or traces of one whose
     /// database is gone (the message says what to do).
     #[error("{0}")]
@@ -82,13 +87,20 @@ pub async fn open_services(
     hasher: PasswordHasher,
     open: Open,
 ) -> Result<AppServices, InfraError> {
+    if let DatabaseTarget::Sqlite(path) = &settings.database {
+        data_dir::check(path.parent().unwrap_or(&settings.data_dir))?;
+    }
     let configured = settings.secret_key.as_ref().map(app::SecretString::expose);
+    if configured.is_none() {
+        data_dir::check(&settings.data_dir)?;
+    }
     let loaded = secret::load(configured, &settings.data_dir)?;
     deployment::check(settings, open)?;
     if let DatabaseTarget::Sqlite(path) = &settings.database {
         data_dir::ensure(path.parent().unwrap_or(&settings.data_dir))?;
     }
-    let store = db::open_target_as(&settings.database, open).await?;
+    let timeout = std::time::Duration::from_secs(settings.database_connect_timeout_secs);
+    let store = db::open_target_with(&settings.database, open, timeout).await?;
     let key = match loaded {
         Some(key) => key,
         None => {

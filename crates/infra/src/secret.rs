@@ -35,6 +35,17 @@ pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Option<[u8; 32]
         return key_from_config(k).map(Some).map_err(InfraError::SecretKey);
     }
     let path = data_dir.join(FILE);
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(&path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                "the deployment secret is readable by others (mode {mode:o}): chmod 600 it"
+            );
+        }
+    }
     match std::fs::read_to_string(&path) {
         Ok(text) => from_hex(text.trim()).map(Some).ok_or_else(|| {
             InfraError::SecretKey(format!(
@@ -85,10 +96,10 @@ pub fn create(data_dir: &Path) -> Result<[u8; 32], InfraError> {
     });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(InfraError::Io {
-            path: tmp.clone(),
-            source: e,
-        });
+        return Err(InfraError::SecretKey(format!(
+            "cannot create {} (the data directory must be writable the first time): {e}",
+            path.display()
+        )));
     }
     let linked = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);

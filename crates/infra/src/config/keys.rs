@@ -44,6 +44,7 @@ pub(super) const KEYS: &[&str] = &[
     "body_limit",
     "max_connections",
     "header_read_timeout_secs",
+    "database_connect_timeout_secs",
     "log",
 ];
 

@@ -81,6 +81,7 @@ struct Raw {
     body_limit: usize,
     max_connections: usize,
     header_read_timeout_secs: u64,
+    database_connect_timeout_secs: u64,
     log: String,
 }
 
@@ -177,6 +178,8 @@ pub struct Settings {
     /// Longest a client may take from connecting to the end of its request
     /// headers; a connection that sends nothing is closed after it too.
     pub header_read_timeout_secs: u64,
+    /// How long to try reaching PostgreSQL at start before giving up.
+    pub database_connect_timeout_secs: u64,
     pub log: String,
 }
 
@@ -394,6 +397,12 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     if raw.max_connections < 16 {
         return Err(invalid("max_connections", "must be at least 16"));
     }
+    if !(1..=600).contains(&raw.database_connect_timeout_secs) {
+        return Err(invalid(
+            "database_connect_timeout_secs",
+            "must be between 1 and 600 seconds",
+        ));
+    }
     if !(1..=3600).contains(&raw.header_read_timeout_secs) {
         return Err(invalid(
             "header_read_timeout_secs",
@@ -448,6 +457,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         body_limit: raw.body_limit,
         max_connections: raw.max_connections,
         header_read_timeout_secs: raw.header_read_timeout_secs,
+        database_connect_timeout_secs: raw.database_connect_timeout_secs,
         log: raw.log,
     })
 }

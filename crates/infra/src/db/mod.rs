@@ -40,28 +40,91 @@ pub async fn open_target_as(
     target: &crate::DatabaseTarget,
     open: crate::Open,
 ) -> Result<SeaStore, InfraError> {
+    open_target_with(target, open, DEFAULT_CONNECT_TIMEOUT).await
+}
+
+/// How long a PostgreSQL connection may take unless configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// [`open_target_as`], giving up on PostgreSQL after `connect_timeout`.
+pub async fn open_target_with(
+    target: &crate::DatabaseTarget,
+    open: crate::Open,
+    connect_timeout: Duration,
+) -> Result<SeaStore, InfraError> {
     match target {
         crate::DatabaseTarget::Sqlite(path) => open_sqlite_migrated(path).await,
         crate::DatabaseTarget::Postgres(url) => {
-            open_url(url.expose(), open != crate::Open::Existing).await
+            open_url(url.expose(), open != crate::Open::Existing, connect_timeout).await
         }
     }
 }
 
 /// Open `url` (`sqlite://PATH[?…]` or `postgres://…`) and bring the schema up to date.
 pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
-    open_url(url, true).await
+    open_url(url, true, DEFAULT_CONNECT_TIMEOUT).await
 }
 
-async fn open_url(url: &str, create: bool) -> Result<SeaStore, InfraError> {
+/// `host:port/database` of a PostgreSQL URL, without the credentials.
+fn pg_where(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split('?').next().unwrap_or(rest).to_owned()
+}
+
+/// One connection first, within `timeout`, so that what goes wrong is said
+/// plainly (the pool would only say that it timed out).
+async fn probe_postgres(url: &str, timeout: Duration) -> Result<(), InfraError> {
+    use sea_orm::sqlx::Connection as _;
+    let at = pg_where(url);
+    tracing::info!(at = %at, "connecting to PostgreSQL");
+    let attempt = tokio::time::timeout(timeout, sea_orm::sqlx::PgConnection::connect(url)).await;
+    let err = match attempt {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        Ok(Err(e)) => e,
+        Err(_) => {
+            return Err(InfraError::Database(format!(
+                "cannot reach PostgreSQL at {at} within {} s: check that it runs and accepts \
+                 connections from here, and --database-url (database_connect_timeout_secs sets \
+                 how long to try)",
+                timeout.as_secs()
+            )));
+        }
+    };
+    let missing_db = err
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "3D000");
+    if missing_db {
+        let name = at.rsplit_once('/').map_or("", |(_, n)| n);
+        return Err(InfraError::Database(format!(
+            "the PostgreSQL database \"{name}\" does not exist at {at}: create it \
+             (createdb {name}) or fix --database-url"
+        )));
+    }
+    Err(InfraError::Database(format!(
+        "cannot connect to PostgreSQL at {at}: {}",
+        redact_sqlx(url, &err)
+    )))
+}
+
+async fn open_url(
+    url: &str,
+    create: bool,
+    connect_timeout: Duration,
+) -> Result<SeaStore, InfraError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return open_sqlite_migrated(Path::new(path.split('?').next().unwrap_or(path))).await;
     }
     let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        probe_postgres(url, connect_timeout).await?;
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
+            .connect_timeout(connect_timeout)
+            .acquire_timeout(connect_timeout.max(Duration::from_secs(5)))
             .max_connections(16)
             .min_connections(1);
         Database::connect(opts)
