@@ -731,6 +731,13 @@ fn messages_say_what_to_do() {
     assert!(out.stderr.contains("open to others"), "{}", out.stderr);
     let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
+    // A directory made read-only stays read-only: only others' rights go.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = ls_integration::process::admin(home.path(), &data, &["user", "list"], None);
+    assert!(out.stderr.contains("open to others"), "{}", out.stderr);
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o500);
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
     let key = data.join("secret_key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = ls_integration::process::admin(home.path(), &data, &["user", "list"], None);
