@@ -743,4 +743,38 @@ fn messages_say_what_to_do() {
     let out = ls_integration::process::admin(home.path(), &data, &["user", "list"], None);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stderr.contains("readable by others"), "{}", out.stderr);
+
+    // A data directory nothing may be written in (immutable: even root is
+    // refused): the message names the database it could not create, not a
+    // temporary file.
+    let sealed = home.path().join("sealed");
+    std::fs::create_dir(&sealed).unwrap();
+    std::fs::set_permissions(&sealed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&sealed)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if chattr("+i") {
+        let out = ls_integration::process::admin(
+            home.path(),
+            &sealed,
+            &[
+                "user",
+                "create",
+                "--email",
+                "b@example.com",
+                "--no-password",
+            ],
+            None,
+        );
+        chattr("-i");
+        assert_ne!(out.code, Some(0), "{}", out.stderr);
+        assert!(out.stderr.contains("ls-users.sqlite3"), "{}", out.stderr);
+        assert!(!out.stderr.contains(".secret_key."), "{}", out.stderr);
+    } else {
+        eprintln!("chattr +i is not available here: the sealed-directory case was not run");
+    }
 }
