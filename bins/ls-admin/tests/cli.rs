@@ -49,6 +49,26 @@ fn without_a_terminal_the_password_source_must_be_named() {
 #[test]
 fn doctor_reports_the_sqlite_settings() {
     let dir = tempfile::tempdir().unwrap();
+    // doctor reads an existing deployment; it never makes one (issue 15).
+    let made = Command::new(env!("CARGO_BIN_EXE_ls-admin"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--no-password",
+        ])
+        .env_remove("LS_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_ls-admin"))
         .arg("--data-dir")
         .arg(dir.path())

@@ -205,6 +205,14 @@ fn first_run_request(settings: &Settings) -> Result<Option<BootstrapRequest>, Ex
     Ok(Some(request))
 }
 
+/// A generated token is stored as a digest only: how to get a usable one.
+fn generated_token_hint(email: &impl std::fmt::Display) {
+    tracing::info!(
+        "an API token was generated and stored as a digest only; \
+         get a usable one with `ls-admin token reset --email {email}` or on the account page"
+    );
+}
+
 /// The first-run account.
 async fn bootstrap(
     services: &infra::AppServices,
@@ -218,11 +226,7 @@ async fn bootstrap(
         }) => {
             tracing::info!(user_id = user.id, email = %user.email, organization_id, "created the first-run account");
             if token_generated {
-                tracing::info!(
-                    "an API token was generated and stored as a digest only; \
-                     get a usable one with `ls-admin token reset --email {}` or on the account page",
-                    user.email
-                );
+                generated_token_hint(&user.email);
             }
             Ok(())
         }
@@ -239,11 +243,7 @@ async fn bootstrap(
                  organization as an administrator, not as its owner"
             );
             if token_generated {
-                tracing::info!(
-                    "an API token was generated and stored as a digest only; \
-                     get a usable one with `ls-admin token reset --email {}` or on the account page",
-                    user.email
-                );
+                generated_token_hint(&user.email);
             }
             Ok(())
         }

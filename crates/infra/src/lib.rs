@@ -108,13 +108,19 @@ pub async fn open_services(
                 .recorded_key()
                 .await
                 .map_err(|e| InfraError::Database(e.to_string()))?;
-            if recorded.is_some() {
+            // Another process may have made the secret and recorded it
+            // since it was looked for: look again before refusing.
+            let again = secret::load(configured, &settings.data_dir)?;
+            if let Some(key) = again {
+                key
+            } else if recorded.is_some() {
                 return Err(InfraError::SecretKey(format!(
-                    "this database was set up with a deployment secret that is not in {}:                      restore its secret_key from a backup (or set LS_SECRET_KEY to it); a new                      one would make every token, session and invite link unknown",
+                    "this database was set up with a deployment secret that is not in {}: restore its secret_key from a backup (or set LS_SECRET_KEY to it); a new one would make every token, session and invite link unknown",
                     settings.data_dir.display()
                 )));
+            } else {
+                secret::create(&settings.data_dir)?
             }
-            secret::create(&settings.data_dir)?
         }
     };
     let fingerprint = DigestKey::from_bytes(key)

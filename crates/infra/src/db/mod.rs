@@ -138,7 +138,7 @@ async fn open_url(
     };
     if !create && !has_schema(&db).await? {
         return Err(InfraError::NoDeployment(
-            "no deployment in this PostgreSQL database: it has no ls-users schema; check              --database-url. Nothing was created; `ls-admin user create` or `ls-server start`              makes a new deployment"
+            "no deployment in this PostgreSQL database: it has no ls-users schema; check --database-url. Nothing was created; `ls-admin user create` or `ls-server start` makes a new deployment"
                 .into(),
         ));
     }
