@@ -47,8 +47,8 @@ fn misspelt_settings_stop_start_up_and_name_what_was_meant() {
         ),
         (
             "",
-            Some(("LS_NO_SUCH", "1")),
-            &["LS_NO_SUCH", "not a setting"],
+            Some(("LS_PROT", "18417")),
+            &["LS_PROT", "did you mean `LS_PORT`?"],
         ),
         (
             "log = \"nonsense[[[\"\n",
@@ -79,39 +79,58 @@ fn misspelt_settings_stop_start_up_and_name_what_was_meant() {
             }
         }
     }
-    // What is not ours is left alone: GNU ls's colours.
+    // A variable in our prefix that is no near miss is a warning, not a
+    // refusal; GNU ls's colours and Kubernetes' service links are left alone.
     std::fs::write(&file, "").unwrap();
     let [_, mut admin] = both(home.path(), &data);
-    admin.arg("--config").arg(&file).env("LS_COLORS", "di=34");
+    admin
+        .arg("--config")
+        .arg(&file)
+        .env("LS_COLORS", "di=34")
+        .env("LS_USERS_SERVICE_HOST", "10.0.0.1")
+        .env("LS_USERS_PORT_8080_TCP_ADDR", "10.0.0.1")
+        .env("LS_NO_SUCH", "1");
     let out = refused(admin);
     assert!(!out.stderr.contains("LS_COLORS"), "{}", out.stderr);
+    assert!(!out.stderr.contains("LS_USERS"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("WARN")
+            && out.stderr.contains("LS_NO_SUCH")
+            && out.stderr.contains("ignored"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("no deployment in"),
+        "not refused for it: {}",
+        out.stderr
+    );
 }
 
-/// An empty first-run token is refused as a short one is, not silently
-/// replaced by a generated one, and before anything is written.
+/// An empty `--user-token` is refused as a short one is, before anything is
+/// written; an empty `LABEL_STUDIO_USER_TOKEN` is no token (as in Label
+/// Studio, and as compose files and charts set it), so one is generated.
 #[test]
 fn an_empty_first_run_token_is_refused() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
-    for (flag, var) in [(true, false), (false, true)] {
-        let [mut server, _] = both(home.path(), &data);
-        server.args([
-            "--username",
-            "admin@example.com",
-            "--password",
-            "long-enough-pass-1",
-        ]);
-        if flag {
-            server.args(["--user-token", ""]);
-        }
-        if var {
-            server.env("LABEL_STUDIO_USER_TOKEN", "");
-        }
-        let out = refused(server);
-        assert_eq!(out.code, Some(2), "{}", out.stderr);
-        assert!(out.stderr.contains("token"), "{}", out.stderr);
-        assert!(!data.exists(), "the refusal wrote {}", data.display());
-    }
+    let first_run = [
+        "--username",
+        "admin@example.com",
+        "--password",
+        "long-enough-pass-1",
+    ];
+    let [mut server, _] = both(home.path(), &data);
+    server.args(first_run).args(["--user-token", ""]);
+    let out = refused(server);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("token"), "{}", out.stderr);
+    assert!(!data.exists(), "the refusal wrote {}", data.display());
+    let [mut server, _] = both(home.path(), &data);
+    server.args(first_run).env("LABEL_STUDIO_USER_TOKEN", "");
+    let server = ls_integration::process::Server::start(server).unwrap();
+    let (_, log) = server.stop();
+    assert!(log.contains("an API token was generated"), "{log}");
 }
 
 /// A deployment in `data` with its owner, made by a start that is then stopped.
@@ -340,8 +359,8 @@ fn limited_server(
 }
 
 /// Point 1: more silent connections than the server has descriptors for
-/// never keep `/health` from answering, and each is closed by the server
-/// within the header timeout (plus 2 s).
+/// (half of them after one byte) never keep `/health` from answering, and
+/// each is closed by the server within the header timeout (plus 2 s).
 #[test]
 fn silent_sockets_cannot_starve_the_server() {
     use std::io::Read as _;
@@ -358,8 +377,17 @@ fn silent_sockets_cannot_starve_the_server() {
         "{log}"
     );
     let opened = Instant::now();
+    // Every other one sends one byte (the start of an HTTP/2 preface) and
+    // then nothing: as silent as the rest.
     let mut silent: Vec<std::net::TcpStream> = (0..200)
-        .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
+        .map(|i| {
+            use std::io::Write as _;
+            let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+            if i % 2 == 0 {
+                s.write_all(b"P").unwrap();
+            }
+            s
+        })
         .collect();
     while opened.elapsed() < Duration::from_secs(4) {
         let asked = Instant::now();
@@ -425,7 +453,7 @@ fn raw(addr: std::net::SocketAddr, request: &str) -> String {
 }
 
 /// Point 8: the HTTP edges. HTTP/1.1 without `Host` is 400; JSON with a
-/// repeated key or an empty JSON body is 400; OPTIONS says what a route
+/// repeated key, or blanks declared as JSON, is 400; OPTIONS says what a route
 /// allows (200 with `Allow`); the login page's 429 has `Retry-After`; what
 /// hyper answers itself (an unparseable request) is a bare 400 with no
 /// body; two requests on one HTTP/2 prior-knowledge connection both succeed
@@ -468,10 +496,12 @@ fn the_http_edges_answer_as_the_rfcs_and_label_studio_do() {
         twice.starts_with("HTTP/1.1 400") && twice.contains("repeated"),
         "{twice}"
     );
-    let empty = patch("");
+    // No body is {} as in DRF; blanks declared as JSON are not JSON.
+    assert!(patch("").starts_with("HTTP/1.1 200"));
+    let blanks = patch("  ");
     assert!(
-        empty.starts_with("HTTP/1.1 400") && empty.contains("empty"),
-        "{empty}"
+        blanks.starts_with("HTTP/1.1 400") && blanks.contains("blanks"),
+        "{blanks}"
     );
     assert!(patch(r#"{"first_name": "a"}"#).starts_with("HTTP/1.1 200"));
 

@@ -193,6 +193,9 @@ fn main() -> ExitCode {
         }
     };
     infra::telemetry::init(std::env::var("LS_LOG").as_deref().unwrap_or("warn"));
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

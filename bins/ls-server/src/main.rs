@@ -73,6 +73,13 @@ fn main() -> ExitCode {
         Some(Command::Start(args)) => args,
         None => StartArgs::default(),
     };
+    if flags.user_token.as_deref() == Some("") {
+        eprintln!(
+            "ls-server: cannot create the first-run account: token: --user-token is empty; \
+             give at least 5 characters, or leave it out to have one generated"
+        );
+        return ExitCode::from(USAGE);
+    }
     let settings = match infra::config::load(&cli.common, &flags) {
         Ok(s) => s,
         Err(e) => {
@@ -81,6 +88,9 @@ fn main() -> ExitCode {
         }
     };
     infra::telemetry::init(&settings.log);
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -63,8 +63,15 @@ impl BootstrapRequest {
             .map(|t| UserToken::parse_given(t.expose()))
             .transpose()
             .map_err(AppError::invalid(Field::Token))?;
+        // A line break at the end is not part of the password: a secret
+        // mounted from a file carries one (as ls-admin's first line drops it).
+        let raw = self.password.expose();
+        let raw = raw
+            .strip_suffix("\r\n")
+            .or_else(|| raw.strip_suffix('\n'))
+            .unwrap_or(raw);
         let password = policy
-            .check(self.password.expose(), Some(&email))
+            .check(raw, Some(&email))
             .map_err(AppError::invalid(Field::Password))?;
         Ok((email, token, password))
     }
@@ -614,6 +621,13 @@ mod first_run_tests {
             req(OWNER, PASSWORD, Some("tok-12345"))
                 .check(&policy)
                 .is_ok()
+        );
+        let from_a_file = format!("{PASSWORD}\n");
+        let (_, _, pw) = req(OWNER, &from_a_file, None).check(&policy).unwrap();
+        assert_eq!(
+            pw.char_count(),
+            PASSWORD.len(),
+            "the trailing line break is dropped"
         );
         for (r, field) in [
             (req("not-an-email", PASSWORD, None), Field::Username),

@@ -295,29 +295,49 @@ impl App {
                         let _ = tokio::time::timeout(Duration::from_millis(250), freed).await;
                     }
                     let router = self.router.clone();
+                    // The first request head tells the connection's task
+                    // that it has spoken.
+                    let (first_tx, mut first_rx) = tokio::sync::oneshot::channel::<()>();
+                    let first_tx = std::sync::Mutex::new(Some(first_tx));
                     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        if let Some(tx) = first_tx.lock().ok().and_then(|mut t| t.take()) {
+                            let _ = tx.send(());
+                        }
                         req.extensions_mut().insert(ConnectInfo(peer));
                         router.clone().oneshot(req.map(axum::body::Body::new))
                     });
                     let builder = builder.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        // Hyper's header timeout starts at the first byte: a
-                        // connection that sends none is closed here, after
-                        // the same time, or sooner to make room for another.
-                        let mut first = [0u8; 1];
-                        let spoke = tokio::select! {
-                            r = tokio::time::timeout(header_timeout, stream.peek(&mut first)) => {
-                                matches!(r, Ok(Ok(n)) if n > 0)
-                            }
-                            _ = &mut evicted => false,
+                        // Hyper's header timeout starts at the first byte
+                        // (and its HTTP/2 sniffing has none): until its
+                        // first request head, a connection has the header
+                        // timeout from the moment it was accepted, and may be
+                        // closed sooner to make room for another.
+                        let mut conn = Box::pin(watcher.watch(
+                            builder.serve_connection(TokioIo::new(stream), service).into_owned(),
+                        ));
+                        let deadline = tokio::time::sleep(header_timeout);
+                        tokio::pin!(deadline);
+                        // `None`: it spoke; `Some(None)`: close it (silent too
+                        // long, or closed to make room).
+                        let ended = tokio::select! {
+                            r = &mut conn => Some(Some(r)),
+                            _ = &mut first_rx => None,
+                            () = &mut deadline => Some(None),
+                            _ = &mut evicted => Some(None),
                         };
-                        if !spoke || !slot.spoke() {
-                            drop(stream);
-                            return;
-                        }
-                        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                        if let Err(e) = watcher.watch(conn).await {
+                        let result = match ended {
+                            Some(Some(r)) => r,
+                            None if slot.spoke() => conn.await,
+                            _ => {
+                                // The socket goes before the place it held.
+                                drop(conn);
+                                drop(slot);
+                                return;
+                            }
+                        };
+                        if let Err(e) = result {
                             tracing::debug!(error = %e, "connection ended with an error");
                         }
                         drop(slot);

@@ -62,12 +62,33 @@ pub(crate) fn no_deployment(db: &Path, dir: &Path) -> InfraError {
     ))
 }
 
+/// Waits while another process holds the migration lock beside `db` (it
+/// is creating or migrating the database); returns at once when there is
+/// no lock file. Opens the lock file without creating or changing it.
+fn wait_for_a_migration(db: &Path) {
+    let mut lock = db.as_os_str().to_owned();
+    lock.push(".migrate-lock");
+    if let Ok(file) = std::fs::OpenOptions::new().write(true).open(lock) {
+        let _ = file.lock();
+    }
+}
+
 /// Refuses, before any write, what `open` may not do with this configuration.
 pub(crate) fn check(settings: &Settings, open: Open) -> Result<(), InfraError> {
     match &settings.database {
         DatabaseTarget::Sqlite(db) => {
             if sqlite_database_present(db) || open == Open::Init {
                 return Ok(());
+            }
+            // Another process (ls-server and `ls-admin user create` started
+            // together) may be creating the deployment right now: its lock
+            // file and a new database file look like traces. Wait for its
+            // lock, then look again.
+            if open == Open::Create {
+                wait_for_a_migration(db);
+                if sqlite_database_present(db) {
+                    return Ok(());
+                }
             }
             let dir = db.parent().unwrap_or(&settings.data_dir);
             let left = traces(db, &settings.data_dir);
@@ -86,6 +107,16 @@ pub(crate) fn check(settings: &Settings, open: Open) -> Result<(), InfraError> {
         }
         DatabaseTarget::Postgres(_) => {
             if settings.secret_key.is_none() && !settings.data_dir_explicit {
+                let implicit = settings.data_dir.join(crate::secret::FILE);
+                if implicit.exists() {
+                    // A deployment set up before this rule: keep it working.
+                    tracing::warn!(
+                        path = %implicit.display(),
+                        "the PostgreSQL deployment's secret is taken from the default data \
+                         directory: name it with --data-dir, or set LS_SECRET_KEY"
+                    );
+                    return Ok(());
+                }
                 return Err(InfraError::SecretKey(
                     "a PostgreSQL deployment keeps its secret where you say: set LS_SECRET_KEY \
                      (the same on every instance that shares the database), or name the \

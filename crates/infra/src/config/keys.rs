@@ -79,9 +79,24 @@ pub(super) fn unknown_key(key: &str, source: &str) -> ConfigError {
     }
 }
 
-/// Refuses the first `LS_…` variable (any case) that is not a setting:
-/// a misspelt one would otherwise be ignored without a word.
-pub(super) fn check_variables(names: impl Iterator<Item = String>) -> Result<(), ConfigError> {
+/// What Kubernetes (service links) and Docker (`--link`) put in every
+/// container's environment for a service whose name starts `ls`
+/// (`LS_USERS_SERVICE_HOST`, `LS_USERS_PORT_8080_TCP_ADDR`…): not ours.
+fn injected_by_the_platform(upper: &str) -> bool {
+    upper.contains("_SERVICE_HOST")
+        || upper.contains("_SERVICE_PORT")
+        || upper.ends_with("_PORT")
+        || upper.contains("_PORT_")
+        || upper.ends_with("_NAME")
+}
+
+/// Checks the `LS_…` variables (any case) that are not settings: one that
+/// is a near miss of a setting (`LS_PROT`) is refused with the setting it
+/// meant; any other is a warning (returned, for the log), so that
+/// variables a platform or a shell sets in our prefix do not stop a start.
+pub(super) fn check_variables(
+    names: impl Iterator<Item = String>,
+) -> Result<Vec<String>, ConfigError> {
     let mut unknown: Vec<String> = names
         .filter(|n| {
             let upper = n.to_ascii_uppercase();
@@ -94,15 +109,22 @@ pub(super) fn check_variables(names: impl Iterator<Item = String>) -> Result<(),
         })
         .collect();
     unknown.sort();
-    match unknown.first() {
-        None => Ok(()),
-        Some(var) => Err(ConfigError::Invalid {
-            key: format!("{var} (from the environment)"),
-            message: did_you_mean(
-                nearest(&var[3..]).map(|k| format!("LS_{}", k.to_ascii_uppercase())),
-            ),
-        }),
+    let mut warnings = Vec::new();
+    for var in unknown {
+        if let Some(meant) = nearest(&var[3..]) {
+            return Err(ConfigError::Invalid {
+                key: format!("{var} (from the environment)"),
+                message: did_you_mean(Some(format!("LS_{}", meant.to_ascii_uppercase()))),
+            });
+        }
+        if !injected_by_the_platform(&var.to_ascii_uppercase()) {
+            warnings.push(format!(
+                "{var} (from the environment) is {}: ignored",
+                did_you_mean(None)
+            ));
+        }
     }
+    Ok(warnings)
 }
 
 #[cfg(test)]
@@ -129,10 +151,20 @@ mod tests {
             e.contains("LS_PROT") && e.contains("did you mean `LS_PORT`"),
             "{e}"
         );
-        let e = vars(&["LS_NO_SUCH"]).unwrap_err().to_string();
+        let w = vars(&["LS_NO_SUCH", "LS_OPTIONS"]).unwrap();
         assert!(
-            e.contains("LS_NO_SUCH") && e.contains("not a setting"),
-            "{e}"
+            w[0].contains("LS_NO_SUCH") && w[0].contains("not a setting"),
+            "{w:?}"
         );
+        assert_eq!(w.len(), 2);
+        // Kubernetes' service links for a service named ls-users: silent.
+        let k8s = [
+            "LS_USERS_SERVICE_HOST",
+            "LS_USERS_SERVICE_PORT",
+            "LS_USERS_PORT",
+            "LS_USERS_PORT_8080_TCP_ADDR",
+            "LS_USERS_PORT_8080_TCP",
+        ];
+        assert!(vars(&k8s).unwrap().is_empty());
     }
 }

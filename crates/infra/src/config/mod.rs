@@ -181,6 +181,8 @@ pub struct Settings {
     /// How long to try reaching PostgreSQL at start before giving up.
     pub database_connect_timeout_secs: u64,
     pub log: String,
+    /// What the configuration ignored, for the log once it is set up.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -228,10 +230,13 @@ pub fn load_common(common: &CommonArgs) -> Result<Settings, ConfigError> {
 
 /// Load and validate.
 pub fn load(common: &CommonArgs, flags: &impl Serialize) -> Result<Settings, ConfigError> {
-    keys::check_variables(std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned()))?;
+    let warnings =
+        keys::check_variables(std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned()))?;
     let fig = figment(common, flags);
     let raw: Raw = fig.extract().map_err(describe)?;
-    validate(raw)
+    let mut settings = validate(raw)?;
+    settings.warnings = warnings;
+    Ok(settings)
 }
 
 /// Turn figment's error into one naming the key and where it came from.
@@ -439,8 +444,10 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         host,
         username: non_empty(raw.username),
         password: non_empty(raw.password),
-        // An empty token is refused by the first-run account, as a short one is.
-        user_token: raw.user_token,
+        // An empty variable is no token, as in Label Studio (compose files
+        // and charts set LABEL_STUDIO_USER_TOKEN= when there is none); an
+        // empty --user-token is refused by ls-server itself.
+        user_token: raw.user_token.filter(|t| !t.expose().is_empty()),
         disable_signup_without_link: raw.disable_signup_without_link,
         password_policy,
         members_see_invite_link: raw.members_see_invite_link,
@@ -459,6 +466,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         header_read_timeout_secs: raw.header_read_timeout_secs,
         database_connect_timeout_secs: raw.database_connect_timeout_secs,
         log: raw.log,
+        warnings: Vec::new(),
     })
 }
 

@@ -209,8 +209,15 @@ fn unknown_keys_and_variables_are_refused_with_the_nearest_known_one() {
         jail.create_file("ls.toml", "port = 7000\n")?;
         assert_eq!(load_with(Flags::default()).unwrap().port, 7000);
         jail.set_env("LS_NO_SUCH", "1");
+        let s = load_with(Flags::default()).unwrap();
+        assert!(
+            s.warnings[0].contains("LS_NO_SUCH (from the environment)"),
+            "{:?}",
+            s.warnings
+        );
+        jail.set_env("LS_PROT", "1");
         let e = load_with(Flags::default()).unwrap_err().to_string();
-        assert!(e.contains("LS_NO_SUCH (from the environment)"), "{e}");
+        assert!(e.contains("did you mean `LS_PORT`?"), "{e}");
         Ok(())
     });
 }

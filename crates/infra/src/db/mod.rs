@@ -68,8 +68,9 @@ pub async fn open(url: &str) -> Result<SeaStore, InfraError> {
 /// `host:port/database` of a PostgreSQL URL, without the credentials.
 fn pg_where(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-    rest.split('?').next().unwrap_or(rest).to_owned()
+    // The query first: it may carry a password (`?password=a@b`).
+    let rest = rest.split('?').next().unwrap_or(rest);
+    rest.rsplit_once('@').map_or(rest, |(_, r)| r).to_owned()
 }
 
 /// One connection first, within `timeout`, so that what goes wrong is said
@@ -409,7 +410,8 @@ fn redact_sqlx(url: &str, err: &sea_orm::sqlx::Error) -> String {
 fn redact_text(url: &str, text: String) -> String {
     match url
         .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(_, rest)| rest.split('?').next().unwrap_or(rest))
+        .and_then(|rest| rest.rsplit_once('@'))
     {
         Some((userinfo, _)) if userinfo.contains(':') => {
             let password = userinfo.split_once(':').map_or("", |(_, p)| p);
@@ -435,6 +437,15 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_passwords() {
+        assert_eq!(pg_where("postgres://u:p@db:5432/ls"), "db:5432/ls");
+        assert_eq!(pg_where("postgres://u:p@ss@db/ls?sslmode=require"), "db/ls");
+        assert_eq!(pg_where("postgres:///ls?host=/run/pg&password=a@b"), "/ls");
+        let text = redact_text("postgres://u:p@ss@db/ls", "auth for p@ss failed".into());
+        assert_eq!(text, "auth for *** failed");
+    }
 
     #[test]
     fn the_temporary_directory_is_on_a_local_filesystem() {
