@@ -45,6 +45,7 @@ pub fn no_throttling() -> app::ThrottleConfig {
         login_per_client: off,
         signup_per_client: off,
         token_reset_per_user: off,
+        token_failures_per_client: off,
     }
 }
 

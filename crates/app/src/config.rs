@@ -24,17 +24,24 @@ pub struct ServicesConfig {
     pub throttle: ThrottleConfig,
 }
 
-/// Brute-force and flood limits (`max_events` 0 turns one off).
+/// Brute-force and flood limits (`max_events` 0 turns one off). The
+/// defaults are the contract's (API.md): 10 consecutive failed logins lock
+/// an account for 15 minutes; 300 failed logins per 15 minutes from one
+/// address; 200 sign-ups an hour from one address. Successes never count
+/// against an address, and a successful login forgets the account's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
-    /// Login attempts per account (email), whatever the client address.
+    /// Failed login attempts per account (email), whatever the client address.
     pub login_per_account: Limit,
-    /// Login attempts per client address, whatever the account.
+    /// Failed login attempts per client address, whatever the account.
     pub login_per_client: Limit,
-    /// Sign-ups per client address.
+    /// Sign-up attempts per client address that made no account.
     pub signup_per_client: Limit,
     /// API token resets per user.
     pub token_reset_per_user: Limit,
+    /// Failed API-token authentications per client address, counted in
+    /// this process's memory (they need no durability).
+    pub token_failures_per_client: Limit,
 }
 
 impl Default for ThrottleConfig {
@@ -45,10 +52,14 @@ impl Default for ThrottleConfig {
             lockout_secs: 900,
         };
         Self {
-            login_per_account: limit(5),
-            login_per_client: limit(100),
-            signup_per_client: limit(20),
+            login_per_account: limit(10),
+            login_per_client: limit(300),
+            signup_per_client: Limit {
+                window_secs: 3600,
+                ..limit(200)
+            },
             token_reset_per_user: limit(10),
+            token_failures_per_client: limit(1000),
         }
     }
 }

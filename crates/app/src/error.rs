@@ -85,6 +85,9 @@ pub enum AppError {
     Random,
     #[error("password hashing failed")]
     Hashing,
+    /// Too much work waiting (the hashing queue is full): try again shortly.
+    #[error("The server is busy. Try again in {retry_after_secs} seconds.")]
+    Busy { retry_after_secs: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

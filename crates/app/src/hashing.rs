@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use accounts::{Password, PasswordHashString, PasswordHasher, SALT_LEN};
@@ -18,13 +19,48 @@ const HASHING_NICE: i32 = 10;
 /// request handler that wakes while every core hashes gets a core at once:
 /// issue 7's whoami p99 during a login storm was ten times its p99 alone
 /// with the hashes on tokio's blocking pool at the handlers' priority.
+///
+/// The queue is bounded (`max_queued` jobs waiting): past it a hash is
+/// refused at once with [`AppError::Busy`] (503 and `Retry-After`) rather
+/// than joining a queue whose wait outlives the request. A waiting job
+/// whose caller has gone (its request timed out or the client left) is
+/// dropped when its turn comes, not computed.
 #[derive(Debug, Clone)]
 pub struct BlockingHasher {
     jobs: mpsc::Sender<Job>,
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+    /// Jobs dropped because their caller had gone (for tests and logs).
+    abandoned: Arc<AtomicUsize>,
+}
+
+/// One waiting job's place in the count: given up once, by whichever
+/// comes first, the job starting or its caller going away.
+#[derive(Clone)]
+struct Place {
+    queued: Arc<AtomicUsize>,
+    held: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Place {
+    fn leave(&self) {
+        if self.held.swap(false, Ordering::AcqRel) {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// The caller's side: leaves the queue when the caller's future is dropped.
+struct Waiting(Place);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
 }
 
 impl BlockingHasher {
-    pub fn new(hasher: PasswordHasher, max_concurrent: usize) -> Self {
+    pub fn new(hasher: PasswordHasher, max_concurrent: usize, max_queued: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let hasher = Arc::new(hasher);
@@ -37,21 +73,57 @@ impl BlockingHasher {
                 tracing::error!(error = %e, "could not start a hashing thread");
             }
         }
-        Self { jobs }
+        Self {
+            jobs,
+            queued: Arc::default(),
+            max_queued: max_queued.max(1),
+            abandoned: Arc::default(),
+        }
     }
 
-    async fn run<T: Send + 'static>(
+    /// Hashes waiting for a thread now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Waiting hashes dropped because their caller had gone.
+    pub fn abandoned(&self) -> usize {
+        self.abandoned.load(Ordering::Acquire)
+    }
+
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, AppError> {
+        let waiting = self.queued.fetch_add(1, Ordering::AcqRel);
+        let place = Place {
+            queued: Arc::clone(&self.queued),
+            held: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        };
+        let caller = Waiting(place.clone());
+        if waiting >= self.max_queued {
+            drop(caller);
+            tracing::warn!(waiting, "hashing queue full: request refused");
+            return Err(AppError::Busy {
+                retry_after_secs: 1,
+            });
+        }
         let (done, result) = tokio::sync::oneshot::channel();
+        let abandoned = Arc::clone(&self.abandoned);
         self.jobs
             .send(Box::new(move |h| {
+                place.leave();
+                if done.is_closed() {
+                    abandoned.fetch_add(1, Ordering::AcqRel);
+                    return;
+                }
                 let _ = done.send(job(h));
             }))
             .map_err(|_| AppError::Hashing)?;
         // A job that panicked dropped `done`: an error, not a hang.
-        result.await.map_err(|_| AppError::Hashing)
+        let out = result.await.map_err(|_| AppError::Hashing);
+        drop(caller);
+        out
     }
 
     pub async fn hash(
@@ -104,7 +176,56 @@ mod tests {
     use super::*;
 
     fn pool(threads: usize) -> BlockingHasher {
-        BlockingHasher::new(PasswordHasher::new(256, 1, 1).unwrap(), threads)
+        BlockingHasher::new(PasswordHasher::new(256, 1, 1).unwrap(), threads, 4)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_abandoned_jobs_are_dropped() {
+        let h = pool(1);
+        // Hold the one thread until released.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(gate);
+        let (started, on_thread) = tokio::sync::oneshot::channel::<()>();
+        let blocker = {
+            let h = h.clone();
+            tokio::spawn(async move {
+                h.run(move |_| {
+                    let _ = started.send(());
+                    let _ = gate.lock().unwrap().recv();
+                })
+                .await
+            })
+        };
+        on_thread.await.unwrap();
+        // Four wait (the limit); their callers then give up.
+        let ran = Arc::new(AtomicUsize::new(0));
+        let mut waiting = Vec::new();
+        for _ in 0..4 {
+            let (h, ran) = (h.clone(), Arc::clone(&ran));
+            waiting.push(tokio::spawn(async move {
+                h.run(move |_| ran.fetch_add(1, Ordering::AcqRel)).await
+            }));
+        }
+        while h.queued() < 4 {
+            tokio::task::yield_now().await;
+        }
+        let refused = h.run(|_| ()).await;
+        assert!(matches!(refused, Err(AppError::Busy { .. })), "{refused:?}");
+        for w in &waiting {
+            w.abort();
+        }
+        for w in waiting {
+            let _ = w.await;
+        }
+        assert_eq!(h.queued(), 0, "callers that left free their places at once");
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        // The queue drains without running the abandoned jobs.
+        let pw = Password::for_login("a long passphrase").unwrap();
+        assert!(!h.verify(pw, None).await.unwrap());
+        assert_eq!(ran.load(Ordering::Acquire), 0);
+        assert_eq!(h.abandoned(), 4);
+        assert_eq!(h.queued(), 0);
     }
 
     #[tokio::test]

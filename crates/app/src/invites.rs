@@ -80,12 +80,20 @@ impl<S: Store> Services<S> {
         let org = self
             .acting_organization(acting, Action::ResetInviteLink)
             .await?;
-        let state = org.invite.rotated(self.random::<{ invites::SALT_LEN }>()?);
-        let token = state.token(self.key.as_bytes());
+        let salt = self.random::<{ invites::SALT_LEN }>()?;
         let org = self
             .store
-            .rotate_invite(org.id, state, self.invite_digest(&token), self.now_micros())
+            .rotate_invite(
+                org.id,
+                |current| {
+                    let state = current.rotated(salt);
+                    let digest = self.invite_digest(&state.token(self.key.as_bytes()));
+                    (state, digest)
+                },
+                self.now_micros(),
+            )
             .await?;
+        let token = org.invite.token(self.key.as_bytes());
         tracing::info!(
             organization_id = org.id,
             generation = org.invite.generation(),

@@ -18,6 +18,7 @@
 
 mod caller;
 mod config;
+mod devices;
 mod error;
 mod hashing;
 mod invites;
@@ -34,22 +35,26 @@ pub mod store;
 mod testkit;
 mod throttle;
 pub mod time;
+mod token_failures;
 mod tokens;
 mod users;
 
 pub use caller::{Caller, OrgMeta};
 pub use config::{ServicesConfig, ThrottleConfig};
+pub use devices::DEVICE_LIFETIME_SECS;
 pub use error::{AppError, Field, Unauthenticated};
 pub use hashing::BlockingHasher;
+pub use login::LoggedIn;
 pub use members::MemberPage;
 pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::Services;
 pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRequest};
 pub use store::{
-    AccountPlacement, CallerRecord, CreatedAccount, InviteLookup, InviteStore, MembershipRecord,
-    NewAccount, NewSession, OrgRecord, OrgStore, PersonalTokenRecord, SessionStore, Store,
-    StoreError, ThrottleStore, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
+    AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, InviteLookup, InviteStore,
+    MembershipRecord, NewAccount, NewDevice, NewSession, OrgRecord, OrgStore, PersonalTokenRecord,
+    SessionStore, Store, StoreError, ThrottleStore, TokenSettingsChange, TokenStore, UserChanges,
+    UserRecord, UserStore, UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

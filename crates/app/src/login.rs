@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use accounts::{Email, Password};
 
 use crate::SecretString;
+use crate::devices::{Device, device_key};
 use crate::error::AppError;
 use crate::services::Services;
 use crate::store::{NewSession, Store, UserRecord};
@@ -13,10 +14,18 @@ use crate::throttle::{login_account_key, login_client_key};
 /// Bytes of a session id: 256 bits, 64 hex characters.
 const SESSION_ID_BYTES: usize = 32;
 
+/// A successful login: the user, the new session's id, and a device
+/// cookie to give the browser (a new one unless it presented a live one
+/// of this account).
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user: UserRecord,
+    pub session: SecretString,
+    pub device: Option<SecretString>,
+}
+
 impl<S: Store> Services<S> {
-    /// Email and password, then a new session in the same transaction
-    /// that forgets the account's failures and ends the browser's previous
-    /// session (`replacing`): one commit after the hash, not three.
+    /// [`Services::log_in_device`] from a browser without a device cookie.
     pub async fn log_in(
         &self,
         email: &str,
@@ -24,11 +33,43 @@ impl<S: Store> Services<S> {
         client: Option<IpAddr>,
         replacing: Option<&str>,
     ) -> Result<(UserRecord, SecretString), AppError> {
-        let (user, account_key) = self.check_login(email, password, client).await?;
-        let id = self
-            .open_session(user.id, replacing, Some(account_key))
+        let l = self
+            .log_in_device(email, password, client, replacing, None)
             .await?;
-        Ok((user, id))
+        Ok((l.user, l.session))
+    }
+
+    /// Email and password (and the browser's device cookie, if any), then
+    /// a new session in the same transaction that forgets the failures
+    /// counted against the device or the account, takes the attempt back
+    /// from the client address's count (a success never counts against an
+    /// address), ends the browser's previous session (`replacing`) and
+    /// records a new device cookie: one commit after the hash.
+    pub async fn log_in_device(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: Option<IpAddr>,
+        replacing: Option<&str>,
+        device: Option<&str>,
+    ) -> Result<LoggedIn, AppError> {
+        let (user, forget, known_device) =
+            self.check_login(email, password, client, device).await?;
+        let refund = client.map(|ip| (login_client_key(ip), self.now_secs()));
+        let (device, record) = if known_device {
+            (None, None)
+        } else {
+            let (id, record) = self.new_device()?;
+            (Some(id), Some(record))
+        };
+        let session = self
+            .open_session(user.id, replacing, Some(forget), refund, record)
+            .await?;
+        Ok(LoggedIn {
+            user,
+            session,
+            device,
+        })
     }
 
     /// Email and password, without a session (for tests: the server logs
@@ -50,27 +91,38 @@ impl<S: Store> Services<S> {
         password: &SecretString,
         client: Option<IpAddr>,
     ) -> Result<UserRecord, AppError> {
-        let (user, account_key) = self.check_login(email, password, client).await?;
-        self.store.throttle_clear(&account_key).await?;
+        let (user, forget, _) = self.check_login(email, password, client, None).await?;
+        self.store.throttle_clear(&forget).await?;
+        if let Some(ip) = client {
+            self.store
+                .throttle_refund(&login_client_key(ip), self.now_secs())
+                .await?;
+        }
         Ok(user)
     }
 
-    /// The user whose email and password these are, and the throttle key
-    /// of the account, which a success is to forget. Every failure is the
-    /// same error and costs one hash, whether the email is unknown, the
-    /// password wrong or the user inactive. Each attempt is counted against
-    /// the account and the client address before the hash; a throttled
-    /// attempt is refused without looking at the password, so the answer is
-    /// the same whether it was right or wrong.
+    /// The user whose email and password these are, the throttle key a
+    /// success is to forget (the device's or the account's), and whether
+    /// the browser's device cookie is a live one of this account. Every
+    /// failure is the same error and costs one hash, whether the email is
+    /// unknown, the password wrong or the user inactive. Each attempt is
+    /// counted against the device (with a live device cookie of the
+    /// account) or the account (without), and the client address, before
+    /// the hash; a throttled attempt is refused without looking at the
+    /// password, so the answer is the same whether it was right or wrong.
     async fn check_login(
         &self,
         email: &str,
         password: &SecretString,
         client: Option<IpAddr>,
-    ) -> Result<(UserRecord, String), AppError> {
+        device: Option<&str>,
+    ) -> Result<(UserRecord, String, bool), AppError> {
         let parsed = Email::parse(email).ok();
-        let account_key = login_account_key(parsed.as_ref(), email);
-        let mut keys = vec![(account_key.clone(), self.config.throttle.login_per_account)];
+        let (key, known) = match self.recognise_device(device, parsed.as_ref()).await? {
+            Device::Known { digest, user } => (device_key(&digest), Some(*user)),
+            Device::Unknown => (login_account_key(parsed.as_ref(), email), None),
+        };
+        let mut keys = vec![(key.clone(), self.config.throttle.login_per_account)];
         if let Some(ip) = client {
             keys.push((login_client_key(ip), self.config.throttle.login_per_client));
         }
@@ -78,14 +130,16 @@ impl<S: Store> Services<S> {
         let Some(password) = Password::for_login(password.expose()) else {
             return Err(AppError::BadCredentials);
         };
-        let user = match &parsed {
-            Some(e) => self.store.user_by_email(e).await?,
-            None => None,
+        let known_device = known.is_some();
+        let user = match (known, &parsed) {
+            (Some(u), _) => Some(u),
+            (None, Some(e)) => self.store.user_by_email(e).await?,
+            (None, None) => None,
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let matches = self.hasher.verify(password, stored).await?;
         match user {
-            Some(u) if matches && u.is_active => Ok((u, account_key)),
+            Some(u) if matches && u.is_active => Ok((u, key, known_device)),
             _ => Err(AppError::BadCredentials),
         }
     }
@@ -93,7 +147,7 @@ impl<S: Store> Services<S> {
     /// A new server-side session; the returned id goes to the client only.
     #[cfg(any(test, feature = "testing"))]
     pub async fn start_session(&self, user_id: i64) -> Result<SecretString, AppError> {
-        self.open_session(user_id, None, None).await
+        self.open_session(user_id, None, None, None, None).await
     }
 
     /// A new session that ends the browser's previous one (`replacing`), in one transaction.
@@ -102,7 +156,8 @@ impl<S: Store> Services<S> {
         user_id: i64,
         replacing: Option<&str>,
     ) -> Result<SecretString, AppError> {
-        self.open_session(user_id, replacing, None).await
+        self.open_session(user_id, replacing, None, None, None)
+            .await
     }
 
     async fn open_session(
@@ -110,6 +165,8 @@ impl<S: Store> Services<S> {
         user_id: i64,
         replacing: Option<&str>,
         forgets: Option<String>,
+        refunds: Option<(String, i64)>,
+        device: Option<crate::store::NewDevice>,
     ) -> Result<SecretString, AppError> {
         let id = hex::encode(self.random::<SESSION_ID_BYTES>()?);
         let now = self.now_micros();
@@ -123,6 +180,8 @@ impl<S: Store> Services<S> {
                 expires_at,
                 replaces: replacing.map(|old| self.session_digest(old)),
                 forgets,
+                refunds,
+                device,
             })
             .await?;
         Ok(SecretString::new(id))
@@ -264,6 +323,34 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn successes_never_count_against_an_address() {
+        let f = fixture(ServicesConfig {
+            throttle: ThrottleConfig {
+                login_per_client: limit(3),
+                ..ThrottleConfig::default()
+            },
+            ..ServicesConfig::default()
+        });
+        f.owner().await;
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        for _ in 0..10 {
+            f.svc
+                .log_in(OWNER, &secret(PASSWORD), Some(ip), None)
+                .await
+                .unwrap();
+        }
+        for _ in 0..3 {
+            let r = f
+                .svc
+                .log_in("x@example.com", &secret("wrong-one-1"), Some(ip), None)
+                .await;
+            assert!(matches!(r, Err(AppError::BadCredentials)), "{r:?}");
+        }
+        let r = f.svc.log_in(OWNER, &secret(PASSWORD), Some(ip), None).await;
+        assert!(matches!(r, Err(AppError::Throttled { .. })), "{r:?}");
     }
 
     #[tokio::test]

@@ -223,20 +223,24 @@ impl<S: Store> Services<S> {
     ) -> Result<TokenSettings, AppError> {
         let (org_id, role) = caller.active()?;
         self.require(role, Action::ChangeTokenSettings)?;
-        let mut settings = self.token_settings(caller).await?;
-        if let Some(b) = patch.api_tokens_enabled {
-            settings.api_tokens_enabled = b;
-        }
-        if let Some(b) = patch.legacy_api_tokens_enabled {
-            settings.legacy_api_tokens_enabled = b;
-        }
-        if let Some(days) = patch.api_token_ttl_days {
-            settings.api_token_ttl_days = TokenSettings::ttl_days(days)
-                .map_err(|e| AppError::Validation(vec![("api_token_ttl_days", e.to_string())]))?;
-        }
+        let api_token_ttl_days =
+            match patch.api_token_ttl_days {
+                Some(days) => Some(TokenSettings::ttl_days(days).map_err(|e| {
+                    AppError::Validation(vec![("api_token_ttl_days", e.to_string())])
+                })?),
+                None => None,
+            };
+        // The change goes to the store as a change, applied to the settings
+        // read inside the write: two managers changing different settings
+        // at once both see their change hold.
+        let change = crate::store::TokenSettingsChange {
+            api_tokens_enabled: patch.api_tokens_enabled,
+            legacy_api_tokens_enabled: patch.legacy_api_tokens_enabled,
+            api_token_ttl_days,
+        };
         let org = self
             .store
-            .set_token_settings(org_id, settings, self.now_micros())
+            .set_token_settings(org_id, change, self.now_micros())
             .await?;
         tracing::info!(
             organization_id = org_id,

@@ -31,6 +31,8 @@ pub struct Services<S> {
     random: Arc<dyn Random>,
     clock: Arc<dyn Clock>,
     pub(crate) config: ServicesConfig,
+    /// Failed API-token authentications by client, in memory.
+    pub(crate) token_failures: crate::token_failures::TokenFailures,
 }
 
 impl<S: Store> Services<S> {
@@ -50,6 +52,7 @@ impl<S: Store> Services<S> {
             random,
             clock,
             config,
+            token_failures: crate::token_failures::TokenFailures::default(),
         }
     }
 

@@ -61,7 +61,7 @@ pub(crate) fn fixture(config: ServicesConfig) -> Fixture {
     let hasher = PasswordHasher::new(8, 1, 1).expect("cheap argon2 parameters");
     let svc = Services::new(
         MemoryStore::new(),
-        crate::BlockingHasher::new(hasher, 1),
+        crate::BlockingHasher::new(hasher, 1, 64),
         DigestKey::from_bytes([7; 32]),
         Arc::new(TestRandom(AtomicU64::new(1))),
         Arc::clone(&clock) as Arc<dyn Clock>,

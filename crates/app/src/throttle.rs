@@ -1,7 +1,7 @@
 //! Brute-force and flood limits: the keys attempts are counted under, the
 //! check made before each attempt, and the operator's unlock.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use accounts::Email;
 use accounts::throttle::Limit;
@@ -23,12 +23,29 @@ pub(crate) fn login_account_key(parsed: Option<&Email>, raw: &str) -> String {
     }
 }
 
+/// What a client address is counted as: an IPv4 address whole, an IPv6
+/// address by its /64 (one subscriber's network: a client rotating through
+/// the 2^64 addresses of its own prefix is still one client), an
+/// IPv4-mapped IPv6 address as the IPv4 address.
+pub(crate) fn client_net(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 pub(crate) fn login_client_key(ip: IpAddr) -> String {
-    format!("login:client:{ip}")
+    format!("login:client:{}", client_net(ip))
 }
 
 pub(crate) fn signup_client_key(ip: IpAddr) -> String {
-    format!("signup:client:{ip}")
+    format!("signup:client:{}", client_net(ip))
 }
 
 pub(crate) fn token_reset_key(user_id: i64) -> String {
@@ -54,7 +71,8 @@ impl<S: Store> Services<S> {
         }
     }
 
-    /// `ls-admin user unlock`: forgets the account's failed logins and, with
+    /// `ls-admin user unlock`: forgets the account's failed logins (and
+    /// those of each of its device cookies) and, with
     /// an address, that client's login and sign-up counts. `true` if anything
     /// was locked or counted.
     pub async fn unlock(&self, email: &str, client: Option<IpAddr>) -> Result<bool, AppError> {
@@ -63,6 +81,12 @@ impl<S: Store> Services<S> {
             .store
             .throttle_clear(&login_account_key(Some(&user.email), email))
             .await?;
+        for digest in self.store.device_digests(user.id).await? {
+            any |= self
+                .store
+                .throttle_clear(&crate::devices::device_key(&digest))
+                .await?;
+        }
         if let Some(ip) = client {
             any |= self.store.throttle_clear(&login_client_key(ip)).await?;
             any |= self.store.throttle_clear(&signup_client_key(ip)).await?;
@@ -75,6 +99,20 @@ impl<S: Store> Services<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a = |s: &str| client_net(s.parse().unwrap());
+        assert_eq!(a("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(a("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+        assert_ne!(a("2001:db8:1:3::1"), a("2001:db8:1:2::1"));
+        assert_eq!(a("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(a("192.0.2.1"), "192.0.2.1");
+        assert_eq!(
+            login_client_key("2001:db8::5".parse().unwrap()),
+            login_client_key("2001:db8::6".parse().unwrap())
+        );
+    }
 
     #[test]
     fn login_keys_are_the_normal_form_of_the_email() {

@@ -30,6 +30,43 @@ pub enum Credential<'a> {
 impl<S: Store> Services<S> {
     /// The caller an API credential stands for, or why it stands for no one.
     pub async fn token_caller(&self, credential: Credential<'_>) -> Result<Caller, AppError> {
+        self.token_caller_from(credential, None).await
+    }
+
+    /// [`Services::token_caller`] for a request from `client`: a credential
+    /// that stands for no one counts against the client's address (in this
+    /// process's memory), and an address with too many such failures is
+    /// refused (429) before its credential is looked at, so an online
+    /// search for a short key stops there.
+    pub async fn token_caller_from(
+        &self,
+        credential: Credential<'_>,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Caller, AppError> {
+        let limit = self.config.throttle.token_failures_per_client;
+        let client = client
+            .filter(|_| !limit.is_off())
+            .map(crate::throttle::client_net);
+        let now = self.now_secs();
+        let throttled = |until: i64| AppError::Throttled {
+            retry_after_secs: (until - now).max(1),
+        };
+        if let Some(c) = &client {
+            self.token_failures.check(c, now).map_err(throttled)?;
+        }
+        let found = self.credential_caller(credential).await;
+        if let (Some(c), Err(AppError::Unauthenticated(_))) = (&client, &found)
+            && let Err(until) = self.token_failures.fail(c, limit, now)
+        {
+            tracing::warn!(
+                retry_after_secs = until - now,
+                "too many failed API-token authentications from one address"
+            );
+        }
+        found
+    }
+
+    async fn credential_caller(&self, credential: Credential<'_>) -> Result<Caller, AppError> {
         let refused = |why| AppError::Unauthenticated(why);
         let (record, legacy) = match credential {
             Credential::Legacy(key) => {

@@ -116,6 +116,16 @@ impl<S: Store> Services<S> {
             if !role.is_manager() {
                 return Err(AppError::Forbidden);
             }
+            // Nobody edits an owner's account but its owner, and a manager
+            // here edits only an account they manage everywhere it is.
+            self.may_act_on_account(
+                caller,
+                target.id,
+                Role::is_manager,
+                AppError::Forbidden,
+                || AppError::Forbidden,
+            )
+            .await?;
             target
         };
         let mut errors = Vec::new();
@@ -160,17 +170,67 @@ impl<S: Store> Services<S> {
             .await?)
     }
 
-    /// Deletes a member's account. The owner cannot be deleted; only the
-    /// owner or an administrator of this organization deletes.
+    /// Whether the caller, acting on another user's account (editing or
+    /// deleting it), may do so everywhere that account is: an account that
+    /// owns an organization is refused (`owner`), and so is one that is a
+    /// member of an organization where the caller's role may not (`may`
+    /// false: `denied`). An account is one across organizations, so a right in
+    /// one is no right over it in another.
+    async fn may_act_on_account(
+        &self,
+        caller: &Caller,
+        target_id: i64,
+        may: impl Fn(Role) -> bool,
+        owner: AppError,
+        denied: fn() -> AppError,
+    ) -> Result<(), AppError> {
+        for org in self.store.organizations_of(target_id).await? {
+            let Some(theirs) = self.current_membership(target_id, org.id).await? else {
+                continue;
+            };
+            if theirs.role == Role::Owner {
+                return Err(owner);
+            }
+            let mine = self.current_membership(caller.user.id, org.id).await?;
+            if !mine.is_some_and(|m| may(m.role)) {
+                return Err(denied());
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an account of this organization: a current member, or one
+    /// who was removed from it (Label Studio's user list includes removed
+    /// members, so the owner keeps the last word on them). The owner of any
+    /// organization cannot be deleted; only the owner or an administrator
+    /// deletes, and only an account whose every organization lets them.
     pub async fn delete_user(&self, caller: &Caller, user_id: i64) -> Result<(), AppError> {
-        let (membership, target) = self.member(caller, user_id).await?;
-        let (_, role) = caller.active()?;
-        if membership.role == Role::Owner {
+        let (org_id, role) = caller.active()?;
+        self.require(role, orgs::Action::ViewMembers)?;
+        let membership = self
+            .store
+            .membership(user_id, org_id)
+            .await?
+            .ok_or(AppError::NotFound("User"))?;
+        let target = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::NotFound("User"))?;
+        if membership.removed_at.is_none() && membership.role == Role::Owner {
             return Err(AppError::OwnerUndeletable);
         }
         if !self.config.role_policy.may(role, orgs::Action::DeleteUser) {
             return Err(AppError::OnlyOwnerDeletes);
         }
+        self.may_act_on_account(
+            caller,
+            target.id,
+            |r| self.config.role_policy.may(r, orgs::Action::DeleteUser),
+            AppError::OwnerUndeletable,
+            || AppError::OnlyOwnerDeletes,
+        )
+        .await?;
         self.store.delete_user(target.id).await?;
         tracing::info!(user_id = target.id, by = caller.user.id, "user deleted");
         Ok(())
@@ -290,6 +350,63 @@ mod tests {
             f.svc.find_user("m@example.com").await,
             Err(AppError::NotFound("User"))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_removed_member_is_deleted_by_the_owner_who_removed_them() {
+        let f = fixture(ServicesConfig::default());
+        let owner = f.owner().await;
+        let member = f.add("gone@example.com", Role::Member).await;
+        let (org, _) = owner.active().unwrap();
+        f.svc
+            .remove_member(&owner.user, org, member.user.id)
+            .await
+            .unwrap();
+        // Still an account of this organization's past: the owner deletes it.
+        f.svc.delete_user(&owner, member.user.id).await.unwrap();
+        assert!(f.svc.find_user("gone@example.com").await.is_err());
+        // A user who never belonged here is not found.
+        assert!(matches!(
+            f.svc.delete_user(&owner, 9_999).await,
+            Err(AppError::NotFound("User"))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_account_is_managed_only_where_every_organization_allows() {
+        let f = fixture(ServicesConfig {
+            organization_creation_over_api: true,
+            ..ServicesConfig::default()
+        });
+        let _owner = f.owner().await;
+        let admin = f.add("a@example.com", Role::Administrator).await;
+        let other = f.add("o@example.com", Role::Member).await;
+        // `other` creates (and owns) an organization of their own.
+        f.svc
+            .create_organization(&other.user, "Elsewhere")
+            .await
+            .unwrap();
+        let other = f.caller("o@example.com").await;
+        assert!(matches!(
+            f.svc.delete_user(&admin, other.user.id).await,
+            Err(AppError::OwnerUndeletable)
+        ));
+        let rename = UserPatch {
+            first_name: Some("Renamed".into()),
+            ..UserPatch::default()
+        };
+        assert!(matches!(
+            f.svc
+                .update_user(&admin, other.user.id, rename.clone())
+                .await,
+            Err(AppError::Forbidden)
+        ));
+        // Their own account, they edit.
+        f.svc
+            .update_user(&other, other.user.id, rename)
+            .await
+            .unwrap();
+        assert!(f.svc.find_user("o@example.com").await.is_ok());
     }
 
     #[tokio::test]

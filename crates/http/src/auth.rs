@@ -15,6 +15,8 @@ use crate::state::{PublicUrl, Shared};
 
 pub(crate) const SESSION_COOKIE: &str = "sessionid";
 pub(crate) const CSRF_COOKIE: &str = "csrftoken";
+/// The device cookie (`app::devices`): which browser logged in to an account before.
+pub(crate) const DEVICE_COOKIE: &str = "ls_device";
 pub(crate) const CSRF_HEADER: &str = "x-csrftoken";
 pub(crate) const CSRF_FIELD: &str = "csrfmiddlewaretoken";
 
@@ -158,8 +160,13 @@ impl<S: Store> FromRequestParts<Shared<S>> for Authenticated {
                 Presented::Legacy(k) => (Credential::Legacy(k), Via::Token(k.clone())),
                 Presented::Jwt(t) => (Credential::Access(t), Via::Jwt),
             };
+            let peer = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|axum::extract::ConnectInfo(a)| *a);
+            let client = state.client(&parts.headers, peer);
             return Ok(Authenticated {
-                caller: services.token_caller(credential).await?,
+                caller: services.token_caller_from(credential, client).await?,
                 via,
             });
         }

@@ -158,8 +158,13 @@ fn app_error(e: &AppError) -> Response {
         AppError::Unauthenticated(why) => {
             return ApiError::AuthenticationFailed(unauthenticated(*why)).into_response();
         }
-        AppError::Throttled { retry_after_secs } => {
-            let mut r = envelope(StatusCode::TOO_MANY_REQUESTS, &wire_detail(e), None);
+        AppError::Throttled { retry_after_secs } | AppError::Busy { retry_after_secs } => {
+            let status = if matches!(e, AppError::Busy { .. }) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            let mut r = envelope(status, &wire_detail(e), None);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -100,7 +100,9 @@ pub async fn open_services(
         data_dir::ensure(path.parent().unwrap_or(&settings.data_dir))?;
     }
     let timeout = std::time::Duration::from_secs(settings.database_connect_timeout_secs);
-    let store = db::open_target_with(&settings.database, open, timeout).await?;
+    let store = db::open_target_with(&settings.database, open, timeout)
+        .await?
+        .with_throttle_cap(settings.throttle_max_keys);
     let key = match loaded {
         Some(key) => key,
         None => {
@@ -143,7 +145,7 @@ pub async fn open_services(
     );
     Ok(Services::new(
         store,
-        BlockingHasher::new(hasher, settings.hash_concurrency),
+        BlockingHasher::new(hasher, settings.hash_concurrency, settings.hash_queue_limit),
         DigestKey::from_bytes(key),
         Arc::new(OsRandom),
         Arc::new(SystemClock),

@@ -17,13 +17,14 @@ pub enum InviteLookup {
 
 pub trait InviteStore {
     fn find_invite(&self, digest: &SecretDigest) -> impl Future<Output = R<InviteLookup>> + Send;
-    /// Moves the organization's invite to `new_state`; the old digest is
-    /// retired in the same transaction.
+    /// Moves the organization's invite on: `rotate` gets the state as read
+    /// inside the write transaction and gives the next one with its digest
+    /// (so two resets at once make two generations, never one twice); the
+    /// old digest is retired in the same transaction.
     fn rotate_invite(
         &self,
         org_id: i64,
-        new_state: InviteState,
-        new_digest: SecretDigest,
+        rotate: impl FnOnce(&InviteState) -> (InviteState, SecretDigest) + Send,
         now: i64,
     ) -> impl Future<Output = R<OrgRecord>> + Send;
 }

@@ -35,6 +35,8 @@ struct State {
     personal_tokens: Vec<PersonalTokenRecord>,
     sessions: HashMap<SecretDigest, Session>,
     throttle: HashMap<String, Counter>,
+    /// Device cookies: digest -> (user, expires at, created in order).
+    devices: HashMap<SecretDigest, (i64, i64, i64)>,
 }
 
 impl State {
@@ -181,8 +183,14 @@ impl UserStore for MemoryStore {
             AccountPlacement::Join {
                 organization_id,
                 role,
+                invite,
             } => {
                 s.org_mut(*organization_id)?;
+                if let Some(d) = invite
+                    && s.orgs.get(organization_id).map(|(_, cur)| cur) != Some(d)
+                {
+                    return Err(StoreError::InviteRetired);
+                }
                 (*organization_id, *role, false)
             }
             AccountPlacement::JoinFirstOrCreate {
@@ -263,6 +271,7 @@ impl UserStore for MemoryStore {
         let mut s = self.state();
         s.user_mut(user_id)?.password_hash = Some(hash);
         s.end_sessions(user_id);
+        s.devices.retain(|_, (u, _, _)| *u != user_id);
         Ok(())
     }
 
@@ -312,6 +321,7 @@ impl UserStore for MemoryStore {
             return Err(StoreError::NotFound("User"));
         }
         s.end_sessions(user_id);
+        s.devices.retain(|_, (u, _, _)| *u != user_id);
         s.api_tokens.remove(&user_id);
         s.personal_tokens.retain(|t| t.user_id != user_id);
         s.memberships.retain(|m| m.user_id != user_id);
@@ -382,12 +392,12 @@ impl OrgStore for MemoryStore {
     async fn set_token_settings(
         &self,
         org_id: i64,
-        settings: TokenSettings,
+        change: super::orgs::TokenSettingsChange,
         now: i64,
     ) -> R<OrgRecord> {
         let mut s = self.state();
         let org = s.org_mut(org_id)?;
-        org.tokens = settings;
+        org.tokens = change.apply(org.tokens);
         org.updated_at = now;
         Ok(org.clone())
     }
@@ -455,8 +465,7 @@ impl InviteStore for MemoryStore {
     async fn rotate_invite(
         &self,
         org_id: i64,
-        new_state: InviteState,
-        new_digest: SecretDigest,
+        rotate: impl FnOnce(&InviteState) -> (InviteState, SecretDigest) + Send,
         now: i64,
     ) -> R<OrgRecord> {
         let mut s = self.state();
@@ -464,6 +473,7 @@ impl InviteStore for MemoryStore {
             .orgs
             .get_mut(&org_id)
             .ok_or(StoreError::NotFound("Organization"))?;
+        let (new_state, new_digest) = rotate(&org.invite);
         let old = std::mem::replace(digest, new_digest);
         org.invite = new_state;
         org.updated_at = now;
@@ -481,6 +491,28 @@ impl SessionStore for MemoryStore {
         }
         if let Some(key) = session.forgets {
             s.throttle.remove(&key);
+        }
+        if let Some((key, now)) = session.refunds
+            && let Some(c) = s.throttle.get_mut(&key)
+        {
+            *c = c.refund(now);
+        }
+        if let Some(device) = session.device {
+            let (user, now) = (session.user_id, session.now);
+            let order = s.id();
+            s.devices.retain(|_, (u, exp, _)| *u != user || *exp > now);
+            s.devices
+                .insert(device.digest, (user, device.expires_at, order));
+            let mut mine: Vec<(i64, SecretDigest)> = s
+                .devices
+                .iter()
+                .filter(|(_, (u, _, _))| *u == user)
+                .map(|(d, (_, _, o))| (*o, *d))
+                .collect();
+            mine.sort_by_key(|(o, _)| std::cmp::Reverse(*o));
+            for (_, d) in mine.into_iter().skip(super::sessions::DEVICES_PER_USER) {
+                s.devices.remove(&d);
+            }
         }
         s.sessions.insert(
             session.digest,
@@ -518,6 +550,25 @@ impl SessionStore for MemoryStore {
     async fn delete_session(&self, digest: &SecretDigest) -> R<()> {
         self.state().sessions.remove(digest);
         Ok(())
+    }
+
+    async fn device_user(&self, digest: &SecretDigest, now: i64) -> R<Option<i64>> {
+        Ok(self
+            .state()
+            .devices
+            .get(digest)
+            .filter(|(_, exp, _)| *exp > now)
+            .map(|(u, _, _)| *u))
+    }
+
+    async fn device_digests(&self, user_id: i64) -> R<Vec<SecretDigest>> {
+        Ok(self
+            .state()
+            .devices
+            .iter()
+            .filter(|(_, (u, _, _))| *u == user_id)
+            .map(|(d, _)| *d)
+            .collect())
     }
 }
 
@@ -609,19 +660,34 @@ impl ThrottleStore for MemoryStore {
     ) -> R<Result<(), i64>> {
         let mut s = self.state();
         let mut next = Vec::with_capacity(keys.len());
-        let mut locked: Option<i64> = None;
+        let mut locks = Vec::new();
+        let mut refused: Option<i64> = None;
         for (key, limit) in keys {
             let counter = s.throttle.get(&key).copied().unwrap_or_default();
             match counter.admit(limit, now_secs) {
-                Verdict::Locked { until } => locked = Some(locked.map_or(until, |u| u.max(until))),
+                Verdict::Locked { until } => {
+                    refused = Some(refused.map_or(until, |u| u.max(until)))
+                }
+                Verdict::Locks(c) => {
+                    refused = Some(refused.map_or(c.locked_until, |u| u.max(c.locked_until)));
+                    locks.push((key, c));
+                }
                 Verdict::Admitted(c) => next.push((key, c)),
             }
         }
-        if let Some(until) = locked {
+        if let Some(until) = refused {
+            s.throttle.extend(locks);
             return Ok(Err(until));
         }
         s.throttle.extend(next);
         Ok(Ok(()))
+    }
+
+    async fn throttle_refund(&self, key: &str, now_secs: i64) -> R<()> {
+        if let Some(c) = self.state().throttle.get_mut(key) {
+            *c = c.refund(now_secs);
+        }
+        Ok(())
     }
 
     async fn throttle_clear(&self, key: &str) -> R<bool> {

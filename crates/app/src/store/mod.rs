@@ -15,8 +15,8 @@ mod users;
 use thiserror::Error;
 
 pub use invites::{InviteLookup, InviteStore};
-pub use orgs::{MembershipRecord, OrgRecord, OrgStore};
-pub use sessions::{NewSession, SessionStore};
+pub use orgs::{MembershipRecord, OrgRecord, OrgStore, TokenSettingsChange};
+pub use sessions::{DEVICES_PER_USER, NewDevice, NewSession, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{CallerRecord, PersonalTokenRecord, TokenStore};
 pub use users::{
@@ -35,6 +35,9 @@ pub enum StoreError {
     /// personal access token per user, say).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The invite an account was to join by was reset meanwhile.
+    #[error("the invite link was reset")]
+    InviteRetired,
     /// The stored data breaks an invariant (a bad role string, say).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),

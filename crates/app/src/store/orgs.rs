@@ -9,6 +9,30 @@ use orgs::{OrgTitle, Role, TokenSettings};
 use super::R;
 use super::users::UserRecord;
 
+/// Validated token settings to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenSettingsChange {
+    pub api_tokens_enabled: Option<bool>,
+    pub legacy_api_tokens_enabled: Option<bool>,
+    pub api_token_ttl_days: Option<u32>,
+}
+
+impl TokenSettingsChange {
+    /// The settings after the change.
+    pub fn apply(self, mut to: TokenSettings) -> TokenSettings {
+        if let Some(b) = self.api_tokens_enabled {
+            to.api_tokens_enabled = b;
+        }
+        if let Some(b) = self.legacy_api_tokens_enabled {
+            to.legacy_api_tokens_enabled = b;
+        }
+        if let Some(d) = self.api_token_ttl_days {
+            to.api_token_ttl_days = d;
+        }
+        to
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgRecord {
     pub id: i64,
@@ -52,10 +76,12 @@ pub trait OrgStore {
         contact_info: Option<Option<Email>>,
         now: i64,
     ) -> impl Future<Output = R<OrgRecord>> + Send;
+    /// Applies the change to the settings as read inside the write
+    /// transaction, so two changes of different settings both hold.
     fn set_token_settings(
         &self,
         org_id: i64,
-        settings: TokenSettings,
+        change: TokenSettingsChange,
         now: i64,
     ) -> impl Future<Output = R<OrgRecord>> + Send;
 

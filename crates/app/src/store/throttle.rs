@@ -15,6 +15,9 @@ pub trait ThrottleStore {
         keys: Vec<(String, Limit)>,
         now_secs: i64,
     ) -> impl Future<Output = R<Result<(), i64>>> + Send;
+    /// Takes back one attempt counted against `key` that succeeded
+    /// (`Counter::refund`): per-address limits count failures only.
+    fn throttle_refund(&self, key: &str, now_secs: i64) -> impl Future<Output = R<()>> + Send;
     /// Forgets a key (a successful login, `ls-admin user unlock`); `true` if it was there.
     fn throttle_clear(&self, key: &str) -> impl Future<Output = R<bool>> + Send;
 }

@@ -36,8 +36,15 @@ pub struct UserWithRole {
 /// Where a new account goes.
 #[derive(Debug, Clone)]
 pub enum AccountPlacement {
-    /// Join this organization with this role.
-    Join { organization_id: i64, role: Role },
+    /// Join this organization with this role; with `invite`, only while
+    /// that digest is still the organization's current invite (checked in
+    /// the account's transaction, so a Reset Link that lands while the
+    /// password is being hashed still stops the sign-up).
+    Join {
+        organization_id: i64,
+        role: Role,
+        invite: Option<SecretDigest>,
+    },
     /// Join the first organization as `role`; when none exists yet, create
     /// one with this title (the new user its owner). Decided inside the
     /// transaction, so two racing first sign-ups cannot make two.

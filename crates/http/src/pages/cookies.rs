@@ -5,7 +5,7 @@ use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
 use crate::ApiError;
-use crate::auth::{CSRF_COOKIE, SESSION_COOKIE, cookie};
+use crate::auth::{CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, cookie};
 use crate::state::Shared;
 
 /// 256 random bits, as 64 hex characters.
@@ -46,6 +46,18 @@ pub(super) fn session_cookie<S>(
         c = c.max_age(cookie::time::Duration::seconds(secs));
     }
     c.build()
+}
+
+/// A device cookie: sent back with every login to this deployment, never
+/// readable by scripts, for as long as the server honours it.
+pub(super) fn device_cookie<S>(st: &Shared<S>, value: String) -> Cookie<'static> {
+    Cookie::build((DEVICE_COOKIE, value))
+        .path(format!("{}/", st.url.prefix))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(st.url.https)
+        .max_age(cookie::time::Duration::seconds(app::DEVICE_LIFETIME_SECS))
+        .build()
 }
 
 /// The CSRF token this browser has, or a new one to set (`true`).

@@ -6,10 +6,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use signup_policy::Mode;
 
-use super::cookies::{csrf_cookie, random_hex, session_cookie, set_cookie};
+use super::cookies::{csrf_cookie, device_cookie, random_hex, session_cookie, set_cookie};
 use super::forms::{Form, query_next, safe_next};
 use super::{Layout, Page, already_signed_in, form_action, page, redirect, session};
-use crate::auth::{SESSION_COOKIE, cookie};
+use crate::auth::{DEVICE_COOKIE, SESSION_COOKIE, cookie};
 use crate::state::Shared;
 
 #[derive(Template)]
@@ -94,15 +94,27 @@ pub(super) async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -
         .field("persist_session")
         .is_some_and(|v| !v.is_empty() && v != "false");
     let old = cookie(&form.headers, SESSION_COOKIE);
+    let device = cookie(&form.headers, DEVICE_COOKIE);
     let logged_in = st
         .services
-        .log_in(email, &password, form.client, old.as_deref())
+        .log_in_device(
+            email,
+            &password,
+            form.client,
+            old.as_deref(),
+            device.as_deref(),
+        )
         .await;
     let mut retry_after = None;
     let (error, status) = match logged_in {
-        Ok((user, sid)) => {
-            tracing::info!(user_id = user.id, persist, "logged in");
-            return session_started(&st, &sid, query_next(&form.uri).as_deref(), persist);
+        Ok(l) => {
+            tracing::info!(user_id = l.user.id, persist, "logged in");
+            let mut resp =
+                session_started(&st, &l.session, query_next(&form.uri).as_deref(), persist)?;
+            if let Some(d) = l.device {
+                set_cookie(&mut resp, &device_cookie(&st, d.expose().to_owned()));
+            }
+            return Ok(resp);
         }
         Err(AppError::BadCredentials) => (
             "The email and password you entered don't match.",

@@ -74,10 +74,14 @@ struct Raw {
     login_attempts_per_account: u32,
     login_attempts_per_client: u32,
     signups_per_client: u32,
+    signup_window_secs: i64,
     token_resets_per_user: u32,
+    token_failures_per_client: u32,
+    throttle_max_keys: u64,
     access_token_lifetime_secs: i64,
     secret_key: Option<SecretString>,
     hash_concurrency: Option<usize>,
+    hash_queue_limit: usize,
     body_limit: usize,
     max_connections: usize,
     header_read_timeout_secs: u64,
@@ -167,10 +171,15 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
     pub trusted_proxies: Vec<String>,
     pub throttle: app::ThrottleConfig,
+    /// Most throttle counter rows kept (a flood of addresses cannot grow
+    /// the table past it).
+    pub throttle_max_keys: u64,
     /// Lifetime of an access token made from a personal access token.
     pub access_token_lifetime_secs: i64,
     pub secret_key: Option<SecretString>,
     pub hash_concurrency: usize,
+    /// Most password hashes waiting for a hashing thread; past it, 503.
+    pub hash_queue_limit: usize,
     /// Largest request body, in bytes.
     pub body_limit: usize,
     /// Most connections open at once (also bounded by the descriptor limit).
@@ -373,6 +382,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     }
     for (key, v) in [
         ("throttle_window_secs", raw.throttle_window_secs),
+        ("signup_window_secs", raw.signup_window_secs),
         ("throttle_lockout_secs", raw.throttle_lockout_secs),
     ] {
         if v <= 0 {
@@ -387,9 +397,19 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     let throttle = app::ThrottleConfig {
         login_per_account: limit(raw.login_attempts_per_account),
         login_per_client: limit(raw.login_attempts_per_client),
-        signup_per_client: limit(raw.signups_per_client),
+        signup_per_client: accounts::throttle::Limit {
+            window_secs: raw.signup_window_secs,
+            ..limit(raw.signups_per_client)
+        },
         token_reset_per_user: limit(raw.token_resets_per_user),
+        token_failures_per_client: limit(raw.token_failures_per_client),
     };
+    if raw.throttle_max_keys < 1000 {
+        return Err(invalid("throttle_max_keys", "must be at least 1000"));
+    }
+    if raw.hash_queue_limit == 0 {
+        return Err(invalid("hash_queue_limit", "must be at least 1"));
+    }
     if !(10..=86_400).contains(&raw.access_token_lifetime_secs) {
         return Err(invalid(
             "access_token_lifetime_secs",
@@ -456,11 +476,13 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         session_idle_timeout_secs: raw.session_idle_timeout_secs,
         trusted_proxies: raw.trusted_proxies,
         throttle,
+        throttle_max_keys: raw.throttle_max_keys,
         access_token_lifetime_secs: raw.access_token_lifetime_secs,
         secret_key,
         hash_concurrency: raw
             .hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        hash_queue_limit: raw.hash_queue_limit,
         body_limit: raw.body_limit,
         max_connections: raw.max_connections,
         header_read_timeout_secs: raw.header_read_timeout_secs,

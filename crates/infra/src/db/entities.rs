@@ -139,6 +139,29 @@ pub mod throttle {
         pub events: i64,
         pub window_start: i64,
         pub locked_until: i64,
+        /// When the row may be forgotten: its window over and any lock ended.
+        pub expires_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod device_cookies {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "device_cookies")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub digest: String,
+        pub user_id: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m20261201_000002_deployment_key;
 mod m20261201_000003_personal_tokens;
 mod m20261201_000004_throttle;
 mod m20261201_000005_member_order;
+mod m20261206_000006_throttle_expiry_devices;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_personal_tokens::Migration),
             Box::new(m20261201_000004_throttle::Migration),
             Box::new(m20261201_000005_member_order::Migration),
+            Box::new(m20261206_000006_throttle_expiry_devices::Migration),
         ]
     }
 }

@@ -315,3 +315,115 @@ pub(super) async fn administrator_creation_rules(db: Db) {
     );
     db.drop_pg().await;
 }
+
+/// Ten Reset Links at once make ten generations, each once, and only the
+/// last link registers anyone.
+pub(super) async fn concurrent_resets_never_reuse_a_generation(db: Db) {
+    let svc = std::sync::Arc::new(services(&db, Mode::InviteOnly).await);
+    svc.bootstrap(BootstrapRequest {
+        username: "owner@example.com".into(),
+        password: s("owner-password-1"),
+        user_token: None,
+    })
+    .await
+    .unwrap();
+    let (org, _) = svc.operator_invite_link().await.unwrap();
+    let start = org.invite.generation();
+    let resets: Vec<_> = (0..10)
+        .map(|_| {
+            let svc = std::sync::Arc::clone(&svc);
+            tokio::spawn(async move { svc.operator_reset_invite().await.unwrap() })
+        })
+        .collect();
+    let mut generations = Vec::new();
+    for r in resets {
+        let (org, _) = r.await.unwrap();
+        generations.push(org.invite.generation());
+    }
+    generations.sort_unstable();
+    let expected: Vec<u64> = (1..=10).map(|i| start + i).collect();
+    assert_eq!(generations, expected, "a generation was made twice");
+    let (_, link) = svc.operator_invite_link().await.unwrap();
+    svc.sign_up(signup(
+        "n@example.com",
+        "n-good-password",
+        Some(link.expose()),
+    ))
+    .await
+    .unwrap();
+    db.drop_pg().await;
+}
+
+/// Two managers changing different token settings at once: both changes
+/// hold (each is applied to the settings as read inside its write), so
+/// legacy tokens, once disabled, are never switched back on by a change to
+/// another setting. Thirty rounds, each with both changes in parallel.
+pub(super) async fn concurrent_token_settings_changes_both_hold(db: Db) {
+    use app::TokenSettingsPatch;
+    let svc = std::sync::Arc::new(services(&db, Mode::Open).await);
+    svc.bootstrap(BootstrapRequest {
+        username: "owner@example.com".into(),
+        password: s("owner-password-1"),
+        user_token: None,
+    })
+    .await
+    .unwrap();
+    let owner = svc.find_user("owner@example.com").await.unwrap();
+    let owner = svc.caller(owner).await.unwrap();
+    let admin = svc
+        .operator_create_user(CreateUserRequest {
+            email: "admin@example.com".into(),
+            username: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            password: None,
+            role: Role::Administrator,
+        })
+        .await
+        .unwrap();
+    let admin = svc.caller(admin.0.user).await.unwrap();
+    for round in 0..30 {
+        svc.set_token_settings(
+            &owner,
+            TokenSettingsPatch {
+                api_tokens_enabled: Some(true),
+                legacy_api_tokens_enabled: Some(true),
+                api_token_ttl_days: None,
+            },
+        )
+        .await
+        .unwrap();
+        let (a, b) = (std::sync::Arc::clone(&svc), std::sync::Arc::clone(&svc));
+        let (owner2, admin2) = (owner.clone(), admin.clone());
+        let legacy_off = tokio::spawn(async move {
+            a.set_token_settings(
+                &owner2,
+                TokenSettingsPatch {
+                    legacy_api_tokens_enabled: Some(false),
+                    ..TokenSettingsPatch::default()
+                },
+            )
+            .await
+            .unwrap()
+        });
+        let pat_off = tokio::spawn(async move {
+            b.set_token_settings(
+                &admin2,
+                TokenSettingsPatch {
+                    api_tokens_enabled: Some(false),
+                    ..TokenSettingsPatch::default()
+                },
+            )
+            .await
+            .unwrap()
+        });
+        legacy_off.await.unwrap();
+        pat_off.await.unwrap();
+        let now = svc.token_settings(&owner).await.unwrap();
+        assert!(
+            !now.legacy_api_tokens_enabled && !now.api_tokens_enabled,
+            "round {round}: a change was lost: {now:?}"
+        );
+    }
+    db.drop_pg().await;
+}

@@ -85,7 +85,7 @@ async fn services(db: &Db, mode: Mode) -> Services<SeaStore> {
     let store = infra::db::open(&db.url).await.unwrap();
     Services::new(
         store,
-        BlockingHasher::new(PasswordHasher::new(256, 1, 1).unwrap(), 4),
+        BlockingHasher::new(PasswordHasher::new(256, 1, 1).unwrap(), 4, 64),
         DigestKey::from_bytes([42; 32]),
         Arc::new(OsRandom),
         Arc::new(SystemClock),
@@ -113,11 +113,13 @@ mod account_creation;
 mod members;
 mod schema;
 mod sessions;
+mod throttle;
 
 use account_creation::*;
 use members::*;
 use schema::*;
 use sessions::*;
+use throttle::*;
 
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -145,4 +147,8 @@ on_both!(
     concurrent_first_opens_migrate_once,
     a_newer_schema_is_refused,
     member_pages_follow_changes_made_elsewhere,
+    the_throttle_table_stays_within_its_cap,
+    device_cookies_bypass_the_account_lock_for_their_owner,
+    concurrent_resets_never_reuse_a_generation,
+    concurrent_token_settings_changes_both_hold,
 );

@@ -95,8 +95,8 @@ pub(super) async fn a_login_replaces_the_session_and_forgets_failures(db: Db) {
         .unwrap();
     let (right, wrong) = (s("login-password-1"), s("not-the-password"));
     let before = svc.start_session(a.user.id).await.unwrap();
-    // Four failures of the five the account may have in a window.
-    for _ in 0..4 {
+    // Nine failures of the ten the account may have in a row (API.md).
+    for _ in 0..9 {
         assert!(matches!(
             svc.log_in("l@example.com", &wrong, None, None).await,
             Err(AppError::BadCredentials)
@@ -112,8 +112,8 @@ pub(super) async fn a_login_replaces_the_session_and_forgets_failures(db: Db) {
         svc.session_user(after.expose()).await.unwrap().unwrap().id,
         a.user.id
     );
-    // Forgotten: four more failures and the right password still gets in.
-    for _ in 0..4 {
+    // Forgotten: nine more failures and the right password still gets in.
+    for _ in 0..9 {
         assert!(
             svc.log_in("l@example.com", &wrong, None, None)
                 .await
@@ -123,8 +123,8 @@ pub(super) async fn a_login_replaces_the_session_and_forgets_failures(db: Db) {
     svc.log_in("l@example.com", &right, None, None)
         .await
         .unwrap();
-    // Without a success in between, the sixth attempt in the window is refused.
-    for _ in 0..5 {
+    // Without a success in between, the eleventh attempt is refused.
+    for _ in 0..10 {
         assert!(
             svc.log_in("l@example.com", &wrong, None, None)
                 .await
@@ -192,9 +192,12 @@ pub(super) async fn refused_writes_commit_nothing(db: Db) {
     };
     let key = || vec![("k".to_owned(), limit)];
     assert_eq!(store.throttle_admit(key(), 10).await.unwrap(), Ok(()));
-    let before = before + 1;
+    // The attempt after the limit is refused and starts the lock: that
+    // lock is written once; attempts at a locked key write nothing.
+    assert_eq!(store.throttle_admit(key(), 11).await.unwrap(), Err(911));
+    let before = before + 2;
     assert_eq!(writes().await, before);
-    assert_eq!(store.throttle_admit(key(), 11).await.unwrap(), Err(910));
+    assert_eq!(store.throttle_admit(key(), 12).await.unwrap(), Err(911));
     assert!(matches!(
         svc.sign_up(signup("R@example.com", "rotate-password-1", None))
             .await,

@@ -36,13 +36,13 @@ impl InviteStore for SeaStore {
     async fn rotate_invite(
         &self,
         org_id: i64,
-        new_state: InviteState,
-        new_digest: SecretDigest,
+        rotate: impl FnOnce(&InviteState) -> (InviteState, SecretDigest) + Send,
         now: i64,
     ) -> R<OrgRecord> {
         let w = self.write().await?;
         let work = async {
             let org = org_row(&w, org_id).await?;
+            let (new_state, new_digest) = rotate(&org_record(org.clone())?.invite);
             retired_invites::ActiveModel {
                 organization_id: Set(org_id),
                 digest: Set(org.invite_digest.clone()),

@@ -38,6 +38,8 @@ pub struct SeaStore {
     /// SQLite: API-token lookups kept while nothing at all is committed to
     /// the database. `None` on PostgreSQL.
     token_cache: Option<Arc<TokenCache>>,
+    /// When this process last cleaned the throttle table, and its cap.
+    throttle_housekeeping: Arc<throttle::Housekeeping>,
 }
 
 type R<T> = Result<T, StoreError>;
@@ -67,6 +69,7 @@ impl SeaStore {
             sqlite_writer: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
             member_orders: Arc::default(),
             token_cache: None,
+            throttle_housekeeping: Arc::default(),
         }
     }
 

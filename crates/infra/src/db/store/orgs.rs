@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use accounts::{Email, SecretDigest};
-use app::{MembershipRecord, OrgRecord, OrgStore, StoreError, UserRecord};
+use app::{MembershipRecord, OrgRecord, OrgStore, StoreError, TokenSettingsChange, UserRecord};
 use invites::InviteState;
-use orgs::{OrgTitle, Role, TokenSettings};
+use orgs::{OrgTitle, Role};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -276,14 +276,22 @@ impl OrgStore for SeaStore {
     async fn set_token_settings(
         &self,
         org_id: i64,
-        settings: TokenSettings,
+        change: TokenSettingsChange,
         now: i64,
     ) -> R<OrgRecord> {
+        // Only the changed columns are set, on the row read inside the
+        // write transaction: a concurrent change of another setting holds.
         self.edit_org(org_id, now, |active| {
-            active.api_tokens_enabled = Set(settings.api_tokens_enabled);
-            active.legacy_api_tokens_enabled = Set(settings.legacy_api_tokens_enabled);
-            active.api_token_ttl_days = Set(i32::try_from(settings.api_token_ttl_days)
-                .map_err(|_| StoreError::Corrupt("token lifetime out of range".into()))?);
+            if let Some(b) = change.api_tokens_enabled {
+                active.api_tokens_enabled = Set(b);
+            }
+            if let Some(b) = change.legacy_api_tokens_enabled {
+                active.legacy_api_tokens_enabled = Set(b);
+            }
+            if let Some(days) = change.api_token_ttl_days {
+                active.api_token_ttl_days = Set(i32::try_from(days)
+                    .map_err(|_| StoreError::Corrupt("token lifetime out of range".into()))?);
+            }
             Ok(())
         })
         .await

@@ -1,18 +1,70 @@
 //! [`SessionStore`]: server-side sessions, stored by digest.
 
 use accounts::SecretDigest;
-use app::{NewSession, SessionStore, UserRecord, UserStore as _};
+use app::{DEVICES_PER_USER, NewDevice, NewSession, SessionStore, UserRecord, UserStore as _};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
+use super::txn::Write;
 use super::{R, SeaStore, backend};
-use crate::db::entities::{sessions, throttle};
+use crate::db::entities::{device_cookies, sessions, throttle};
+
+/// Records a device cookie, forgetting the user's expired ones and the
+/// oldest beyond [`DEVICES_PER_USER`].
+async fn add_device(w: &Write, user_id: i64, device: NewDevice, now: i64) -> R<()> {
+    device_cookies::Entity::delete_many()
+        .filter(device_cookies::Column::UserId.eq(user_id))
+        .filter(device_cookies::Column::ExpiresAt.lte(now))
+        .exec(&**w)
+        .await
+        .map_err(backend)?;
+    device_cookies::ActiveModel {
+        digest: Set(device.digest.to_hex()),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        expires_at: Set(device.expires_at),
+        ..Default::default()
+    }
+    .insert(&**w)
+    .await
+    .map_err(backend)?;
+    let older: Vec<i64> = device_cookies::Entity::find()
+        .select_only()
+        .column(device_cookies::Column::Id)
+        .filter(device_cookies::Column::UserId.eq(user_id))
+        .order_by_desc(device_cookies::Column::Id)
+        .offset(DEVICES_PER_USER as u64)
+        // SQLite takes no OFFSET without a LIMIT.
+        .limit(1_000_000)
+        .into_tuple()
+        .all(&**w)
+        .await
+        .map_err(backend)?;
+    if !older.is_empty() {
+        device_cookies::Entity::delete_many()
+            .filter(device_cookies::Column::Id.is_in(older))
+            .exec(&**w)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
 
 impl SessionStore for SeaStore {
     async fn create_session(&self, session: NewSession) -> R<()> {
-        // Independent of every other write: no need to serialise through
-        // the deployment row as `write` does.
-        let w = self.independent_write().await?;
+        // A session alone is independent of every other write. A login's
+        // also forgets and refunds throttle counters, which throttle_admit
+        // reads and then updates: on PostgreSQL those must serialise
+        // through the deployment row as every `write` does, or a counter
+        // deleted between that read and update fails the update.
+        let w =
+            if session.forgets.is_some() || session.refunds.is_some() || session.device.is_some() {
+                self.write().await?
+            } else {
+                self.independent_write().await?
+            };
         let work = async {
             if let Some(old) = session.replaces {
                 sessions::Entity::delete_many()
@@ -27,6 +79,12 @@ impl SessionStore for SeaStore {
                     .exec(&*w)
                     .await
                     .map_err(backend)?;
+            }
+            if let Some((key, now_secs)) = &session.refunds {
+                super::throttle::refund(&w, key, *now_secs).await?;
+            }
+            if let Some(device) = session.device {
+                add_device(&w, session.user_id, device, session.now).await?;
             }
             sessions::ActiveModel {
                 digest: Set(session.digest.to_hex()),
@@ -85,5 +143,27 @@ impl SessionStore for SeaStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn device_user(&self, digest: &SecretDigest, now: i64) -> R<Option<i64>> {
+        Ok(device_cookies::Entity::find()
+            .filter(device_cookies::Column::Digest.eq(digest.to_hex()))
+            .filter(device_cookies::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(|d| d.user_id))
+    }
+
+    async fn device_digests(&self, user_id: i64) -> R<Vec<SecretDigest>> {
+        let rows = device_cookies::Entity::find()
+            .filter(device_cookies::Column::UserId.eq(user_id))
+            .all(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .filter_map(|d| SecretDigest::from_hex(&d.digest))
+            .collect())
     }
 }

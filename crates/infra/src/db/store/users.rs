@@ -89,12 +89,20 @@ impl SeaStore {
             AccountPlacement::Join {
                 organization_id,
                 role,
+                invite,
             } => {
                 let org = organizations::Entity::find_by_id(*organization_id)
                     .one(&**w)
                     .await
                     .map_err(backend)?
                     .ok_or(StoreError::NotFound("Organization"))?;
+                // Read inside the write transaction, which every invite
+                // rotation also takes: a reset before this point is seen.
+                if let Some(d) = invite
+                    && org.invite_digest != d.to_hex()
+                {
+                    return Err(StoreError::InviteRetired);
+                }
                 (org, *role, false)
             }
             AccountPlacement::JoinFirstOrCreate {
@@ -232,6 +240,12 @@ impl UserStore for SeaStore {
         let work = async {
             let hash = sea_orm::Value::from(hash.as_str().to_owned());
             set_user_column(&w, user_id, users::Column::PasswordHash, hash, now).await?;
+            // A new password revokes the account's device cookies too.
+            crate::db::entities::device_cookies::Entity::delete_many()
+                .filter(crate::db::entities::device_cookies::Column::UserId.eq(user_id))
+                .exec(&*w)
+                .await
+                .map_err(backend)?;
             end_sessions(&*w, user_id).await
         }
         .await;
