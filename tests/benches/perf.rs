@@ -135,6 +135,19 @@ fn main() {
     }
     println!("whoami p99 (ms), alone: {alone:.2?}; during the storms: {during:.2?}");
     let (alone, during, storm_rate) = (median(alone), median(during), median(storm_rates));
+    // whoami's p99 from one address alone and during a flood of wrong API
+    // tokens from another (past its failure limit, refused from memory).
+    let (mut calm, mut flooded, mut flood_rates) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        calm.push(wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 6).p99_ms);
+        let flood_addr = server.addr;
+        let flood = std::thread::spawn(move || token_flood(flood_addr, 8));
+        std::thread::sleep(Duration::from_secs(1));
+        flooded.push(wrk_latency(server.addr, "/api/current-user/whoami", &auth, 4, 6).p99_ms);
+        flood_rates.push(flood.join().unwrap());
+    }
+    println!("whoami p99 (ms), calm: {calm:.2?}; during the token floods: {flooded:.2?}");
+    let (calm, flooded, flood_rate) = (median(calm), median(flooded), median(flood_rates));
     let owner_auth = [("Authorization", format!("Token {OWNER_TOKEN}"))];
     let last_page = (USERS + 1).div_ceil(100);
     // The first page since the start reads the organization's member order
@@ -193,6 +206,14 @@ fn main() {
         during / alone,
         "<= 3",
         during / alone <= 3.0,
+    );
+    table.row(
+        "whoami p99 during a wrong-token flood (another address)",
+        format!("{flooded:.2} ms ({flood_rate:.0} wrong tokens/s)"),
+        format!("alone {calm:.2} ms"),
+        flooded / calm,
+        "<= 3",
+        flooded / calm <= 3.0,
     );
     table.row(
         "memberships page 1 (100 of 100k), p99",
@@ -547,6 +568,33 @@ end
     w
 }
 
+/// Wrong API tokens, a new one each request, from 198.51.100.7 (the server
+/// trusts loopback as its proxy): the rate the server answers them at.
+fn token_flood(addr: SocketAddr, secs: u64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("flood.lua");
+    std::fs::write(
+        &script,
+        r#"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/api/current-user/whoami", {["Authorization"] = "Token wrong" .. counter, ["X-Forwarded-For"] = "198.51.100.7"})
+end
+"#,
+    )
+    .unwrap();
+    wrk(
+        addr,
+        "/api/current-user/whoami",
+        &[],
+        16,
+        secs,
+        Some(&script),
+    )
+    .rps
+}
+
 /// The 99th percentile of 200 requests made one after another, after 20
 /// not counted (the profiler, when on, starts just before them).
 fn sequential_p99(addr: SocketAddr, path: &str, headers: &[(&str, String)]) -> f64 {
@@ -732,6 +780,8 @@ fn server_command(home: &Path, db_url: Option<&str>) -> Command {
         // the benchmark never reaches.
         .env("LS_LOGIN_ATTEMPTS_PER_ACCOUNT", "1000000000")
         .env("LS_LOGIN_ATTEMPTS_PER_CLIENT", "1000000000")
+        // The token flood comes from a forwarded address.
+        .env("LS_TRUSTED_PROXIES", "127.0.0.1")
         .arg("--data-dir")
         .arg(home.join("data"));
     if let Some(url) = db_url {

@@ -81,6 +81,13 @@ def api_calls(ls, mode, n):
     ls.organizations.members.delete(id=org_id, user_pk=created.id)
     emails = [m.user.email for m in ls.organizations.members.list(id=org_id).items]
     check(f"sdk{n}@example.com" not in emails, "organizations.members.delete")
+    # The owner keeps the last word on a removed member: the account goes too.
+    ls.users.delete(id=created.id)
+    try:
+        ls.users.get(id=created.id)
+        check(False, "users.delete of a removed member")
+    except ApiError as e:
+        check(e.status_code == 404, "users.delete of a removed member")
 
     second = ls.users.create(username=f"gone{n}", email=f"gone{n}@example.com")
     ls.users.delete(id=second.id)

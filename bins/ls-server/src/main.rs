@@ -215,6 +215,10 @@ fn first_run_request(settings: &Settings) -> Result<Option<BootstrapRequest>, Ex
     Ok(Some(request))
 }
 
+/// A given first-run token shorter than this is accepted (Label Studio's
+/// minimum is 5) but warned about at start-up.
+const STRONG_TOKEN_CHARS: usize = 20;
+
 /// A generated token is stored as a digest only: how to get a usable one.
 fn generated_token_hint(email: &impl std::fmt::Display) {
     tracing::info!(
@@ -228,6 +232,22 @@ async fn bootstrap(
     services: &infra::AppServices,
     request: BootstrapRequest,
 ) -> Result<(), ExitCode> {
+    let short_token = request
+        .user_token
+        .as_ref()
+        .map(|t| t.expose().chars().count())
+        .filter(|n| *n < STRONG_TOKEN_CHARS);
+    let warn_short = || {
+        if let Some(length) = short_token {
+            tracing::warn!(
+                length,
+                "the first-run API token is shorter than {STRONG_TOKEN_CHARS} characters: \
+                 failed token attempts are throttled per address, but a short token can \
+                 still be guessed from many addresses; leave --user-token out to have one \
+                 generated, or give a longer one"
+            );
+        }
+    };
     match services.bootstrap(request).await {
         Ok(BootstrapOutcome::Created {
             user,
@@ -235,6 +255,7 @@ async fn bootstrap(
             token_generated,
         }) => {
             tracing::info!(user_id = user.id, email = %user.email, organization_id, "created the first-run account");
+            warn_short();
             if token_generated {
                 generated_token_hint(&user.email);
             }
@@ -252,6 +273,7 @@ async fn bootstrap(
                 "the first-run account is not the first account: it joined the existing \
                  organization as an administrator, not as its owner"
             );
+            warn_short();
             if token_generated {
                 generated_token_hint(&user.email);
             }

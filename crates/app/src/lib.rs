@@ -16,6 +16,8 @@
 //!   `signup_policy::decide` gives.
 #![forbid(unsafe_code)]
 
+mod activity;
+mod activity_claims;
 mod caller;
 mod config;
 mod devices;
@@ -39,6 +41,7 @@ mod token_failures;
 mod tokens;
 mod users;
 
+pub use activity::ACTIVITY_EVERY_SECS;
 pub use caller::{Caller, OrgMeta};
 pub use config::{ServicesConfig, ThrottleConfig};
 pub use devices::DEVICE_LIFETIME_SECS;

@@ -198,7 +198,7 @@ impl<S: Store> Services<S> {
             .session_idle_timeout_secs
             .saturating_mul(1_000_000);
         let touch_every = (idle / 4).min(60_000_000);
-        Ok(self
+        let mut user = self
             .store
             .session_user(
                 &self.session_digest(session_id),
@@ -206,7 +206,11 @@ impl<S: Store> Services<S> {
                 now.saturating_sub(idle),
                 now.saturating_sub(touch_every),
             )
-            .await?)
+            .await?;
+        if let Some(u) = &mut user {
+            self.seen(u).await;
+        }
+        Ok(user)
     }
 
     pub async fn end_session(&self, session_id: &str) -> Result<(), AppError> {

@@ -33,6 +33,8 @@ pub struct Services<S> {
     pub(crate) config: ServicesConfig,
     /// Failed API-token authentications by client, in memory.
     pub(crate) token_failures: crate::token_failures::TokenFailures,
+    /// Whose `last_activity` this process wrote, and when.
+    pub(crate) activity: crate::activity_claims::Activity,
 }
 
 impl<S: Store> Services<S> {
@@ -53,6 +55,7 @@ impl<S: Store> Services<S> {
             clock,
             config,
             token_failures: crate::token_failures::TokenFailures::default(),
+            activity: crate::activity_claims::Activity::default(),
         }
     }
 

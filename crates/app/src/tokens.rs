@@ -54,7 +54,10 @@ impl<S: Store> Services<S> {
         if let Some(c) = &client {
             self.token_failures.check(c, now).map_err(throttled)?;
         }
-        let found = self.credential_caller(credential).await;
+        let mut found = self.credential_caller(credential).await;
+        if let Ok(caller) = &mut found {
+            self.seen(&mut caller.user).await;
+        }
         if let (Some(c), Err(AppError::Unauthenticated(_))) = (&client, &found)
             && let Err(until) = self.token_failures.fail(c, limit, now)
         {

@@ -213,6 +213,7 @@ impl Bound {
             url: PublicUrl::parse(&public),
             body_limit: config.body_limit,
             trusted_proxies: config.trusted_proxies.clone(),
+            forwarded_warned: std::sync::atomic::AtomicBool::new(false),
         });
         App {
             listener,

@@ -9,6 +9,9 @@ pub(crate) struct AppState<S> {
     pub(crate) url: PublicUrl,
     pub(crate) body_limit: usize,
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether the warning about `X-Forwarded-For` from an untrusted
+    /// loopback peer was logged (once a process).
+    pub(crate) forwarded_warned: std::sync::atomic::AtomicBool,
 }
 
 impl<S> AppState<S> {
@@ -24,11 +27,37 @@ impl<S> AppState<S> {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
+        if !forwarded.is_empty() {
+            self.warn_untrusted_local_proxy(peer);
+        }
         Some(crate::client_ip::client_address(
             peer,
             &forwarded,
             &self.trusted_proxies,
         ))
+    }
+}
+
+impl<S> AppState<S> {
+    /// A reverse proxy on this host that is not in `trusted_proxies` makes
+    /// every client 127.0.0.1, so per-address limits become site-wide ones:
+    /// said once, when a request from loopback carries `X-Forwarded-For`.
+    fn warn_untrusted_local_proxy(&self, peer: std::net::IpAddr) {
+        let peer = peer.to_canonical();
+        if !peer.is_loopback() || self.trusted_proxies.iter().any(|n| n.contains(&peer)) {
+            return;
+        }
+        if !self
+            .forwarded_warned
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                peer = %peer,
+                "requests from {peer} carry X-Forwarded-For, but {peer} is not in trusted_proxies: \
+                 every client behind that proxy counts as one address for throttling \
+                 (set trusted_proxies / LS_TRUSTED_PROXIES to the proxy's address)"
+            );
+        }
     }
 }
 

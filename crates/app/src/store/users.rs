@@ -134,4 +134,13 @@ pub trait UserStore {
     ) -> impl Future<Output = R<UserRecord>> + Send;
     /// Deletes the account with its token, sessions and memberships.
     fn delete_user(&self, user_id: i64) -> impl Future<Output = R<()>> + Send;
+    /// Records an authenticated request at `now`, unless one at or after
+    /// `unless_after` is recorded already (so instances sharing the
+    /// database write it once between them); `true` if it wrote.
+    fn record_activity(
+        &self,
+        user_id: i64,
+        now: i64,
+        unless_after: i64,
+    ) -> impl Future<Output = R<bool>> + Send;
 }

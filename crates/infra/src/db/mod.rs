@@ -6,7 +6,7 @@ pub(crate) mod entities;
 mod inspect;
 mod store;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{
@@ -183,7 +183,31 @@ async fn open_sqlite_migrated(path: &Path) -> Result<SeaStore, InfraError> {
     let migrated = migrate(&db).await;
     drop(lock);
     migrated?;
-    Ok(SeaStore::new(db).with_commit_watch(path))
+    // Watch the WAL index SQLite really uses: beside the file it opened
+    // (through any symlink), not beside the path we were given, where a
+    // stale `-shm` would freeze the stamp and serve revoked keys.
+    let opened = sqlite_main_file(&db).await?;
+    Ok(SeaStore::new(db).with_commit_watch(opened.as_deref().unwrap_or(path)))
+}
+
+/// The main database file as SQLite reports it (`PRAGMA database_list`).
+pub async fn sqlite_main_file(db: &DatabaseConnection) -> Result<Option<PathBuf>, InfraError> {
+    use sea_orm::ConnectionTrait as _;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA database_list".to_owned(),
+        ))
+        .await
+        .map_err(|e| InfraError::Database(e.to_string()))?;
+    for row in rows {
+        let name: String = row.try_get("", "name").unwrap_or_default();
+        let file: String = row.try_get("", "file").unwrap_or_default();
+        if name == "main" && !file.is_empty() {
+            return Ok(Some(PathBuf::from(file)));
+        }
+    }
+    Ok(None)
 }
 
 /// The oldest SQLite we run on: earlier versions have the WAL-reset bug

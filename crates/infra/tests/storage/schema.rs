@@ -136,3 +136,90 @@ async fn sqlite_paths_with_url_characters_open_where_they_say() {
     assert_eq!(store.user_count().await.unwrap(), 0);
     assert!(path.exists(), "{}", path.display());
 }
+
+/// The pool settings the token cache's safety rests on (ARCHITECTURE.md):
+/// at least one connection open for the process's life, so no other process
+/// can be the last to close the database and delete the WAL index the
+/// cache watches. Another process opening and closing leaves it in place.
+#[tokio::test]
+async fn the_pool_keeps_the_wal_index_alive() {
+    let db = Db::sqlite();
+    let a = infra::db::open(&db.url).await.unwrap();
+    let options = a.connection().get_sqlite_connection_pool().options();
+    assert!(options.get_min_connections() >= 1);
+    assert_eq!(options.get_idle_timeout(), None);
+    assert_eq!(options.get_max_lifetime(), None);
+    let shm = a.watched_wal_index().unwrap().to_owned();
+    assert!(shm.exists(), "{}", shm.display());
+    let b = infra::db::open(&db.url).await.unwrap();
+    assert_eq!(b.user_count().await.unwrap(), 0);
+    b.connection().clone().close().await.unwrap();
+    assert!(
+        shm.exists(),
+        "another process's close deleted the WAL index"
+    );
+    assert_eq!(a.user_count().await.unwrap(), 0);
+}
+
+/// Through a symlinked database file, SQLite keeps its WAL index beside
+/// the target: that is the one watched, whatever lies beside the link, and
+/// a token reset made through the target's path is seen at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlinked_database_is_watched_where_sqlite_keeps_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, link) = (dir.path().join("real"), dir.path().join("link"));
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::create_dir_all(&link).unwrap();
+    let target = real.join("ls.sqlite3");
+    let through = link.join("ls.sqlite3");
+    // The database exists first, then the link to it.
+    drop(
+        infra::db::open(&format!("sqlite://{}", target.display()))
+            .await
+            .unwrap(),
+    );
+    std::os::unix::fs::symlink(&target, &through).unwrap();
+    let linked = Db {
+        url: format!("sqlite://{}", through.display()),
+        _dir: None,
+        pg_name: None,
+    };
+    let direct = Db {
+        url: format!("sqlite://{}", target.display()),
+        _dir: None,
+        pg_name: None,
+    };
+    let svc = services(&linked, Mode::Open).await;
+    let watched = svc.store().watched_wal_index().unwrap().to_owned();
+    assert_eq!(
+        std::fs::canonicalize(&watched).unwrap(),
+        std::fs::canonicalize(real.join("ls.sqlite3-shm")).unwrap()
+    );
+    let (a, token) = svc
+        .sign_up(signup("t@example.com", "token-password-1", None))
+        .await
+        .unwrap();
+    // A stale index beside the link: a copy of the real one, frozen (a
+    // valid header that no commit will ever change).
+    std::fs::copy(real.join("ls.sqlite3-shm"), link.join("ls.sqlite3-shm")).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            svc.authenticate_token(token.expose())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            a.user.id
+        );
+    }
+    // Another process, through the real path, resets the token.
+    let other = services(&direct, Mode::Open).await;
+    other.reset_token(a.user.id).await.unwrap();
+    assert!(
+        svc.authenticate_token(token.expose())
+            .await
+            .unwrap()
+            .is_none(),
+        "a revoked key was served from memory"
+    );
+}

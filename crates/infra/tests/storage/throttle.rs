@@ -1,6 +1,7 @@
 //! Throttle counters and device cookies in the database.
 
 use app::{SecretString, SessionStore as _, ThrottleStore as _};
+use sea_orm::TransactionTrait as _;
 
 use super::{Db, Mode, s, services, signup};
 
@@ -149,4 +150,68 @@ pub(super) async fn device_cookies_bypass_the_account_lock_for_their_owner(db: D
         Err(app::AppError::Throttled { .. })
     ));
     db.drop_pg().await;
+}
+
+/// Logins that succeed (forgetting the account's counter in their session's
+/// transaction) racing failures (updating it) on one account: every answer
+/// is a session or the ordinary refusal, never a storage error (on
+/// PostgreSQL the session's write now serialises with the counters').
+pub(super) async fn racing_logins_and_failures_never_fail_the_store(db: Db) {
+    let svc = std::sync::Arc::new(services(&db, Mode::Open).await);
+    svc.sign_up(signup("race@example.com", "race-password-1", None))
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let svc = std::sync::Arc::clone(&svc);
+                tokio::spawn(async move {
+                    let pw = if i % 2 == 0 {
+                        "race-password-1"
+                    } else {
+                        "not-it-at-all"
+                    };
+                    svc.log_in("race@example.com", &s(pw), None, None)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) | Err(app::AppError::BadCredentials | app::AppError::Throttled { .. }) => {}
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+    }
+    db.drop_pg().await;
+}
+
+/// An attempt at a locked key is refused on a read alone: while another
+/// connection holds SQLite's write lock, the refusal still comes at once
+/// (a write transaction would wait out the busy timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_key_is_refused_without_a_write_transaction() {
+    let db = Db::sqlite();
+    let store = infra::db::open(&db.url).await.unwrap();
+    let key = || vec![("login:account:l@example.com".to_owned(), limit(1))];
+    let t0 = 1_800_000_000;
+    assert_eq!(store.throttle_admit(key(), t0).await.unwrap(), Ok(()));
+    assert!(store.throttle_admit(key(), t0).await.unwrap().is_err());
+    let other = infra::db::open(&db.url).await.unwrap();
+    let holder = other
+        .connection()
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        });
+    let holder = holder.await.unwrap();
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        store.throttle_admit(key(), t0 + 1),
+    )
+    .await
+    .expect("a locked key waited for the write lock");
+    assert!(refused.unwrap().is_err());
+    holder.rollback().await.unwrap();
 }

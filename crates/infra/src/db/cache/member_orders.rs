@@ -59,6 +59,12 @@ impl MemberOrders {
         ids
     }
 
+    /// Forgets `org_id`'s order, whatever its version.
+    pub(crate) fn evict(&self, org_id: i64) {
+        let mut orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+        orders.remove(&org_id);
+    }
+
     /// How many orders were read from the database so far.
     pub(crate) fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)

@@ -37,6 +37,11 @@ impl TokenCache {
         }
     }
 
+    /// The `-shm` file whose header the cache watches.
+    pub(crate) fn watched(&self) -> &Path {
+        self.watch.path()
+    }
+
     /// The WAL index header now; read it *before* the database, so that an
     /// entry is never served under a header it is older than.
     pub(crate) fn stamp(&self) -> Option<Stamp> {

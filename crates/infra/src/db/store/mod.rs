@@ -40,6 +40,8 @@ pub struct SeaStore {
     token_cache: Option<Arc<TokenCache>>,
     /// When this process last cleaned the throttle table, and its cap.
     throttle_housekeeping: Arc<throttle::Housekeeping>,
+    /// How many `last_activity` writes this process made (for tests).
+    activity_writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 type R<T> = Result<T, StoreError>;
@@ -70,6 +72,7 @@ impl SeaStore {
             member_orders: Arc::default(),
             token_cache: None,
             throttle_housekeeping: Arc::default(),
+            activity_writes: Arc::default(),
         }
     }
 
@@ -78,6 +81,17 @@ impl SeaStore {
     pub(crate) fn with_commit_watch(mut self, path: &std::path::Path) -> Self {
         self.token_cache = Some(Arc::new(TokenCache::new(path)));
         self
+    }
+
+    /// How many `last_activity` writes this store made.
+    pub fn activity_writes(&self) -> u64 {
+        self.activity_writes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// SQLite: the WAL index file the token cache watches.
+    pub fn watched_wal_index(&self) -> Option<&std::path::Path> {
+        self.token_cache.as_ref().map(|c| c.watched())
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

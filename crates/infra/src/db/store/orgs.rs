@@ -365,6 +365,9 @@ impl OrgStore for SeaStore {
             if let Some(rows) = self.members_by_ids(org_id, &order[start..end]).await? {
                 return Ok((order.len(), rows));
             }
+            // The order kept in memory named a row that is gone: forget it,
+            // or the next attempt would be served the same order again.
+            self.member_orders.evict(org_id);
         }
         Err(StoreError::Conflict(
             "the member list changed while it was read",

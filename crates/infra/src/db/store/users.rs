@@ -294,6 +294,29 @@ impl UserStore for SeaStore {
             .await
     }
 
+    async fn record_activity(&self, user_id: i64, now: i64, unless_after: i64) -> R<bool> {
+        // One statement, no transaction around it: nothing else depends on
+        // it, and a lost one is made up by the next request.
+        let _slot = self.writer_slot().await;
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::LastActivity, Expr::value(now))
+            .filter(users::Column::Id.eq(user_id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(users::Column::LastActivity.is_null())
+                    .add(users::Column::LastActivity.lt(unless_after)),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        let wrote = res.rows_affected > 0;
+        if wrote {
+            self.activity_writes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(wrote)
+    }
+
     async fn delete_user(&self, user_id: i64) -> R<()> {
         let w = self.write().await?;
         let work = async {
