@@ -35,6 +35,10 @@ fn a_team_behind_one_address_onboards_and_only_failures_count() {
             &[("email", &email), ("password", "team-password-1")],
         );
         assert_eq!(r.status, 302, "sign-up {i}: {}", r.body);
+        assert!(
+            r.cookie("ls_device").is_some(),
+            "a new account's browser is known from its sign-up"
+        );
         let mut again = Client::new(addr);
         again.get("/user/login/");
         let r = again.form(

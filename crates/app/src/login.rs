@@ -137,10 +137,31 @@ impl<S: Store> Services<S> {
             (None, None) => None,
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let matches = self.hasher.verify(password, stored).await?;
+        let matches = match self.hasher.verify(password, stored).await {
+            Ok(m) => m,
+            Err(e) => {
+                // Not a failed login (the hashing queue was full, say): the
+                // attempt is taken back from every count it was made against.
+                self.refund_attempt(&key, client).await;
+                return Err(e);
+            }
+        };
         match user {
             Some(u) if matches && u.is_active => Ok((u, key, known_device)),
             _ => Err(AppError::BadCredentials),
+        }
+    }
+
+    /// Takes an attempt that was not a failure back from its counts; a
+    /// refund that cannot be written is logged, never the request's error.
+    async fn refund_attempt(&self, key: &str, client: Option<IpAddr>) {
+        let now = self.now_secs();
+        let mut keys = vec![key.to_owned()];
+        keys.extend(client.map(login_client_key));
+        for k in keys {
+            if let Err(e) = self.store.throttle_refund(&k, now).await {
+                tracing::warn!(error = %e, "a throttle count was not taken back");
+            }
         }
     }
 
@@ -150,14 +171,19 @@ impl<S: Store> Services<S> {
         self.open_session(user_id, None, None, None, None).await
     }
 
-    /// A new session that ends the browser's previous one (`replacing`), in one transaction.
-    pub async fn start_session_replacing(
+    /// A new account's first session (after a sign-up), with a device
+    /// cookie for the browser, so that its owner's own browser is known
+    /// before anyone could lock the account: `(session, device)`.
+    pub async fn start_first_session(
         &self,
         user_id: i64,
         replacing: Option<&str>,
-    ) -> Result<SecretString, AppError> {
-        self.open_session(user_id, replacing, None, None, None)
-            .await
+    ) -> Result<(SecretString, SecretString), AppError> {
+        let (device, record) = self.new_device()?;
+        let session = self
+            .open_session(user_id, replacing, None, None, Some(record))
+            .await?;
+        Ok((session, device))
     }
 
     async fn open_session(
@@ -327,6 +353,58 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    /// A login refused because the hashing queue is full (503) is no
+    /// failure: it is taken back from the account's and the address's counts.
+    #[tokio::test]
+    async fn a_full_hashing_queue_counts_against_no_one() {
+        let f = crate::testkit::fixture_with_queue(
+            ServicesConfig {
+                throttle: ThrottleConfig {
+                    login_per_account: limit(1),
+                    login_per_client: limit(1),
+                    ..ThrottleConfig::default()
+                },
+                ..ServicesConfig::default()
+            },
+            1,
+        );
+        f.owner().await;
+        let ip: IpAddr = "192.0.2.44".parse().unwrap();
+        // Hold the one hashing thread, then fill the one waiting place.
+        let on_thread = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = std::sync::Arc::clone(&on_thread);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = std::sync::Mutex::new(gate);
+        let blocker = f.svc.hasher.run(move |_| {
+            held.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = gate.lock().map(|g| g.recv());
+        });
+        let started = || on_thread.load(std::sync::atomic::Ordering::SeqCst);
+        let waiting = async {
+            while !started() {
+                tokio::task::yield_now().await;
+            }
+            f.svc.hasher.run(|_| ()).await
+        };
+        let attempt = async {
+            while !started() || f.svc.hasher.queued() < 1 {
+                tokio::task::yield_now().await;
+            }
+            let r = f.svc.log_in(OWNER, &secret(PASSWORD), Some(ip), None).await;
+            release.send(()).unwrap();
+            r
+        };
+        let (held, queued, refused) = tokio::join!(blocker, waiting, attempt);
+        held.unwrap();
+        queued.unwrap();
+        assert!(matches!(refused, Err(AppError::Busy { .. })), "{refused:?}");
+        // Both limits are 1: had the 503 counted, this would be refused.
+        f.svc
+            .log_in(OWNER, &secret(PASSWORD), Some(ip), None)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

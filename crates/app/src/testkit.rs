@@ -57,11 +57,16 @@ pub(crate) fn secret(s: &str) -> SecretString {
 }
 
 pub(crate) fn fixture(config: ServicesConfig) -> Fixture {
+    fixture_with_queue(config, 64)
+}
+
+/// A fixture whose one hashing thread has `max_queued` waiting places.
+pub(crate) fn fixture_with_queue(config: ServicesConfig, max_queued: usize) -> Fixture {
     let clock = Arc::new(TestClock(AtomicI64::new(1_800_000_000_000_000)));
     let hasher = PasswordHasher::new(8, 1, 1).expect("cheap argon2 parameters");
     let svc = Services::new(
         MemoryStore::new(),
-        crate::BlockingHasher::new(hasher, 1, 64),
+        crate::BlockingHasher::new(hasher, 1, max_queued),
         DigestKey::from_bytes([7; 32]),
         Arc::new(TestRandom(AtomicU64::new(1))),
         Arc::clone(&clock) as Arc<dyn Clock>,

@@ -37,7 +37,19 @@ impl TokenFailures {
         if counts.len() >= TOKEN_FAILURE_CLIENTS && !counts.contains_key(client) {
             counts.retain(|_, c| !c.is_stale(limit, now));
             if counts.len() >= TOKEN_FAILURE_CLIENTS {
-                counts.retain(|_, c| c.is_locked(now));
+                // Still full: the unlocked half with the fewest failures
+                // goes, so a guesser near its limit is the last forgotten.
+                let mut events: Vec<u32> = counts
+                    .values()
+                    .filter(|c| !c.is_locked(now))
+                    .map(|c| c.events)
+                    .collect();
+                if !events.is_empty() {
+                    let mid = events.len() / 2;
+                    let (_, median, _) = events.select_nth_unstable(mid);
+                    let median = *median;
+                    counts.retain(|_, c| c.is_locked(now) || c.events > median);
+                }
             }
         }
         let counter = counts.entry(client.to_owned()).or_default();
@@ -91,9 +103,16 @@ mod tests {
         assert_eq!(t.check("a", 3), Err(62));
         assert_eq!(t.check("b", 3), Ok(()));
         assert_eq!(t.check("a", 62), Ok(()));
+        // A guesser two failures in, then a flood of addresses with one each.
+        assert_eq!(t.fail("guesser", limit, 10_000), Ok(()));
+        assert_eq!(t.fail("guesser", limit, 10_000), Ok(()));
         for i in 0..TOKEN_FAILURE_CLIENTS + 10 {
             let _ = t.fail(&format!("c{i}"), limit, 10_000);
         }
         assert!(t.len() <= TOKEN_FAILURE_CLIENTS);
+        assert!(
+            t.fail("guesser", limit, 10_000).is_err(),
+            "the guesser's count was forgotten"
+        );
     }
 }

@@ -33,8 +33,8 @@ impl<S: Store> Services<S> {
         self.token_caller_from(credential, None).await
     }
 
-    /// [`Services::token_caller`] for a request from `client`: a credential
-    /// that stands for no one counts against the client's address (in this
+    /// [`Services::token_caller`] for a request from `client`: a legacy key
+    /// that matches no one counts against the client's address (in this
     /// process's memory), and an address with too many such failures is
     /// refused (429) before its credential is looked at, so an online
     /// search for a short key stops there.
@@ -58,7 +58,12 @@ impl<S: Store> Services<S> {
         if let Ok(caller) = &mut found {
             self.seen(&mut caller.user).await;
         }
-        if let (Some(c), Err(AppError::Unauthenticated(_))) = (&client, &found)
+        // Only a legacy key that matches no one is a guess worth counting:
+        // an access token is signed (it cannot be guessed), and a known
+        // key refused for a setting (inactive user, legacy keys disabled)
+        // is a script to fix, not a search, and must not lock out a team.
+        if let (Some(c), Err(AppError::Unauthenticated(Unauthenticated::UnknownToken))) =
+            (&client, &found)
             && let Err(until) = self.token_failures.fail(c, limit, now)
         {
             tracing::warn!(

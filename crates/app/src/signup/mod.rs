@@ -310,10 +310,15 @@ impl<S: Store> Services<S> {
         };
         let created = self.create_account(admission, None, draft).await?;
         // A sign-up that made an account never counts against its address.
-        if let Some(ip) = req.client {
-            self.store
+        // The account is committed: a refund that fails is logged, never
+        // turned into an error for a sign-up that succeeded.
+        if let Some(ip) = req.client
+            && let Err(e) = self
+                .store
                 .throttle_refund(&crate::throttle::signup_client_key(ip), self.now_secs())
-                .await?;
+                .await
+        {
+            tracing::warn!(error = %e, "a sign-up's throttle count was not taken back");
         }
         Ok(created)
     }

@@ -50,8 +50,9 @@ pub(super) async fn login_form<S: Store>(
     login_page(&st, &headers, &uri, "", None, StatusCode::OK)
 }
 
-/// A new session for `user_id`: the old one (if any) ends, a new id and a
-/// new CSRF token are set, and the browser goes to a safe `next`.
+/// A new account's first session: the old one (if any) ends, a new id, a
+/// new CSRF token and a device cookie are set, and the browser goes to a
+/// safe `next`.
 pub(super) async fn start_session<S: Store>(
     st: &Shared<S>,
     headers: &HeaderMap,
@@ -60,11 +61,13 @@ pub(super) async fn start_session<S: Store>(
     persist: bool,
 ) -> Page {
     let old = cookie(headers, SESSION_COOKIE);
-    let sid = st
+    let (sid, device) = st
         .services
-        .start_session_replacing(user_id, old.as_deref())
+        .start_first_session(user_id, old.as_deref())
         .await?;
-    session_started(st, &sid, next, persist)
+    let mut resp = session_started(st, &sid, next, persist)?;
+    set_cookie(&mut resp, &device_cookie(st, device.expose().to_owned()));
+    Ok(resp)
 }
 
 /// The answer that hands a new session `sid` to the browser.

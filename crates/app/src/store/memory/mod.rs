@@ -319,7 +319,9 @@ impl UserStore for MemoryStore {
 
     async fn record_activity(&self, user_id: i64, now: i64, unless_after: i64) -> R<bool> {
         let mut s = self.state();
-        let user = s.user_mut(user_id)?;
+        let Some(user) = s.users.get_mut(&user_id) else {
+            return Ok(false);
+        };
         if user.last_activity.is_some_and(|t| t >= unless_after) {
             return Ok(false);
         }

@@ -6,9 +6,9 @@
 //! its lock ended); forgetting it then changes no verdict. Expired rows are
 //! removed by an indexed delete at most once every [`CLEAN_EVERY_SECS`] or
 //! [`CLEAN_EVERY_INSERTS`] new keys in a process, and the table is capped
-//! at `max_keys` rows: past the cap the oldest unlocked counters go, client
-//! addresses before accounts, so a flood of distinct addresses cannot grow
-//! the table without bound.
+//! at `max_keys` rows: past the cap unlocked counters go, client addresses
+//! before accounts, the fewest attempts and then the oldest first, so a
+//! flood of distinct addresses cannot grow the table without bound.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
@@ -183,6 +183,9 @@ async fn clean(w: &Write, now_secs: i64, max_keys: u64) -> R<()> {
         let ids: Vec<i64> = filter(throttle::Entity::find())
             .select_only()
             .column(throttle::Column::Id)
+            // The fewest attempts first: a flood of one-attempt keys goes
+            // before a guessed account's count does.
+            .order_by_asc(throttle::Column::Events)
             .order_by_asc(throttle::Column::ExpiresAt)
             .limit(excess)
             .into_tuple()
