@@ -14,11 +14,12 @@ const OWNER: &str = "owner@example.com";
 const PASSWORD: &str = "owner-password-1";
 const LOCKOUT_SECS: u64 = 20;
 
-fn server(home: &std::path::Path) -> Server {
+/// `ls-server start` on a free port in `home/<data>` with the first-run
+/// owner, `env` set and `extra` start arguments.
+fn start(home: &std::path::Path, data: &str, env: &[(&str, &str)], extra: &[&str]) -> Server {
     let mut cmd = command("ls-server", home);
-    cmd.env("LS_TRUSTED_PROXIES", "127.0.0.1")
-        .env("LS_THROTTLE_LOCKOUT_SECS", LOCKOUT_SECS.to_string());
-    cmd.arg("--data-dir").arg(home.join("data")).args([
+    cmd.envs(env.iter().copied());
+    cmd.arg("--data-dir").arg(home.join(data)).args([
         "start",
         "-p",
         "0",
@@ -27,7 +28,17 @@ fn server(home: &std::path::Path) -> Server {
         "--password",
         PASSWORD,
     ]);
+    cmd.args(extra);
     Server::start(cmd).unwrap()
+}
+
+fn server(home: &std::path::Path) -> Server {
+    let lockout = LOCKOUT_SECS.to_string();
+    let env = [
+        ("LS_TRUSTED_PROXIES", "127.0.0.1"),
+        ("LS_THROTTLE_LOCKOUT_SECS", lockout.as_str()),
+    ];
+    start(home, "data", &env, &[])
 }
 
 /// A browser from `xff`, holding `device` as its device cookie if given.
@@ -288,35 +299,10 @@ fn last_activity_follows_requests_and_is_written_once_a_minute() {
 #[test]
 fn a_short_first_run_token_is_warned_about() {
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = command("ls-server", home.path());
-    cmd.arg("--data-dir").arg(home.path().join("short")).args([
-        "start",
-        "-p",
-        "0",
-        "--username",
-        OWNER,
-        "--password",
-        PASSWORD,
-        "--user-token",
-        "abcde",
-    ]);
-    let s = Server::start(cmd).unwrap();
-    let (_, log) = s.stop();
+    let (_, log) = start(home.path(), "short", &[], &["--user-token", "abcde"]).stop();
     assert!(log.contains("shorter than 20 characters"), "{log}");
     assert!(!log.contains("abcde"), "the token was logged");
-    let mut cmd = command("ls-server", home.path());
-    cmd.arg("--data-dir")
-        .arg(home.path().join("generated"))
-        .args([
-            "start",
-            "-p",
-            "0",
-            "--username",
-            OWNER,
-            "--password",
-            PASSWORD,
-        ]);
-    let (_, log) = Server::start(cmd).unwrap().stop();
+    let (_, log) = start(home.path(), "generated", &[], &[]).stop();
     assert!(!log.contains("shorter than 20 characters"), "{log}");
 }
 
@@ -326,20 +312,11 @@ fn a_short_first_run_token_is_warned_about() {
 fn forwarded_for_from_an_untrusted_loopback_peer_is_warned_once() {
     let home = tempfile::tempdir().unwrap();
     let run = |trusted: Option<&str>| {
-        let mut cmd = command("ls-server", home.path());
-        if let Some(t) = trusted {
-            cmd.env("LS_TRUSTED_PROXIES", t);
-        }
-        cmd.arg("--data-dir").arg(home.path().join("data")).args([
-            "start",
-            "-p",
-            "0",
-            "--username",
-            OWNER,
-            "--password",
-            PASSWORD,
-        ]);
-        let s = Server::start(cmd).unwrap();
+        let env: Vec<(&str, &str)> = trusted
+            .map(|t| ("LS_TRUSTED_PROXIES", t))
+            .into_iter()
+            .collect();
+        let s = start(home.path(), "data", &env, &[]);
         for _ in 0..3 {
             let mut c = Client::new(s.addr);
             c.headers

@@ -373,15 +373,7 @@ mod tests {
         f.owner().await;
         let ip: IpAddr = "192.0.2.44".parse().unwrap();
         // Hold the one hashing thread, then fill the one waiting place.
-        let on_thread = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let held = std::sync::Arc::clone(&on_thread);
-        let (release, gate) = std::sync::mpsc::channel::<()>();
-        let gate = std::sync::Mutex::new(gate);
-        let blocker = f.svc.hasher.run(move |_| {
-            held.store(true, std::sync::atomic::Ordering::SeqCst);
-            let _ = gate.lock().map(|g| g.recv());
-        });
-        let started = || on_thread.load(std::sync::atomic::Ordering::SeqCst);
+        let (blocker, started, release) = crate::testkit::hold_hasher(&f.svc.hasher);
         let waiting = async {
             while !started() {
                 tokio::task::yield_now().await;

@@ -114,3 +114,24 @@ impl Fixture {
         self.svc.caller(user).await.expect("caller")
     }
 }
+
+/// Holds the one hashing thread of `hasher` until the returned sender
+/// sends: the job's future (poll it with the rest), and whether the job is
+/// on the thread yet.
+pub(crate) fn hold_hasher(
+    hasher: &crate::BlockingHasher,
+) -> (
+    impl std::future::Future<Output = Result<(), crate::AppError>> + '_,
+    impl Fn() -> bool,
+    std::sync::mpsc::Sender<()>,
+) {
+    let on_thread = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held = Arc::clone(&on_thread);
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    let job = hasher.run(move |_| {
+        held.store(true, Ordering::SeqCst);
+        let _ = gate.lock().map(|g| g.recv());
+    });
+    (job, move || on_thread.load(Ordering::SeqCst), release)
+}

@@ -30,20 +30,12 @@ async fn a_reset_during_the_hash_stops_the_sign_up() {
     let owner = f.owner().await;
     let (_, link) = f.svc.invite_link(&owner).await.unwrap();
     // Hold the one hashing thread until the reset is done.
-    let (started, on_thread) = std::sync::mpsc::channel::<()>();
-    let (release, gate) = std::sync::mpsc::channel::<()>();
-    let gate = std::sync::Mutex::new(gate);
-    let blocker = f.svc.hasher.run(move |_| {
-        let _ = started.send(());
-        let _ = gate.lock().map(|g| g.recv());
-    });
+    let (blocker, started, release) = crate::testkit::hold_hasher(&f.svc.hasher);
     let sign_up = f
         .svc
         .sign_up(signup("late@example.com", Some(link.expose())));
     let reset = async {
-        let mut held = false;
-        while !held || f.svc.hasher.queued() < 1 {
-            held |= on_thread.try_recv().is_ok();
+        while !started() || f.svc.hasher.queued() < 1 {
             tokio::task::yield_now().await;
         }
         // The sign-up passed its invite check and waits for the hash.

@@ -320,13 +320,7 @@ pub(super) async fn administrator_creation_rules(db: Db) {
 /// last link registers anyone.
 pub(super) async fn concurrent_resets_never_reuse_a_generation(db: Db) {
     let svc = std::sync::Arc::new(services(&db, Mode::InviteOnly).await);
-    svc.bootstrap(BootstrapRequest {
-        username: "owner@example.com".into(),
-        password: s("owner-password-1"),
-        user_token: None,
-    })
-    .await
-    .unwrap();
+    bootstrap_owner(&svc).await;
     let (org, _) = svc.operator_invite_link().await.unwrap();
     let start = org.invite.generation();
     let resets: Vec<_> = (0..10)
@@ -361,13 +355,7 @@ pub(super) async fn concurrent_resets_never_reuse_a_generation(db: Db) {
 pub(super) async fn concurrent_token_settings_changes_both_hold(db: Db) {
     use app::TokenSettingsPatch;
     let svc = std::sync::Arc::new(services(&db, Mode::Open).await);
-    svc.bootstrap(BootstrapRequest {
-        username: "owner@example.com".into(),
-        password: s("owner-password-1"),
-        user_token: None,
-    })
-    .await
-    .unwrap();
+    bootstrap_owner(&svc).await;
     let owner = svc.find_user("owner@example.com").await.unwrap();
     let owner = svc.caller(owner).await.unwrap();
     let admin = svc
@@ -426,4 +414,15 @@ pub(super) async fn concurrent_token_settings_changes_both_hold(db: Db) {
         );
     }
     db.drop_pg().await;
+}
+
+/// The first-run owner, owner@example.com.
+async fn bootstrap_owner(svc: &Services<SeaStore>) {
+    svc.bootstrap(BootstrapRequest {
+        username: "owner@example.com".into(),
+        password: s("owner-password-1"),
+        user_token: None,
+    })
+    .await
+    .unwrap();
 }

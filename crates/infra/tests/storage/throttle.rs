@@ -161,17 +161,29 @@ pub(super) async fn racing_logins_and_failures_never_fail_the_store(db: Db) {
     svc.sign_up(signup("race@example.com", "race-password-1", None))
         .await
         .unwrap();
+    let device = svc
+        .log_in_device("race@example.com", &s("race-password-1"), None, None, None)
+        .await
+        .unwrap()
+        .device
+        .unwrap();
+    let device = std::sync::Arc::new(device.expose().to_owned());
+    let ip: std::net::IpAddr = "192.0.2.77".parse().unwrap();
     for round in 0..5 {
         let tasks: Vec<_> = (0..24)
             .map(|i| {
                 let svc = std::sync::Arc::clone(&svc);
+                let device = std::sync::Arc::clone(&device);
                 tokio::spawn(async move {
                     let pw = if i % 2 == 0 {
                         "race-password-1"
                     } else {
                         "not-it-at-all"
                     };
-                    svc.log_in("race@example.com", &s(pw), None, None)
+                    // Without and with the device cookie, from one address:
+                    // the account's, the device's and the address's counters.
+                    let dev = (i % 4 >= 2).then_some(device.as_str());
+                    svc.log_in_device("race@example.com", &s(pw), Some(ip), None, dev)
                         .await
                         .map(|_| ())
                 })

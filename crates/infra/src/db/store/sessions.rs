@@ -54,17 +54,11 @@ async fn add_device(w: &Write, user_id: i64, device: NewDevice, now: i64) -> R<(
 
 impl SessionStore for SeaStore {
     async fn create_session(&self, session: NewSession) -> R<()> {
-        // A session alone is independent of every other write. A login's
-        // also forgets and refunds throttle counters, which throttle_admit
-        // reads and then updates: on PostgreSQL those must serialise
-        // through the deployment row as every `write` does, or a counter
-        // deleted between that read and update fails the update.
-        let w =
-            if session.forgets.is_some() || session.refunds.is_some() || session.device.is_some() {
-                self.write().await?
-            } else {
-                self.independent_write().await?
-            };
+        // Independent of the deployment row, which would serialise every
+        // login's second transaction: the throttle counters it forgets or
+        // refunds are row-locked by throttle_admit (FOR UPDATE), so on
+        // PostgreSQL the two wait for each other on those rows alone.
+        let w = self.independent_write().await?;
         let work = async {
             if let Some(old) = session.replaces {
                 sessions::Entity::delete_many()
@@ -73,15 +67,26 @@ impl SessionStore for SeaStore {
                     .await
                     .map_err(backend)?;
             }
-            if let Some(key) = session.forgets {
-                throttle::Entity::delete_many()
-                    .filter(throttle::Column::Key.eq(key))
-                    .exec(&*w)
-                    .await
-                    .map_err(backend)?;
+            // The counters in key order, as throttle_admit locks them.
+            let mut counters: Vec<(&str, Option<i64>)> = Vec::new();
+            if let Some(key) = &session.forgets {
+                counters.push((key, None));
             }
             if let Some((key, now_secs)) = &session.refunds {
-                super::throttle::refund(&w, key, *now_secs).await?;
+                counters.push((key, Some(*now_secs)));
+            }
+            counters.sort_by(|a, b| a.0.cmp(b.0));
+            for (key, refund_at) in counters {
+                match refund_at {
+                    None => {
+                        throttle::Entity::delete_many()
+                            .filter(throttle::Column::Key.eq(key))
+                            .exec(&*w)
+                            .await
+                            .map_err(backend)?;
+                    }
+                    Some(now_secs) => super::throttle::refund(&w, key, now_secs).await?,
+                }
             }
             if let Some(device) = session.device {
                 add_device(&w, session.user_id, device, session.now).await?;

@@ -84,12 +84,23 @@ fn expiry(c: &Counter, limit: Limit) -> i64 {
     )
 }
 
-async fn rows<C: ConnectionTrait>(db: &C, keys: &[(String, Limit)]) -> R<Vec<throttle::Model>> {
-    throttle::Entity::find()
-        .filter(throttle::Column::Key.is_in(keys.iter().map(|(k, _)| k.as_str())))
-        .all(db)
-        .await
-        .map_err(backend)
+/// The rows of `keys`; with `lock`, locked for this transaction (`FOR
+/// UPDATE` on PostgreSQL; SQLite's write transaction holds the whole file).
+async fn rows<C: ConnectionTrait>(
+    db: &C,
+    keys: &[(String, Limit)],
+    lock: bool,
+) -> R<Vec<throttle::Model>> {
+    let q = throttle::Entity::find()
+        .filter(throttle::Column::Key.is_in(keys.iter().map(|(k, _)| k.as_str())));
+    // Locked in key order, the order every other writer of these rows
+    // touches them in (sessions.rs), so two transactions never deadlock.
+    let q = if lock {
+        q.order_by_asc(throttle::Column::Key).lock_exclusive()
+    } else {
+        q
+    };
+    q.all(db).await.map_err(backend)
 }
 
 /// The latest lock among `rows` still in force at `now`.
@@ -104,7 +115,10 @@ fn locked(rows: &[throttle::Model], now: i64) -> Option<i64> {
 /// Counts the attempt against every key: `Err(until)` when one is locked,
 /// or reaches its limit now (then only the new locks are written).
 async fn count(w: &Write, keys: Vec<(String, Limit)>, now_secs: i64) -> R<(Result<(), i64>, u32)> {
-    let found = rows(&**w, &keys).await?;
+    // Locked: a login's session transaction, which forgets or refunds a
+    // counter without the deployment row, waits for this one or is seen
+    // by it; never a read-modify-write over a row changed meanwhile.
+    let found = rows(&**w, &keys, true).await?;
     let mut writes = Vec::with_capacity(keys.len());
     let mut locks = Vec::new();
     let mut refused: Option<i64> = None;
@@ -252,7 +266,7 @@ impl ThrottleStore for SeaStore {
         now_secs: i64,
     ) -> R<Result<(), i64>> {
         // A locked key is refused on one read: no writer slot, no commit.
-        if let Some(until) = locked(&rows(&self.db, &keys).await?, now_secs) {
+        if let Some(until) = locked(&rows(&self.db, &keys, false).await?, now_secs) {
             return Ok(Err(until));
         }
         let w = self.write().await?;
