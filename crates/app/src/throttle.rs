@@ -27,25 +27,33 @@ pub(crate) fn login_account_key(parsed: Option<&Email>, raw: &str) -> String {
 /// address by its /64 (one subscriber's network: a client rotating through
 /// the 2^64 addresses of its own prefix is still one client), an
 /// IPv4-mapped IPv6 address as the IPv4 address.
-pub(crate) fn client_net(ip: IpAddr) -> String {
+pub(crate) fn client_net(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => IpAddr::V4(v4),
             None => {
                 let s = v6.segments();
-                format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
         },
     }
 }
 
+/// [`client_net`] as a throttle key's last part (`…/64` for IPv6).
+fn client_part(ip: IpAddr) -> String {
+    match client_net(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        v6 => format!("{v6}/64"),
+    }
+}
+
 pub(crate) fn login_client_key(ip: IpAddr) -> String {
-    format!("login:client:{}", client_net(ip))
+    format!("login:client:{}", client_part(ip))
 }
 
 pub(crate) fn signup_client_key(ip: IpAddr) -> String {
-    format!("signup:client:{}", client_net(ip))
+    format!("signup:client:{}", client_part(ip))
 }
 
 pub(crate) fn token_reset_key(user_id: i64) -> String {
@@ -102,7 +110,7 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64() {
-        let a = |s: &str| client_net(s.parse().unwrap());
+        let a = |s: &str| client_part(s.parse().unwrap());
         assert_eq!(a("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
         assert_eq!(a("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
         assert_ne!(a("2001:db8:1:3::1"), a("2001:db8:1:2::1"));

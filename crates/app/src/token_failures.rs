@@ -3,6 +3,7 @@
 //! online search at whoami's speed.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use accounts::throttle::{Counter, Limit, Verdict};
@@ -18,23 +19,24 @@ const TOKEN_FAILURE_CLIENTS: usize = 100_000;
 /// looked at, so guessing stops there and costs no database work.
 #[derive(Debug, Default)]
 pub(crate) struct TokenFailures {
-    counts: Mutex<HashMap<String, Counter>>,
+    /// By client network (`throttle::client_net`): no allocation per request.
+    counts: Mutex<HashMap<IpAddr, Counter>>,
 }
 
 impl TokenFailures {
     /// `Err(until)` while `client` is locked.
-    pub(crate) fn check(&self, client: &str, now: i64) -> Result<(), i64> {
+    pub(crate) fn check(&self, client: IpAddr, now: i64) -> Result<(), i64> {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        match counts.get(client) {
+        match counts.get(&client) {
             Some(c) if c.is_locked(now) => Err(c.locked_until),
             _ => Ok(()),
         }
     }
 
     /// Counts one failure; `Err(until)` when it reaches the limit.
-    pub(crate) fn fail(&self, client: &str, limit: Limit, now: i64) -> Result<(), i64> {
+    pub(crate) fn fail(&self, client: IpAddr, limit: Limit, now: i64) -> Result<(), i64> {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if counts.len() >= TOKEN_FAILURE_CLIENTS && !counts.contains_key(client) {
+        if counts.len() >= TOKEN_FAILURE_CLIENTS && !counts.contains_key(&client) {
             counts.retain(|_, c| !c.is_stale(limit, now));
             if counts.len() >= TOKEN_FAILURE_CLIENTS {
                 // Still full: the unlocked half with the fewest failures
@@ -52,28 +54,21 @@ impl TokenFailures {
                 }
             }
         }
-        let counter = counts.entry(client.to_owned()).or_default();
-        // The failure is counted after the fact: the attempt at the limit
-        // is the last one looked up, and it locks the address.
+        let counter = counts.entry(client).or_default();
+        // The failure is counted after the fact: the one that reaches the
+        // limit is the last one looked up, and it locks the address.
         match counter.admit(limit, now) {
-            Verdict::Admitted(next) => {
+            Verdict::Admitted(next) if next.events < limit.max_events => {
                 *counter = next;
-                match counter.admit(limit, now) {
-                    Verdict::Locks(_) => {
-                        let locked = Counter {
-                            events: 0,
-                            window_start: now,
-                            locked_until: now.saturating_add(limit.lockout_secs),
-                        };
-                        *counter = locked;
-                        Err(locked.locked_until)
-                    }
-                    _ => Ok(()),
-                }
+                Ok(())
             }
-            Verdict::Locks(next) => {
-                *counter = next;
-                Err(next.locked_until)
+            Verdict::Admitted(_) | Verdict::Locks(_) => {
+                *counter = Counter {
+                    events: 0,
+                    window_start: now,
+                    locked_until: now.saturating_add(limit.lockout_secs),
+                };
+                Err(counter.locked_until)
             }
             Verdict::Locked { until } => Err(until),
         }
@@ -97,21 +92,27 @@ mod tests {
             lockout_secs: 60,
         };
         let t = TokenFailures::default();
-        assert_eq!(t.fail("a", limit, 0), Ok(()));
-        assert_eq!(t.fail("a", limit, 1), Ok(()));
-        assert_eq!(t.fail("a", limit, 2), Err(62));
-        assert_eq!(t.check("a", 3), Err(62));
-        assert_eq!(t.check("b", 3), Ok(()));
-        assert_eq!(t.check("a", 62), Ok(()));
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        assert_eq!(t.fail(ip("192.0.2.1"), limit, 0), Ok(()));
+        assert_eq!(t.fail(ip("192.0.2.1"), limit, 1), Ok(()));
+        assert_eq!(t.fail(ip("192.0.2.1"), limit, 2), Err(62));
+        assert_eq!(t.check(ip("192.0.2.1"), 3), Err(62));
+        assert_eq!(t.check(ip("192.0.2.2"), 3), Ok(()));
+        assert_eq!(t.check(ip("192.0.2.1"), 62), Ok(()));
         // A guesser two failures in, then a flood of addresses with one each.
-        assert_eq!(t.fail("guesser", limit, 10_000), Ok(()));
-        assert_eq!(t.fail("guesser", limit, 10_000), Ok(()));
+        assert_eq!(t.fail(ip("198.51.100.1"), limit, 10_000), Ok(()));
+        assert_eq!(t.fail(ip("198.51.100.1"), limit, 10_000), Ok(()));
         for i in 0..TOKEN_FAILURE_CLIENTS + 10 {
-            let _ = t.fail(&format!("c{i}"), limit, 10_000);
+            let n = u32::try_from(i).unwrap();
+            let _ = t.fail(
+                IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n)),
+                limit,
+                10_000,
+            );
         }
         assert!(t.len() <= TOKEN_FAILURE_CLIENTS);
         assert!(
-            t.fail("guesser", limit, 10_000).is_err(),
+            t.fail(ip("198.51.100.1"), limit, 10_000).is_err(),
             "the guesser's count was forgotten"
         );
     }

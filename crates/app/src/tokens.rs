@@ -51,7 +51,7 @@ impl<S: Store> Services<S> {
         let throttled = |until: i64| AppError::Throttled {
             retry_after_secs: (until - now).max(1),
         };
-        if let Some(c) = &client {
+        if let Some(c) = client {
             self.token_failures.check(c, now).map_err(throttled)?;
         }
         let mut found = self.credential_caller(credential).await;
@@ -63,7 +63,7 @@ impl<S: Store> Services<S> {
         // key refused for a setting (inactive user, legacy keys disabled)
         // is a script to fix, not a search, and must not lock out a team.
         if let (Some(c), Err(AppError::Unauthenticated(Unauthenticated::UnknownToken))) =
-            (&client, &found)
+            (client, &found)
             && let Err(until) = self.token_failures.fail(c, limit, now)
         {
             tracing::warn!(

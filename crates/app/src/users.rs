@@ -123,7 +123,7 @@ impl<S: Store> Services<S> {
                 target.id,
                 Role::is_manager,
                 AppError::Forbidden,
-                || AppError::Forbidden,
+                AppError::Forbidden,
             )
             .await?;
             target
@@ -182,7 +182,7 @@ impl<S: Store> Services<S> {
         target_id: i64,
         may: impl Fn(Role) -> bool,
         owner: AppError,
-        denied: fn() -> AppError,
+        denied: AppError,
     ) -> Result<(), AppError> {
         for org in self.store.organizations_of(target_id).await? {
             let Some(theirs) = self.current_membership(target_id, org.id).await? else {
@@ -193,7 +193,7 @@ impl<S: Store> Services<S> {
             }
             let mine = self.current_membership(caller.user.id, org.id).await?;
             if !mine.is_some_and(|m| may(m.role)) {
-                return Err(denied());
+                return Err(denied);
             }
         }
         Ok(())
@@ -228,7 +228,7 @@ impl<S: Store> Services<S> {
             target.id,
             |r| self.config.role_policy.may(r, orgs::Action::DeleteUser),
             AppError::OwnerUndeletable,
-            || AppError::OnlyOwnerDeletes,
+            AppError::OnlyOwnerDeletes,
         )
         .await?;
         self.store.delete_user(target.id).await?;

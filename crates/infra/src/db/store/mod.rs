@@ -38,8 +38,10 @@ pub struct SeaStore {
     /// SQLite: API-token lookups kept while nothing at all is committed to
     /// the database. `None` on PostgreSQL.
     token_cache: Option<Arc<TokenCache>>,
-    /// When this process last cleaned the throttle table, and its cap.
+    /// When this process last cleaned the throttle table.
     throttle_housekeeping: Arc<throttle::Housekeeping>,
+    /// Most throttle counter rows kept (`throttle_max_keys`).
+    throttle_max_keys: u64,
     /// How many `last_activity` writes this process made (for tests).
     activity_writes: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -72,6 +74,7 @@ impl SeaStore {
             member_orders: Arc::default(),
             token_cache: None,
             throttle_housekeeping: Arc::default(),
+            throttle_max_keys: throttle::DEFAULT_MAX_KEYS,
             activity_writes: Arc::default(),
         }
     }

@@ -10,7 +10,7 @@
 //! before accounts, the fewest attempts and then the oldest first, so a
 //! flood of distinct addresses cannot grow the table without bound.
 
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use accounts::throttle::{Counter, Limit, Verdict};
 use app::ThrottleStore;
@@ -25,36 +25,20 @@ use super::{R, SeaStore, backend};
 use crate::db::entities::throttle;
 
 /// Expired counters are removed at most this often by one process...
-pub(super) const CLEAN_EVERY_SECS: i64 = 60;
+const CLEAN_EVERY_SECS: i64 = 60;
 /// ...or after this many keys it added, whichever comes first.
-pub(super) const CLEAN_EVERY_INSERTS: u32 = 64;
+const CLEAN_EVERY_INSERTS: u32 = 64;
 /// The default cap on counter rows (`throttle_max_keys`).
 pub(super) const DEFAULT_MAX_KEYS: u64 = 100_000;
 
-/// This process's bookkeeping for the clean-up.
-#[derive(Debug)]
+/// When this process last cleaned the table, and the keys it added since.
+#[derive(Debug, Default)]
 pub(crate) struct Housekeeping {
-    max_keys: AtomicU64,
     last_clean: AtomicI64,
     inserts: AtomicU32,
 }
 
-impl Default for Housekeeping {
-    fn default() -> Self {
-        Self {
-            max_keys: AtomicU64::new(DEFAULT_MAX_KEYS),
-            last_clean: AtomicI64::new(0),
-            inserts: AtomicU32::new(0),
-        }
-    }
-}
-
 impl Housekeeping {
-    pub(crate) fn set_max_keys(&self, max: u64) {
-        self.max_keys
-            .store(std::cmp::max(max, 1), Ordering::Relaxed);
-    }
-
     /// Whether a clean-up is due; claims it when it is.
     fn due(&self, now: i64, inserted: u32) -> bool {
         let n = self.inserts.fetch_add(inserted, Ordering::Relaxed) + inserted;
@@ -170,7 +154,8 @@ async fn count(w: &Write, keys: Vec<(String, Limit)>, now_secs: i64) -> R<(Resul
 }
 
 /// Removes expired counters (an indexed delete), then, past `max_keys`
-/// rows, the oldest unlocked ones: client addresses first, accounts last.
+/// rows, unlocked ones: client addresses before accounts, the fewest
+/// attempts and then the oldest first.
 async fn clean(w: &Write, now_secs: i64, max_keys: u64) -> R<()> {
     throttle::Entity::delete_many()
         .filter(throttle::Column::ExpiresAt.lt(now_secs))
@@ -219,7 +204,7 @@ async fn clean(w: &Write, now_secs: i64, max_keys: u64) -> R<()> {
         tracing::warn!(
             removed = gone,
             max_keys,
-            "throttle table over its cap: oldest counters forgotten"
+            "throttle table over its cap: counters forgotten"
         );
     }
     Ok(())
@@ -245,8 +230,8 @@ pub(super) async fn refund(w: &Write, key: &str, now_secs: i64) -> R<()> {
 
 impl SeaStore {
     /// At most this many counter rows are kept (`throttle_max_keys`).
-    pub fn with_throttle_cap(self, max_keys: u64) -> Self {
-        self.throttle_housekeeping.set_max_keys(max_keys);
+    pub fn with_throttle_cap(mut self, max_keys: u64) -> Self {
+        self.throttle_max_keys = std::cmp::max(max_keys, 1);
         self
     }
 
@@ -272,9 +257,8 @@ impl ThrottleStore for SeaStore {
         let w = self.write().await?;
         let work = async {
             let (verdict, inserted) = count(&w, keys, now_secs).await?;
-            let hk = &self.throttle_housekeeping;
-            if hk.due(now_secs, inserted) {
-                clean(&w, now_secs, hk.max_keys.load(Ordering::Relaxed)).await?;
+            if self.throttle_housekeeping.due(now_secs, inserted) {
+                clean(&w, now_secs, self.throttle_max_keys).await?;
             }
             Ok(verdict)
         }
