@@ -116,6 +116,9 @@ impl PasswordHasher {
     /// True when `password` matches. A malformed stored hash matches nothing.
     /// The parameters, salt and algorithm come from the stored PHC string.
     pub fn verify(&self, password: &Password, stored: &PasswordHashString) -> bool {
+        if stored.as_str().starts_with("pbkdf2_sha256$") {
+            return crate::legacy::verify_pbkdf2_sha256(password, stored.as_str());
+        }
         let Ok(phc) = PasswordHash::new(stored.as_str()) else {
             return false;
         };

@@ -11,6 +11,7 @@ mod email;
 mod error;
 mod hashing;
 mod hotkeys;
+pub mod legacy;
 mod password;
 pub mod pat;
 mod secret;
@@ -24,6 +25,7 @@ pub use hashing::{PasswordHashString, PasswordHasher, SALT_LEN};
 pub use hotkeys::{
     HotkeyError, Hotkeys, MAX_HOTKEY_COMBO_CHARS, MAX_HOTKEY_NAME_CHARS, MAX_HOTKEYS,
 };
+pub use legacy::PasswordScheme;
 pub use password::MAX_VERIFIABLE_CHARS;
 pub use password::{Password, PasswordPolicy};
 pub use secret::{DigestKey, SecretDigest};

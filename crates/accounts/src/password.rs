@@ -7,9 +7,11 @@ use crate::{AccountError, Email};
 
 /// A password as it will be hashed: NFKC-normalised, so that the same
 /// characters typed on different keyboards give the same hash. `Debug`
-/// never shows it.
+/// never shows it. One offered at login also keeps what was typed when
+/// normalisation changed it: a hash carried over from Label Studio (Django
+/// does not normalise) was made from the typed bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
+pub struct Password(String, Option<String>);
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,11 +32,17 @@ impl Password {
             return None;
         }
         let normalised: String = raw.nfkc().collect();
-        (normalised.chars().count() <= MAX_VERIFIABLE_CHARS).then_some(Self(normalised))
+        let typed = (normalised != raw).then(|| raw.to_owned());
+        (normalised.chars().count() <= MAX_VERIFIABLE_CHARS).then_some(Self(normalised, typed))
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    /// What was typed, when normalisation changed it (login only).
+    pub(crate) fn typed_bytes(&self) -> Option<&[u8]> {
+        self.1.as_deref().map(str::as_bytes)
     }
 
     /// Length in characters, after normalisation.
@@ -125,7 +133,7 @@ impl PasswordPolicy {
         if common_passwords().contains(folded.as_str()) {
             return Err(AccountError::PasswordTooCommon);
         }
-        Ok(Password(normalised))
+        Ok(Password(normalised, None))
     }
 }
 
@@ -180,7 +188,10 @@ mod tests {
         let p = policy();
         let pw = p.check(&"\u{FB01}".repeat(7), None).unwrap();
         assert_eq!(pw.char_count(), 14);
-        assert_eq!(Password::for_login(&"\u{FB01}".repeat(7)).unwrap(), pw);
+        let login = Password::for_login(&"\u{FB01}".repeat(7)).unwrap();
+        assert_eq!(login.as_bytes(), pw.as_bytes());
+        assert_eq!(login.typed_bytes(), Some("\u{FB01}".repeat(7).as_bytes()));
+        assert_eq!(Password::for_login("plain").unwrap().typed_bytes(), None);
     }
 
     #[test]

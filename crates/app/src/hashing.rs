@@ -32,6 +32,8 @@ pub struct BlockingHasher {
     max_queued: usize,
     /// Jobs dropped because their caller had gone (for tests and logs).
     abandoned: Arc<AtomicUsize>,
+    /// The parameters new hashes get (to tell which stored ones are older).
+    current: Arc<PasswordHasher>,
 }
 
 /// One waiting job's place in the count: given up once, by whichever
@@ -78,7 +80,15 @@ impl BlockingHasher {
             queued: Arc::default(),
             max_queued: max_queued.max(1),
             abandoned: Arc::default(),
+            current: hasher,
         }
+    }
+
+    /// True when a stored hash is not argon2id with our parameters (one
+    /// carried over from Label Studio, or made before they changed): the
+    /// next successful login replaces it.
+    pub fn needs_rehash(&self, stored: &PasswordHashString) -> bool {
+        self.current.needs_rehash(stored)
     }
 
     /// Hashes waiting for a thread now.

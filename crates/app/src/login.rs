@@ -137,6 +137,7 @@ impl<S: Store> Services<S> {
             (None, None) => None,
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let again = password.clone();
         let matches = match self.hasher.verify(password, stored).await {
             Ok(m) => m,
             Err(e) => {
@@ -147,8 +148,41 @@ impl<S: Store> Services<S> {
             }
         };
         match user {
-            Some(u) if matches && u.is_active => Ok((u, key, known_device)),
+            Some(u) if matches && u.is_active => {
+                self.upgrade_hash(&u, again).await;
+                Ok((u, key, known_device))
+            }
             _ => Err(AppError::BadCredentials),
+        }
+    }
+
+    /// After a successful login: a hash carried over from Label Studio (or
+    /// made with older parameters) is replaced by argon2id with ours, unless
+    /// the password changed meanwhile. A failure is logged, never the
+    /// login's error: the old hash still verifies.
+    async fn upgrade_hash(&self, user: &UserRecord, password: Password) {
+        let Some(old) = user.password_hash.as_ref() else {
+            return;
+        };
+        if !self.hasher.needs_rehash(old) {
+            return;
+        }
+        let result = async {
+            let new = self
+                .hasher
+                .hash(password, self.random::<{ accounts::SALT_LEN }>()?)
+                .await?;
+            Ok::<_, AppError>(
+                self.store
+                    .upgrade_password_hash(user.id, old, new, self.now_micros())
+                    .await?,
+            )
+        }
+        .await;
+        match result {
+            Ok(true) => tracing::info!(user_id = user.id, "password hash upgraded to argon2id"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(user_id = user.id, error = %e, "password hash not upgraded"),
         }
     }
 
@@ -253,6 +287,7 @@ mod tests {
     use orgs::Role;
 
     use super::*;
+    use crate::store::UserStore as _;
     use crate::testkit::{OWNER, PASSWORD, fixture, secret};
     use crate::{ServicesConfig, ThrottleConfig};
 
@@ -290,6 +325,52 @@ mod tests {
             let r = f.svc.log_in(email, &secret(password), None, None).await;
             assert!(matches!(r, Err(AppError::BadCredentials)), "{email}: {r:?}");
         }
+    }
+
+    /// A hash carried over from Label Studio verifies once, then is argon2id.
+    #[tokio::test]
+    async fn a_label_studio_hash_is_upgraded_at_the_first_login() {
+        let f = fixture(ServicesConfig::default());
+        let owner = f.owner().await;
+        let django = accounts::legacy::import_django_hash(
+            "pbkdf2_sha256$1000$testsalt$yyKaDtDt4MQBliaR+v00YE+a4pPbjw4MkI8GterTpxs=",
+        )
+        .unwrap()
+        .unwrap();
+        f.svc
+            .store()
+            .set_password_hash(owner.user.id, django.clone(), 0)
+            .await
+            .unwrap();
+        let wrong = f.svc.login(OWNER, &secret("correct-horse-43")).await;
+        assert!(matches!(wrong, Err(AppError::BadCredentials)));
+        let scheme = |u: &UserRecord| accounts::PasswordScheme::of(u.password_hash.as_ref());
+        let stored = f
+            .svc
+            .store()
+            .user_by_id(owner.user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(scheme(&stored), accounts::PasswordScheme::Pbkdf2Sha256);
+        f.svc.login(OWNER, &secret(PASSWORD)).await.unwrap();
+        let stored = f
+            .svc
+            .store()
+            .user_by_id(owner.user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(scheme(&stored), accounts::PasswordScheme::Argon2id);
+        f.svc.login(OWNER, &secret(PASSWORD)).await.unwrap();
+        // The upgrade yields to a password changed meanwhile.
+        let upgraded = f
+            .svc
+            .store()
+            .upgrade_password_hash(owner.user.id, &django, django.clone(), 0)
+            .await
+            .unwrap();
+        assert!(!upgraded);
     }
 
     #[tokio::test]

@@ -111,6 +111,16 @@ pub trait UserStore {
         hash: PasswordHashString,
         now: i64,
     ) -> impl Future<Output = R<()>> + Send;
+    /// Replaces the hash `old` by `new` (a stronger one of the same
+    /// password), sessions untouched; `false` when the stored hash is no
+    /// longer `old` (the password changed meanwhile).
+    fn upgrade_password_hash(
+        &self,
+        user_id: i64,
+        old: &PasswordHashString,
+        new: PasswordHashString,
+        now: i64,
+    ) -> impl Future<Output = R<bool>> + Send;
     /// Deactivation also ends every session of the user.
     fn set_active(
         &self,

@@ -277,6 +277,22 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        user_id: i64,
+        old: &PasswordHashString,
+        new: PasswordHashString,
+        _now: i64,
+    ) -> R<bool> {
+        let mut s = self.state();
+        let u = s.user_mut(user_id)?;
+        if u.password_hash.as_ref() != Some(old) {
+            return Ok(false);
+        }
+        u.password_hash = Some(new);
+        Ok(true)
+    }
+
     async fn set_active(&self, user_id: i64, active: bool, _now: i64) -> R<()> {
         let mut s = self.state();
         s.user_mut(user_id)?.is_active = active;

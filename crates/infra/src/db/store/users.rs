@@ -252,6 +252,26 @@ impl UserStore for SeaStore {
         w.finish(work).await
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        user_id: i64,
+        old: &PasswordHashString,
+        new: PasswordHashString,
+        now: i64,
+    ) -> R<bool> {
+        // One statement: it changes the row only while it holds `old`.
+        let _slot = self.writer_slot().await;
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::PasswordHash, Expr::value(new.as_str()))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Id.eq(user_id))
+            .filter(users::Column::PasswordHash.eq(old.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(res.rows_affected > 0)
+    }
+
     async fn set_active(&self, user_id: i64, active: bool, now: i64) -> R<()> {
         let w = self.write().await?;
         let work = async {
