@@ -118,16 +118,46 @@ impl<S: Store> Services<S> {
             .collect())
     }
 
-    /// Verifies a refresh token and finds its record.
+    /// Verifies a refresh token and finds its record: one of ours by its
+    /// signature, one signed by Label Studio (imported) by its digest.
     async fn live_refresh(&self, refresh: &str) -> Result<(Claims, PersonalTokenRecord), AppError> {
-        let claims = pat::decode(&self.jwt_key, refresh, TokenType::Refresh, self.now_secs())
-            .map_err(|_| INVALID)?;
+        let claims = match pat::decode(&self.jwt_key, refresh, TokenType::Refresh, self.now_secs())
+        {
+            Ok(claims) => claims,
+            Err(_) => return self.legacy_refresh(refresh).await,
+        };
         let record = self
             .store
             .personal_token(&claims.jti)
             .await?
             .filter(|r| r.user_id == claims.user_id)
             .ok_or(INVALID)?;
+        Ok((claims, record))
+    }
+
+    /// A refresh token Label Studio signed, carried over by the import: the
+    /// digest of the whole token is the proof (only its holder can present
+    /// it); the record gives its claims. Access tokens made from it are ours.
+    async fn legacy_refresh(&self, refresh: &str) -> Result<(Claims, PersonalTokenRecord), AppError> {
+        if refresh.len() > pat::MAX_JWT_LEN || !pat::looks_like_jwt(refresh) {
+            return Err(INVALID);
+        }
+        let record = self
+            .store
+            .personal_token_by_legacy_digest(&self.legacy_refresh_digest(refresh))
+            .await?
+            .ok_or(INVALID)?;
+        if record.expires_at <= self.now_micros() {
+            return Err(INVALID);
+        }
+        let claims = Claims {
+            token_type: TokenType::Refresh,
+            exp: secs(record.expires_at),
+            iat: secs(record.created_at),
+            jti: record.jti.clone(),
+            user_id: record.user_id,
+            rjti: None,
+        };
         Ok((claims, record))
     }
 

@@ -20,6 +20,7 @@ use crate::store::Store;
 const API_TOKEN: &str = "api-token";
 const SESSION: &str = "session";
 const INVITE: &str = "invite";
+const LEGACY_REFRESH: &str = "legacy-refresh-token";
 
 /// The use-cases, generic over storage.
 #[derive(Debug)]
@@ -90,5 +91,11 @@ impl<S: Store> Services<S> {
 
     pub(crate) fn invite_digest(&self, token: &InviteToken) -> SecretDigest {
         self.key.digest(INVITE, token.expose().as_bytes())
+    }
+
+    /// A personal access token signed by Label Studio, whole, as the
+    /// import stores it and a refresh request finds it.
+    pub(crate) fn legacy_refresh_digest(&self, token: &str) -> SecretDigest {
+        self.key.digest(LEGACY_REFRESH, token.as_bytes())
     }
 }

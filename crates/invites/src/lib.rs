@@ -25,6 +25,8 @@ pub enum InviteError {
 pub const SALT_LEN: usize = 16;
 /// 256-bit HMAC output in unpadded base64url.
 pub const TOKEN_CHARS: usize = 43;
+/// Label Studio's `organization.token` column is `varchar(256)`.
+pub const MAX_LEGACY_CHARS: usize = 256;
 
 /// Where an organization's invite link stands. Only this is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,25 @@ impl InviteToken {
         } else {
             Err(InviteError::Malformed)
         }
+    }
+
+    /// A token Label Studio made (its `organization.token`, carried over by
+    /// the import): 8 to 256 base64url characters, exactly as given.
+    pub fn parse_legacy(raw: &str) -> Result<Self, InviteError> {
+        if (8..=MAX_LEGACY_CHARS).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InviteError::Malformed)
+        }
+    }
+
+    /// Ours, or else one carried over from Label Studio.
+    pub fn parse_any(raw: &str) -> Result<Self, InviteError> {
+        Self::parse_presented(raw).or_else(|_| Self::parse_legacy(raw))
     }
 
     pub fn expose(&self) -> &str {
@@ -184,6 +205,17 @@ mod tests {
         #[test]
         fn parse_never_panics(raw in "\\PC{0,60}") {
             let _ = InviteToken::parse_presented(&raw);
+            let _ = InviteToken::parse_any(&raw);
+        }
+
+        #[test]
+        fn legacy_tokens_are_taken_exactly(raw in "[A-Za-z0-9_-]{8,256}") {
+            let parsed = InviteToken::parse_any(&raw).unwrap();
+            prop_assert_eq!(parsed.expose(), raw.as_str());
+            let spaced = format!(" {raw}");
+            prop_assert!(InviteToken::parse_any(&spaced).is_err());
+            let dotted = format!("{raw}.");
+            prop_assert!(InviteToken::parse_any(&dotted).is_err());
         }
     }
 }

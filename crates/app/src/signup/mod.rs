@@ -129,7 +129,7 @@ impl<S: Store> Services<S> {
         let mut digest = None;
         let invite = match presented {
             None => Invite::Absent,
-            Some(raw) => match InviteToken::parse_presented(raw) {
+            Some(raw) => match InviteToken::parse_any(raw) {
                 Err(_) => Invite::Invalid,
                 Ok(token) => {
                     let d = self.invite_digest(&token);

@@ -69,6 +69,12 @@ pub trait TokenStore {
         &self,
         jti: &str,
     ) -> impl Future<Output = R<Option<PersonalTokenRecord>>> + Send;
+    /// A personal access token imported from Label Studio, by the digest
+    /// of the whole token (`Services::legacy_refresh_digest`).
+    fn personal_token_by_legacy_digest(
+        &self,
+        digest: &SecretDigest,
+    ) -> impl Future<Output = R<Option<PersonalTokenRecord>>> + Send;
     /// The caller whose live personal token `jti` is, when it is
     /// `user_id`'s ([`TokenStore::caller_by_token`]'s record): one query,
     /// made on every request authenticated by an access token.

@@ -54,6 +54,9 @@ pub mod organizations {
         pub api_token_ttl_days: i32,
         /// Bumped by triggers whenever the member list's order may change.
         pub members_version: i64,
+        /// Label Studio's invite token (digest), accepted until the first reset.
+        #[sea_orm(unique)]
+        pub legacy_invite_digest: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -118,6 +121,9 @@ pub mod personal_tokens {
         pub created_at: i64,
         pub expires_at: i64,
         pub revoked_at: Option<i64>,
+        /// A token imported from Label Studio: the digest of the whole token.
+        #[sea_orm(unique)]
+        pub legacy_digest: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261201_000003_personal_tokens;
 mod m20261201_000004_throttle;
 mod m20261201_000005_member_order;
 mod m20261206_000006_throttle_expiry_devices;
+mod m20261206_000007_label_studio_import;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_throttle::Migration),
             Box::new(m20261201_000005_member_order::Migration),
             Box::new(m20261206_000006_throttle_expiry_devices::Migration),
+            Box::new(m20261206_000007_label_studio_import::Migration),
         ]
     }
 }

@@ -560,6 +560,15 @@ impl TokenStore for MemoryStore {
             .cloned())
     }
 
+    /// Only an import from Label Studio makes such tokens, and it writes
+    /// to the database, never here.
+    async fn personal_token_by_legacy_digest(
+        &self,
+        _digest: &SecretDigest,
+    ) -> R<Option<PersonalTokenRecord>> {
+        Ok(None)
+    }
+
     async fn caller_by_personal_token(
         &self,
         jti: &str,

@@ -14,7 +14,11 @@ impl InviteStore for SeaStore {
     async fn find_invite(&self, digest: &SecretDigest) -> R<InviteLookup> {
         let hex = digest.to_hex();
         if let Some(org) = organizations::Entity::find()
-            .filter(organizations::Column::InviteDigest.eq(hex.clone()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(organizations::Column::InviteDigest.eq(hex.clone()))
+                    .add(organizations::Column::LegacyInviteDigest.eq(hex.clone())),
+            )
             .one(&self.db)
             .await
             .map_err(backend)?
@@ -52,7 +56,20 @@ impl InviteStore for SeaStore {
             .insert(&*w)
             .await
             .map_err(backend)?;
+            // Label Studio's link, carried over by an import, ends here too.
+            if let Some(legacy) = &org.legacy_invite_digest {
+                retired_invites::ActiveModel {
+                    organization_id: Set(org_id),
+                    digest: Set(legacy.clone()),
+                    retired_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&*w)
+                .await
+                .map_err(backend)?;
+            }
             let mut active: organizations::ActiveModel = org.into();
+            active.legacy_invite_digest = Set(None);
             active.invite_generation = Set(generation_i64(&new_state)?);
             active.invite_salt = Set(salt_hex(new_state.salt()));
             active.invite_digest = Set(new_digest.to_hex());

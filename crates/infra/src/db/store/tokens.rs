@@ -156,6 +156,18 @@ impl TokenStore for SeaStore {
             .map(personal_token_record))
     }
 
+    async fn personal_token_by_legacy_digest(
+        &self,
+        digest: &SecretDigest,
+    ) -> R<Option<PersonalTokenRecord>> {
+        Ok(personal_tokens::Entity::find()
+            .filter(personal_tokens::Column::LegacyDigest.eq(digest.to_hex()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .map(personal_token_record))
+    }
+
     async fn caller_by_personal_token(
         &self,
         jti: &str,

@@ -100,6 +100,7 @@ impl SeaStore {
                 // rotation also takes: a reset before this point is seen.
                 if let Some(d) = invite
                     && org.invite_digest != d.to_hex()
+                    && org.legacy_invite_digest != Some(d.to_hex())
                 {
                     return Err(StoreError::InviteRetired);
                 }
