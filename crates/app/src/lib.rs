@@ -23,6 +23,7 @@ mod config;
 mod devices;
 mod error;
 mod hashing;
+pub mod import;
 mod invites;
 mod login;
 mod members;

@@ -138,7 +138,10 @@ impl<S: Store> Services<S> {
     /// A refresh token Label Studio signed, carried over by the import: the
     /// digest of the whole token is the proof (only its holder can present
     /// it); the record gives its claims. Access tokens made from it are ours.
-    async fn legacy_refresh(&self, refresh: &str) -> Result<(Claims, PersonalTokenRecord), AppError> {
+    async fn legacy_refresh(
+        &self,
+        refresh: &str,
+    ) -> Result<(Claims, PersonalTokenRecord), AppError> {
         if refresh.len() > pat::MAX_JWT_LEN || !pat::looks_like_jwt(refresh) {
             return Err(INVALID);
         }

@@ -153,6 +153,14 @@ impl<S: Store> Services<S> {
         }
     }
 
+    /// The policy's word on accounts an operator brings in (an import):
+    /// they are an administrator's creations, whatever the sign-up mode.
+    pub(crate) async fn admit_operator(&self) -> Result<(), AppError> {
+        self.admit(Channel::AdministratorCreated, None)
+            .await
+            .map(|_| ())
+    }
+
     /// A new organization's invite state and its digest.
     pub(crate) fn fresh_invite(&self) -> Result<(InviteState, accounts::SecretDigest), AppError> {
         let state = InviteState::initial(self.random::<{ invites::SALT_LEN }>()?);

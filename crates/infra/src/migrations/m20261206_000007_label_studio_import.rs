@@ -69,7 +69,12 @@ impl MigrationTrait for Migration {
             ("idx_organizations_legacy_invite", "organizations"),
         ] {
             manager
-                .drop_index(Index::drop().name(index).table(Alias::new(table)).to_owned())
+                .drop_index(
+                    Index::drop()
+                        .name(index)
+                        .table(Alias::new(table))
+                        .to_owned(),
+                )
                 .await?;
         }
         manager
