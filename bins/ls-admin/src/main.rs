@@ -3,6 +3,8 @@
 //! the same use-cases. Safe while `ls-server` runs.
 #![forbid(unsafe_code)]
 
+mod import;
+
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,17 @@ enum Command {
     Invite(InviteCommand),
     /// Print the database settings that keep the data safe, as the database reports them.
     Doctor,
+    /// Bring people over from another system.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// From Label Studio's database: people (with their passwords, API
+    /// tokens and ids), organizations, memberships, the invite link and
+    /// personal access tokens.
+    LabelStudio(import::LabelStudioImport),
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,7 +142,7 @@ struct PasswordSource {
 const USAGE: u8 = 2;
 
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Usage(String),
     Other(String),
 }
@@ -146,6 +159,12 @@ impl From<AppError> for Failure {
             other => Failure::Other(other.to_string()),
         }
     }
+}
+
+/// How the user's password is stored (`argon2id`, `pbkdf2_sha256` for one
+/// carried over from Label Studio and not used here yet, `none`…).
+fn scheme(user: &app::UserRecord) -> &'static str {
+    accounts::PasswordScheme::of(user.password_hash.as_ref()).as_str()
 }
 
 fn first_line(mut reader: impl BufRead) -> Result<SecretString, Failure> {
@@ -209,7 +228,10 @@ fn main() -> ExitCode {
     // Only the command that creates a user may create a deployment (and
     // says so); every other one needs an existing one, so a mistyped
     // --data-dir creates nothing.
-    let creates = matches!(cli.command, Command::User(UserCommand::Create { .. }));
+    let creates = matches!(
+        cli.command,
+        Command::User(UserCommand::Create { .. }) | Command::Import(_)
+    );
     let new_sqlite = match &settings.database {
         infra::DatabaseTarget::Sqlite(path) => !infra::deployment::sqlite_database_present(path),
         infra::DatabaseTarget::Postgres(_) => false,
@@ -348,6 +370,7 @@ async fn run(
                             "last_name": u.user.last_name,
                             "is_active": u.user.is_active,
                             "has_password": u.user.password_hash.is_some(),
+                            "password_scheme": scheme(&u.user),
                             "active_organization": u.user.active_organization,
                             "role": u.role.map(Role::as_str),
                             "date_joined": app::time::iso8601(u.user.date_joined),
@@ -357,16 +380,17 @@ async fn run(
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 println!(
-                    "{:>6}  {:<40} {:<14} {:<8}",
-                    "ID", "EMAIL", "ROLE", "ACTIVE"
+                    "{:>6}  {:<40} {:<14} {:<8} {:<14}",
+                    "ID", "EMAIL", "ROLE", "ACTIVE", "PASSWORD"
                 );
                 for u in &users {
                     println!(
-                        "{:>6}  {:<40} {:<14} {:<8}",
+                        "{:>6}  {:<40} {:<14} {:<8} {:<14}",
                         u.user.id,
                         u.user.email.as_str(),
                         u.role.map_or("-", Role::as_str),
-                        if u.user.is_active { "yes" } else { "no" }
+                        if u.user.is_active { "yes" } else { "no" },
+                        scheme(&u.user)
                     );
                 }
             }
@@ -411,6 +435,7 @@ async fn run(
             println!("{}{}", settings.public_url(None), token.signup_path());
         }
         Command::Doctor => doctor(settings).await?,
+        Command::Import(ImportCommand::LabelStudio(args)) => import::run(services, args).await?,
         Command::Invite(InviteCommand::Reset) => {
             let (_, token) = services.operator_reset_invite().await?;
             println!("{}{}", settings.public_url(None), token.signup_path());

@@ -34,9 +34,99 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     )
 }
 
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Microseconds since the epoch of a UTC time as databases write it:
+/// `2026-12-01 19:48:11.158246`, with `T` or a space, up to six fraction
+/// digits, and optionally `Z` or `+00:00` (Django on SQLite stores UTC).
+/// `None` for anything else, another offset included.
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix("+00:00"))
+        .unwrap_or(t);
+    let num = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, time) = t.split_once([' ', 'T'])?;
+    let mut d = date.split('-');
+    let (y, mo, da) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut h = hms.split(':');
+    let (hh, mi, ss) = (num(h.next()?)?, num(h.next()?)?, num(h.next()?)?);
+    if d.next().is_some()
+        || h.next().is_some()
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+        || hh > 23
+        || mi > 59
+        || ss > 60
+        || frac.len() > 6
+    {
+        return None;
+    }
+    let micros = if frac.is_empty() {
+        0
+    } else {
+        num(frac)? * 10_i64.pow(6 - u32::try_from(frac.len()).ok()?)
+    };
+    let secs = days_from_civil(y, mo, da) * 86_400 + hh * 3600 + mi * 60 + ss;
+    secs.checked_mul(1_000_000)?.checked_add(micros)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn database_times_parse() {
+        assert_eq!(
+            parse_utc("2026-12-01 06:43:44.727401"),
+            Some(1_796_107_424_727_401)
+        );
+        assert_eq!(
+            parse_utc("2026-12-01T06:43:44.7274Z"),
+            Some(1_796_107_424_727_400)
+        );
+        assert_eq!(
+            parse_utc("2000-02-29 00:00:00+00:00"),
+            Some(951_782_400_000_000)
+        );
+        for bad in [
+            "",
+            "2026-13-01 00:00:00",
+            "2026-12-01",
+            "2026-12-01 00:00:00+02:00",
+            "x",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_reads_what_iso8601_writes(micros in -60_000_000_000_000_000i64..300_000_000_000_000_000) {
+            prop_assert_eq!(parse_utc(&iso8601(micros)), Some(micros));
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_utc(&s);
+        }
+    }
 
     #[test]
     fn known_instants() {

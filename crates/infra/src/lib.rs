@@ -9,6 +9,7 @@ pub mod config;
 pub mod data_dir;
 pub mod db;
 pub mod deployment;
+pub mod label_studio;
 pub mod limits;
 pub mod migrations;
 pub mod secret;

@@ -3,6 +3,7 @@
 //! `sessions`, `tokens`, `throttle`), with the row conversions in `rows`
 //! and the write transaction in `txn`.
 
+mod import;
 mod invites;
 mod orgs;
 mod rows;
