@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod http;
+pub mod label_studio;
 pub mod module_graph;
 pub mod pg;
 pub mod process;
