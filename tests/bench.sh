@@ -12,3 +12,4 @@ if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
 fi
 cargo build --release --locked -p ls-server -p ls-admin
 cargo bench --locked -p ls-integration --bench perf
+cargo bench --locked -p ls-integration --bench import
