@@ -17,8 +17,12 @@ const PEOPLE: u64 = 100_000;
 async fn bare_copy(source: &std::path::Path, dir: &std::path::Path) -> f64 {
     let url = format!("sqlite://{}?mode=rwc", dir.join("copy.sqlite3").display());
     let db = Database::connect(&url).await.unwrap();
-    db.execute_unprepared("PRAGMA journal_mode = WAL").await.unwrap();
-    db.execute_unprepared("PRAGMA synchronous = FULL").await.unwrap();
+    db.execute_unprepared("PRAGMA journal_mode = WAL")
+        .await
+        .unwrap();
+    db.execute_unprepared("PRAGMA synchronous = FULL")
+        .await
+        .unwrap();
     db.execute_unprepared(&format!("ATTACH DATABASE '{}' AS ls", source.display()))
         .await
         .unwrap();
@@ -51,7 +55,11 @@ fn main() {
     let start = Instant::now();
     let out = cmd.output().unwrap();
     let secs = start.elapsed().as_secs_f64();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("users imported"), "{stdout}");
     let rate = total as f64 / secs;

@@ -314,6 +314,25 @@ fn a_target_with_other_people_needs_merge() {
     let again = import(home.path(), &data, None, source, &["--merge"]);
     assert_eq!(again["users_imported"], json!(0), "{again}");
     let server = empty_server(home.path(), &data, None);
+    // Label Studio's invite link joined the organization here; after a
+    // Reset Link, another --merge run does not bring it back.
+    let invite = m["organization"]["invite_token"].as_str().unwrap();
+    let signup = format!("/user/signup/?token={invite}");
+    let join = |email: &str| {
+        let mut b = Client::new(server.addr);
+        b.get(&signup);
+        b.form(
+            &signup,
+            &[("email", email), ("password", "joining-pass-12")],
+        )
+        .status
+    };
+    assert_eq!(join("first.joiner@example.com"), 302);
+    admin_ok(home.path(), &data, &["invite", "reset"], None);
+    assert_ne!(join("second.joiner@example.com"), 302);
+    let third = import(home.path(), &data, None, source, &["--merge"]);
+    assert_eq!(third["invite_link_carried"], json!(false), "{third}");
+    assert_ne!(join("third.joiner@example.com"), 302);
     // The person already here keeps their own password.
     assert!(
         page_login(
@@ -394,4 +413,50 @@ fn an_import_killed_at_any_point_then_rerun_equals_a_clean_one() {
         a == b,
         "the killed-and-rerun import differs from a clean one"
     );
+}
+
+/// Label Studio compares emails with their case; here an email is one
+/// account: the second of two that differ only in case is reported (and
+/// again, unchanged, by a second run).
+#[test]
+fn people_whose_emails_differ_only_in_case_are_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let ls = sqlite_data_dir(&home.path().join("label-studio"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(add_synthetic_people(
+        &ls.join("label_studio.sqlite3"),
+        6_000,
+    ));
+    rt.block_on(async {
+        use sea_orm::ConnectionTrait as _;
+        let url = format!("sqlite://{}", ls.join("label_studio.sqlite3").display());
+        let db = sea_orm::Database::connect(&url).await.unwrap();
+        for (id, email) in [
+            (20_000, "Owner.NLTXH@fixture.test"),
+            (20_001, "PERSON1001@synthetic.example.com"),
+        ] {
+            db.execute_unprepared(&format!(
+                "INSERT INTO htx_user (id, password, is_superuser, username, email, first_name, \
+                 last_name, is_staff, is_active, date_joined, last_activity, activity_at, phone, \
+                 avatar) VALUES ({id}, '', 0, 'dup{id}', '{email}', '', '', 0, 1, \
+                 '2026-12-01 00:00:00', '2026-12-01 00:00:00', '2026-12-01 00:00:00', '', '')"
+            ))
+            .await
+            .unwrap();
+        }
+    });
+    let data = home.path().join("data");
+    let report = import(home.path(), &data, None, ls.to_str().unwrap(), &[]);
+    assert_eq!(report["users_imported"], json!(6_010), "{report}");
+    let skipped: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == json!("user"))
+        .map(|s| s["source_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["20000", "20001"], "{report}");
+    let again = import(home.path(), &data, None, ls.to_str().unwrap(), &[]);
+    assert_eq!(again["users_imported"], json!(0), "{again}");
+    assert_eq!(again["users_already_present"], json!(6_010), "{again}");
 }

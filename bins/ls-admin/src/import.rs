@@ -16,8 +16,9 @@ use crate::Failure;
 #[derive(Debug, Args)]
 pub(crate) struct LabelStudioImport {
     /// Label Studio's SQLite file, its data directory (holding
-    /// label_studio.sqlite3 and .env), or a postgres:// URL of its database.
-    #[arg(long = "from", value_name = "SOURCE")]
+    /// label_studio.sqlite3 and .env), or a postgres:// URL of its database
+    /// (through the environment, a URL with a password stays out of `ps`).
+    #[arg(long = "from", value_name = "SOURCE", env = "LS_IMPORT_FROM")]
     source: String,
     /// Print what would happen; change nothing.
     #[arg(long)]
@@ -191,6 +192,12 @@ fn print_report(r: &ImportReport) {
     ];
     for (k, v) in rows {
         println!("  {k:<42} {v}");
+    }
+    if r.personal_tokens_imported > 0 {
+        println!(
+            "  (personal access tokens are completed with the SECRET_KEY given: Label Studio \
+             keeps nothing to check it against, so with another key they will not work)"
+        );
     }
     if !r.personal_tokens_to_recreate.is_empty() {
         println!(

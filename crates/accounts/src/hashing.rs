@@ -116,32 +116,17 @@ impl PasswordHasher {
     /// True when `password` matches. A malformed stored hash matches nothing.
     /// The parameters, salt and algorithm come from the stored PHC string.
     pub fn verify(&self, password: &Password, stored: &PasswordHashString) -> bool {
-        if stored.as_str().starts_with("pbkdf2_sha256$") {
-            return crate::legacy::verify_pbkdf2_sha256(password, stored.as_str());
+        let stored = stored.as_str();
+        if stored.starts_with("pbkdf2_sha256$") {
+            return crate::legacy::verify_pbkdf2_sha256(password, stored);
         }
-        let Ok(phc) = PasswordHash::new(stored.as_str()) else {
-            return false;
-        };
-        let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
-            return false;
-        };
-        let (Ok(algorithm), Ok(version), Ok(params)) = (
-            Algorithm::try_from(phc.algorithm.as_str()),
-            Version::try_from(phc.version.unwrap_or(Version::V0x13.into())),
-            Params::try_from(&phc),
-        ) else {
-            return false;
-        };
-        let mut buffer = [0u8; Output::MAX_LENGTH];
-        let Some(out) = buffer.get_mut(..expected.len()) else {
-            return false;
-        };
-        let argon2 = Argon2::new(algorithm, version, params.clone());
-        if !compute(&argon2, &params, password.as_bytes(), salt, out) {
-            return false;
+        // Django's argon2, carried over as it is: made from the password as
+        // typed (Django does not normalise).
+        if let Some(phc) = stored.strip_prefix("argon2$") {
+            let typed = password.typed_bytes().unwrap_or(password.as_bytes());
+            return verify_phc(&format!("${phc}"), typed);
         }
-        // `Output` compares in constant time.
-        Output::new(out).is_ok_and(|computed| &computed == expected)
+        verify_phc(stored, password.as_bytes())
     }
 
     /// Spend the same time as a real verification, for an account that does
@@ -160,6 +145,34 @@ impl PasswordHasher {
         );
         !stored.as_str().starts_with(&current)
     }
+}
+
+/// Argon2 of `password` against a PHC string, in constant time; a
+/// malformed string matches nothing. Its parameters come from the string.
+fn verify_phc(stored: &str, password: &[u8]) -> bool {
+    let Ok(phc) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::try_from(phc.algorithm.as_str()),
+        Version::try_from(phc.version.unwrap_or(Version::V0x13.into())),
+        Params::try_from(&phc),
+    ) else {
+        return false;
+    };
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    if !compute(&argon2, &params, password, salt, out) {
+        return false;
+    }
+    // `Output` compares in constant time.
+    Output::new(out).is_ok_and(|computed| &computed == expected)
 }
 
 #[cfg(test)]

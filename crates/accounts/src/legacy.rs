@@ -1,6 +1,6 @@
 //! Password hashes made elsewhere and carried over as they are: Django's
 //! (Label Studio's) `pbkdf2_sha256$<iterations>$<salt>$<hash>` and
-//! `argon2$<PHC string>`. They verify at login (in constant time) and are
+//! `argon2$<PHC string>`, both made from the password as typed. They verify at login (in constant time) and are
 //! replaced by argon2id with our parameters at the first successful one:
 //! an import copies hashes, it never recomputes one.
 
@@ -23,13 +23,19 @@ pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 /// Most argon2 memory (KiB) a carried-over hash may ask for (Django's
 /// default is 100 MiB): the same reason.
 pub const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+/// Most argon2 passes and lanes a carried-over hash may ask for (Django's
+/// defaults are 2 and 8).
+pub const MAX_ARGON2_TIME: u32 = 10;
+pub const MAX_ARGON2_LANES: u32 = 16;
 
 /// How a stored password is hashed, as `ls-admin user list` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordScheme {
     Argon2id,
-    /// argon2i or argon2d (Django's older default was argon2i).
+    /// Our own argon2i or argon2d (not made by this program).
     Argon2Other,
+    /// Django's `argon2$…`, carried over.
+    DjangoArgon2,
     Pbkdf2Sha256,
     /// No usable password.
     None,
@@ -48,6 +54,8 @@ impl PasswordScheme {
             Self::Argon2Other
         } else if s.starts_with("pbkdf2_sha256$") {
             Self::Pbkdf2Sha256
+        } else if s.starts_with("argon2$") {
+            Self::DjangoArgon2
         } else {
             Self::Unknown
         }
@@ -56,7 +64,8 @@ impl PasswordScheme {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Argon2id => "argon2id",
-            Self::Argon2Other => "argon2",
+            Self::Argon2Other => "argon2-other",
+            Self::DjangoArgon2 => "argon2",
             Self::Pbkdf2Sha256 => PBKDF2_SHA256,
             Self::None => "none",
             Self::Unknown => "unknown",
@@ -76,8 +85,7 @@ pub enum LegacyHashError {
 
 /// A Django password field as ls-users stores it: `None` for an empty or
 /// unusable (`!…`) one, the hash itself (the same text) for
-/// `pbkdf2_sha256`, and the PHC string for Django's `argon2` (its text
-/// without the `argon2` prefix).
+/// `pbkdf2_sha256` and `argon2`, once checked.
 pub fn import_django_hash(field: &str) -> Result<Option<PasswordHashString>, LegacyHashError> {
     if field.is_empty() || field.starts_with('!') {
         return Ok(None);
@@ -101,12 +109,17 @@ pub fn import_django_hash(field: &str) -> Result<Option<PasswordHashString>, Leg
         if params.m_cost() > MAX_ARGON2_MEMORY_KIB {
             return Err(LegacyHashError::Malformed("argon2 memory above 256 MiB"));
         }
+        if params.t_cost() > MAX_ARGON2_TIME || params.p_cost() > MAX_ARGON2_LANES {
+            return Err(LegacyHashError::Malformed(
+                "argon2 above 10 passes or 16 lanes",
+            ));
+        }
         if parsed.salt.is_none() || parsed.hash.is_none() {
             return Err(LegacyHashError::Malformed(
                 "argon2 hash without salt or output",
             ));
         }
-        return Ok(Some(PasswordHashString::from_stored(phc)));
+        return Ok(Some(PasswordHashString::from_stored(field.to_owned())));
     }
     let scheme = field.split('$').next().unwrap_or_default();
     Err(LegacyHashError::Unsupported(
@@ -140,9 +153,10 @@ fn parse_pbkdf2(rest: &str) -> Result<(u32, &str, [u8; 32]), LegacyHashError> {
     Ok((iterations, salt, hash))
 }
 
-/// Django's `PBKDF2PasswordHasher.verify`: the typed password (Django does
-/// not normalise), and the normalised one when it differs. Constant time
-/// in the comparison; a malformed hash matches nothing.
+/// Django's `PBKDF2PasswordHasher.verify`: the password as typed (Django
+/// does not normalise; one computation, never two, so an attacker cannot
+/// double the cost). Constant time in the comparison; a malformed hash
+/// matches nothing.
 pub(crate) fn verify_pbkdf2_sha256(password: &Password, stored: &str) -> bool {
     let Some(rest) = stored.strip_prefix("pbkdf2_sha256$") else {
         return false;
@@ -150,15 +164,10 @@ pub(crate) fn verify_pbkdf2_sha256(password: &Password, stored: &str) -> bool {
     let Ok((iterations, salt, expected)) = parse_pbkdf2(rest) else {
         return false;
     };
-    let check = |candidate: &[u8]| {
-        let mut out = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(candidate, salt.as_bytes(), iterations, &mut out);
-        bool::from(out.ct_eq(&expected))
-    };
-    match password.typed_bytes() {
-        Some(typed) => check(typed) | check(password.as_bytes()),
-        None => check(password.as_bytes()),
-    }
+    let typed = password.typed_bytes().unwrap_or(password.as_bytes());
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(typed, salt.as_bytes(), iterations, &mut out);
+    bool::from(out.ct_eq(&expected))
 }
 
 #[cfg(test)]
@@ -216,7 +225,8 @@ mod tests {
             assert!(!h.verify(&pw, &hash), "{wrong:?}");
         }
         // Decomposed input (u + combining diaeresis) is what Django hashed
-        // when that is what was typed; NFKC composes it, and both are tried.
+        // when that is what was typed; NFKC would compose it: the typed
+        // bytes are what is checked.
         let decomposed = "u\u{308}-decomposed-1";
         let stored = django(decomposed, 1000, "salt");
         let hash = import_django_hash(&stored).unwrap().unwrap();
@@ -243,6 +253,8 @@ mod tests {
             "pbkdf2_sha256$1000$salt$AAAA",
             "pbkdf2_sha256$1000$salt",
             "argon2$argon2id$v=19$m=999999999,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "argon2$argon2id$v=19$m=1024,t=4000000,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "argon2$argon2id$v=19$m=1024,t=2,p=64$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
             "argon2$nonsense",
         ] {
             assert!(
@@ -254,19 +266,33 @@ mod tests {
     }
 
     #[test]
-    fn django_argon2_hashes_become_phc_strings() {
+    fn django_argon2_hashes_verify_with_the_typed_password() {
+        use password_hash::PasswordHasher as _;
         let h = PasswordHasher::new(256, 1, 1).unwrap();
-        let pw = Password::for_login("Secret pjoiridfee").unwrap();
-        let ours = h.hash(&pw, &[3; crate::SALT_LEN]).unwrap();
+        // Django hashed the typed bytes: here a decomposed ü, which NFKC
+        // would compose.
+        let typed = "u\u{308}-Secret pjoiridfee";
+        let params = argon2::Params::new(256, 1, 1, None).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let made = argon
+            .hash_password_with_salt(typed.as_bytes(), &[3; crate::SALT_LEN])
+            .unwrap()
+            .to_string();
         // Django writes argon2-cffi's PHC string behind "argon2".
-        let field = format!("argon2{}", ours.as_str());
+        let field = format!("argon2{made}");
         let imported = import_django_hash(&field).unwrap().unwrap();
-        assert_eq!(imported, ours);
-        assert!(h.verify(&pw, &imported));
+        assert_eq!(imported.as_str(), field, "kept as it is");
         assert_eq!(
             PasswordScheme::of(Some(&imported)),
-            PasswordScheme::Argon2id
+            PasswordScheme::DjangoArgon2
         );
+        assert!(h.needs_rehash(&imported));
+        assert!(h.verify(&Password::for_login(typed).unwrap(), &imported));
+        assert!(!h.verify(
+            &Password::for_login("\u{fc}-Secret pjoiridfee").unwrap(),
+            &imported
+        ));
     }
 
     proptest! {

@@ -66,13 +66,21 @@ pub fn parse_utc(text: &str) -> Option<i64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut h = hms.split(':');
     let (hh, mi, ss) = (num(h.next()?)?, num(h.next()?)?, num(h.next()?)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
     if d.next().is_some()
         || h.next().is_some()
+        || !(1..=9999).contains(&y)
         || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&da)
+        || !(1..=month_days).contains(&da)
         || hh > 23
         || mi > 59
-        || ss > 60
+        || ss > 59
         || frac.len() > 6
     {
         return None;
@@ -118,7 +126,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parse_reads_what_iso8601_writes(micros in -60_000_000_000_000_000i64..300_000_000_000_000_000) {
+        fn parse_reads_what_iso8601_writes(micros in -62_135_596_800_000_000i64..253_402_300_800_000_000) {
             prop_assert_eq!(parse_utc(&iso8601(micros)), Some(micros));
         }
 

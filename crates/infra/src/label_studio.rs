@@ -25,6 +25,10 @@ pub const SQLITE_FILE: &str = "label_studio.sqlite3";
 #[derive(Debug)]
 pub struct LabelStudioDb {
     db: DatabaseConnection,
+    /// Whether this Label Studio has personal access tokens
+    /// (`token_blacklist_*`) and their settings (`jwt_auth_jwtsettings`).
+    has_personal_tokens: bool,
+    has_token_settings: bool,
     /// `SECRET_KEY` from the data directory's `.env`, when there is one.
     env_secret_key: Option<SecretString>,
 }
@@ -63,7 +67,11 @@ impl LabelStudioDb {
         let options = SqliteConnectOptions::new()
             .filename(file)
             .read_only(true)
-            .busy_timeout(crate::db::SQLITE_BUSY_TIMEOUT);
+            .busy_timeout(crate::db::SQLITE_BUSY_TIMEOUT)
+            // Read once, front to back: pages mapped, not copied by pread
+            // (a seventh of the import's profile), and a larger cache.
+            .pragma("mmap_size", "1073741824")
+            .pragma("cache_size", "-65536");
         let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(options)
@@ -76,23 +84,47 @@ impl LabelStudioDb {
         db: DatabaseConnection,
         env_secret_key: Option<SecretString>,
     ) -> Result<Self, SourceError> {
-        let me = Self { db, env_secret_key };
+        let mut me = Self {
+            db,
+            env_secret_key,
+            has_personal_tokens: false,
+            has_token_settings: false,
+        };
         for table in [
             "htx_user",
             "organization",
             "organizations_organizationmember",
+            "authtoken_token",
         ] {
-            if me
-                .all(&format!("SELECT 1 FROM {table} LIMIT 1"), vec![])
-                .await
-                .is_err()
-            {
+            if !me.has_table(table).await? {
                 return Err(SourceError::NotLabelStudio(format!(
                     "it has no {table} table"
                 )));
             }
         }
+        me.has_personal_tokens = me.has_table("token_blacklist_outstandingtoken").await?
+            && me.has_table("token_blacklist_blacklistedtoken").await?;
+        me.has_token_settings = me.has_table("jwt_auth_jwtsettings").await?;
         Ok(me)
+    }
+
+    /// Whether the database has this table (asked of its catalogue, so a
+    /// read that fails later is an error, never taken for "no table").
+    async fn has_table(&self, table: &str) -> Result<bool, SourceError> {
+        let sql = if self.sqlite() {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM sqlite_master WHERE type = 'table' AND name = $1"
+        } else {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        };
+        let rows = self.all(sql, vec![table.into()]).await?;
+        let n: i64 = rows
+            .first()
+            .map(|r| r.try_get("", "n"))
+            .transpose()
+            .map_err(read_err)?
+            .unwrap_or(0);
+        Ok(n > 0)
     }
 
     /// `SECRET_KEY` read from the data directory's `.env`.
@@ -204,9 +236,10 @@ impl LabelStudioDb {
             self.ts("o.expires_at"),
             self.ts("b.blacklisted_at")
         );
-        let Ok(rows) = self.all(&sql, vec![after.into(), last.into()]).await else {
+        if !self.has_personal_tokens {
             return Ok(Vec::new());
-        };
+        }
+        let rows = self.all(&sql, vec![after.into(), last.into()]).await?;
         let mut out = Vec::new();
         for row in rows {
             let token: String = row.try_get("", "token").map_err(read_err)?;
@@ -241,13 +274,12 @@ impl LegacySource for LabelStudioDb {
              ORDER BY o.id"
         );
         // Label Studio before personal access tokens has no settings table.
-        let (rows, settings) = match self.all(&with_settings, vec![]).await {
-            Ok(rows) => (rows, true),
-            Err(_) => (
-                self.all(&format!("{base} FROM organization o ORDER BY o.id"), vec![])
-                    .await?,
-                false,
-            ),
+        let settings = self.has_token_settings;
+        let rows = if settings {
+            self.all(&with_settings, vec![]).await?
+        } else {
+            self.all(&format!("{base} FROM organization o ORDER BY o.id"), vec![])
+                .await?
         };
         let mut out = Vec::new();
         for row in rows {

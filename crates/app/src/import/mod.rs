@@ -30,8 +30,10 @@ use crate::store::StoreError;
 
 pub use plan::{SECRET_KEY_LINE, secret_key_from_env_file};
 
-/// Users read and written per transaction.
-pub const BATCH: usize = 1000;
+/// Users read and written per transaction (5,000: 27,000 users/s where
+/// 1,000 gave 19,000, measured with the release build; the SQLite write
+/// lock is held about 0.2 s per batch).
+pub const BATCH: usize = 5000;
 
 /// An organization as Label Studio stored it. Times in microseconds.
 #[derive(Debug, Clone)]

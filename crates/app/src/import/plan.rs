@@ -191,11 +191,14 @@ pub(super) fn user(
             }
             continue;
         };
+        // Within our longest lifetime from its making (Label Studio's
+        // default outlives a century).
+        let longest = i64::from(MAX_TOKEN_TTL_DAYS) * 86_400 * 1_000_000;
         match pat::complete_foreign(key, t.token.expose()) {
             Some(whole) => personal_tokens.push(ImportedPersonalToken {
                 jti: t.jti.clone(),
                 created_at: t.created_at,
-                expires_at: t.expires_at,
+                expires_at: t.expires_at.min(t.created_at.saturating_add(longest)),
                 revoked_at: t.blacklisted_at,
                 legacy_digest: (ctx.refresh_digest)(&whole),
             }),

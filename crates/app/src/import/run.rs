@@ -34,18 +34,26 @@ impl<S: Store + ImportStore> Services<S> {
         // An import creates accounts: the sign-up policy is asked, as for
         // every other path (an operator's import is an administrator's).
         self.admit_operator().await?;
-        let keep_ids = !options.merge;
+        let legacy_orgs = source.organizations().await?;
+        // Ids are kept wherever the target holds nothing but this source's
+        // people (so --merge into an empty deployment, or a re-run of one
+        // that was interrupted, is the same import as without it).
+        let keep_ids = match self.check_target_holds_only(source, &legacy_orgs).await {
+            Ok(()) => true,
+            Err(ImportError::TargetNotEmpty(_)) if options.merge => false,
+            Err(e) => return Err(e),
+        };
         let mut report = ImportReport {
             dry_run: options.dry_run,
             mode: if keep_ids { "keep-ids" } else { "merge" },
             ..ImportReport::default()
         };
+        let options = ImportOptions {
+            merge: !keep_ids,
+            ..options
+        };
         let total = source.user_count().await?;
         report.source_users = total;
-        let legacy_orgs = source.organizations().await?;
-        if keep_ids {
-            self.check_target_holds_only(source, &legacy_orgs).await?;
-        }
         let orgs = self
             .import_organizations(&legacy_orgs, &options, &mut report)
             .await?;
@@ -68,9 +76,11 @@ impl<S: Store + ImportStore> Services<S> {
             now: self.now_micros(),
         };
         let (mut after, mut done) = (0, 0u64);
-        loop {
-            let batch = source.users_after(after, BATCH).await?;
-            let Some(last) = batch.last() else { break };
+        // Label Studio may hold two people whose emails differ only in case;
+        // here an email is one account: the first is imported, the second reported.
+        let mut seen: HashMap<String, i64> = HashMap::new();
+        let mut batch = source.users_after(after, BATCH).await?;
+        while let Some(last) = batch.last() {
             after = last.id;
             let emails: Vec<String> = batch
                 .iter()
@@ -80,10 +90,30 @@ impl<S: Store + ImportStore> Services<S> {
             let mut writes = Vec::with_capacity(batch.len());
             let mut source_ids = Vec::with_capacity(batch.len());
             for u in &batch {
-                let here = Email::parse(&u.email)
-                    .ok()
-                    .and_then(|e| present.get(e.as_str()).copied());
+                let email = Email::parse(&u.email).ok();
+                if let Some(e) = &email
+                    && let Some(first) = seen.insert(e.to_string(), u.id)
+                {
+                    report.skipped.push(super::Skipped {
+                        kind: "user",
+                        source_id: u.id.to_string(),
+                        reason: format!(
+                            "email differs only in case from Label Studio's user {first}'s"
+                        ),
+                    });
+                    continue;
+                }
+                let here = email.and_then(|e| present.get(e.as_str()).copied());
                 if let Some(id) = here {
+                    if keep_ids && id != u.id {
+                        // Another source user's account, from an earlier run.
+                        report.skipped.push(super::Skipped {
+                            kind: "user",
+                            source_id: u.id.to_string(),
+                            reason: format!("email differs only in case from user {id}'s"),
+                        });
+                        continue;
+                    }
                     report.users_already_present += 1;
                     if id != u.id {
                         report.id_mapping.push((u.id, id));
@@ -98,11 +128,17 @@ impl<S: Store + ImportStore> Services<S> {
             for w in &writes {
                 plan::count(w, &mut report);
             }
-            let ids = if options.dry_run || writes.is_empty() {
-                source_ids.clone()
-            } else {
-                self.store.insert_users(writes).await?
+            // The next batch is read while this one is written: the source
+            // and the target are two databases, and the machine has cores.
+            let write = async {
+                if options.dry_run || writes.is_empty() {
+                    Ok(source_ids.clone())
+                } else {
+                    self.store.insert_users(writes).await
+                }
             };
+            let (next, ids) = tokio::join!(source.users_after(after, BATCH), write);
+            let ids = ids?;
             if !keep_ids {
                 for (from, to) in source_ids.iter().zip(&ids) {
                     if from != to || options.dry_run {
@@ -112,6 +148,7 @@ impl<S: Store + ImportStore> Services<S> {
             }
             done += batch.len() as u64;
             progress.users(done, total);
+            batch = next?;
         }
         tracing::info!(
             users = report.users_imported,
@@ -207,15 +244,18 @@ impl<S: Store + ImportStore> Services<S> {
         let mut merged_into = None;
         for o in legacy {
             if let Some(target) = merged_into {
+                // One organization, one owner: the first one's creator.
+                out.creators.remove(&o.id);
                 out.ids.insert(o.id, target);
                 report.organizations_already_present += 1;
                 continue;
             }
             let digest = self.legacy_invite_digest(o, report);
             if !options.merge && existing.contains(&o.id) {
+                // Written by an earlier run (the target holds only this
+                // source's organizations): as it is, link included.
                 out.ids.insert(o.id, o.id);
                 report.organizations_already_present += 1;
-                report.invite_link_carried |= digest.is_some();
                 continue;
             }
             let (invite, invite_digest) = self.fresh_invite()?;

@@ -16,7 +16,9 @@ use sea_orm::{
 use super::rows::{generation_i64, salt_hex};
 use super::txn::Write;
 use super::{R, SeaStore, backend, email_taken_or_backend};
-use crate::db::entities::{api_tokens, memberships, organizations, personal_tokens, users};
+use crate::db::entities::{
+    api_tokens, memberships, organizations, personal_tokens, retired_invites, users,
+};
 
 fn user_row(u: &ImportedUser) -> users::ActiveModel {
     let mut row = users::ActiveModel {
@@ -221,6 +223,15 @@ impl ImportStore for SeaStore {
         let w = self.write().await?;
         let work = async {
             let hex = digest.to_hex();
+            // A link reset since an earlier run stays dead.
+            let retired = retired_invites::Entity::find()
+                .filter(retired_invites::Column::Digest.eq(hex.clone()))
+                .count(&*w)
+                .await
+                .map_err(backend)?;
+            if retired > 0 {
+                return Ok(false);
+            }
             organizations::Entity::update_many()
                 .col_expr(
                     organizations::Column::LegacyInviteDigest,
