@@ -56,6 +56,13 @@ impl PasswordHashString {
         Self(s)
     }
 
+    /// A Django (Label Studio) password field as it is kept here: `None`
+    /// for an empty or unusable one, the same text for a hash this program
+    /// verifies ([`crate::legacy`]).
+    pub fn from_django(field: &str) -> Result<Option<Self>, crate::legacy::LegacyHashError> {
+        Ok(crate::legacy::check_django_hash(field)?.then(|| Self(field.to_owned())))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -144,6 +151,13 @@ impl PasswordHasher {
             self.params.p_cost()
         );
         !stored.as_str().starts_with(&current)
+    }
+}
+
+impl crate::legacy::PasswordScheme {
+    /// How a stored password is hashed (`None`: no usable password).
+    pub fn of(stored: Option<&PasswordHashString>) -> Self {
+        stored.map_or(Self::None, |h| Self::of_text(h.as_str()))
     }
 }
 

@@ -11,7 +11,6 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::hashing::PasswordHashString;
 use crate::password::Password;
 
 /// Django's prefix for PBKDF2-HMAC-SHA256 hashes.
@@ -44,10 +43,8 @@ pub enum PasswordScheme {
 }
 
 impl PasswordScheme {
-    pub fn of(stored: Option<&PasswordHashString>) -> Self {
-        let Some(s) = stored.map(PasswordHashString::as_str) else {
-            return Self::None;
-        };
+    /// The scheme of a stored hash's text.
+    pub fn of_text(s: &str) -> Self {
         if s.starts_with("$argon2id$") {
             Self::Argon2id
         } else if s.starts_with("$argon2i$") || s.starts_with("$argon2d$") {
@@ -83,16 +80,17 @@ pub enum LegacyHashError {
     Malformed(&'static str),
 }
 
-/// A Django password field as ls-users stores it: `None` for an empty or
-/// unusable (`!…`) one, the hash itself (the same text) for
-/// `pbkdf2_sha256` and `argon2`, once checked.
-pub fn import_django_hash(field: &str) -> Result<Option<PasswordHashString>, LegacyHashError> {
+/// Whether a Django password field can be kept as it is: `false` for an
+/// empty or unusable (`!…`) one, `true` for a well-formed `pbkdf2_sha256`
+/// or `argon2` hash within bounds (`PasswordHashString::from_django`
+/// keeps it).
+pub fn check_django_hash(field: &str) -> Result<bool, LegacyHashError> {
     if field.is_empty() || field.starts_with('!') {
-        return Ok(None);
+        return Ok(false);
     }
     if let Some(rest) = field.strip_prefix("pbkdf2_sha256$") {
         parse_pbkdf2(rest)?;
-        return Ok(Some(PasswordHashString::from_stored(field.to_owned())));
+        return Ok(true);
     }
     if let Some(phc) = field.strip_prefix("argon2$") {
         let phc = format!("${phc}");
@@ -119,7 +117,7 @@ pub fn import_django_hash(field: &str) -> Result<Option<PasswordHashString>, Leg
                 "argon2 hash without salt or output",
             ));
         }
-        return Ok(Some(PasswordHashString::from_stored(field.to_owned())));
+        return Ok(true);
     }
     let scheme = field.split('$').next().unwrap_or_default();
     Err(LegacyHashError::Unsupported(
@@ -173,7 +171,11 @@ pub(crate) fn verify_pbkdf2_sha256(password: &Password, stored: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PasswordHasher;
+    use crate::{PasswordHashString, PasswordHasher};
+
+    fn import_django_hash(field: &str) -> Result<Option<PasswordHashString>, LegacyHashError> {
+        PasswordHashString::from_django(field)
+    }
     use proptest::prelude::*;
 
     /// A hash in the format Label Studio writes (Django's

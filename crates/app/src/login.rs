@@ -332,7 +332,7 @@ mod tests {
     async fn a_label_studio_hash_is_upgraded_at_the_first_login() {
         let f = fixture(ServicesConfig::default());
         let owner = f.owner().await;
-        let django = accounts::legacy::import_django_hash(
+        let django = accounts::PasswordHashString::from_django(
             "pbkdf2_sha256$1000$testsalt$yyKaDtDt4MQBliaR+v00YE+a4pPbjw4MkI8GterTpxs=",
         )
         .unwrap()

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use accounts::legacy::{LegacyHashError, import_django_hash};
+use accounts::legacy::LegacyHashError;
 use accounts::{Email, Hotkeys, PasswordHashString, Username, pat};
 use orgs::{MAX_TOKEN_TTL_DAYS, MIN_TOKEN_TTL_DAYS, Role, TokenSettings};
 
@@ -68,7 +68,7 @@ fn skip(kind: &'static str, source_id: impl ToString, reason: impl ToString) -> 
 
 /// The password field as stored here, counted in the report.
 fn password(u: &LegacyUser, report: &mut ImportReport) -> Option<PasswordHashString> {
-    match import_django_hash(u.password.expose()) {
+    match PasswordHashString::from_django(u.password.expose()) {
         Ok(Some(h)) => {
             if h.as_str().starts_with("pbkdf2_sha256$") {
                 report.passwords.pbkdf2_sha256 += 1;
