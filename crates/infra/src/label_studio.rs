@@ -117,14 +117,17 @@ impl LabelStudioDb {
             "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = $1"
         };
-        let rows = self.all(sql, vec![table.into()]).await?;
-        let n: i64 = rows
-            .first()
-            .map(|r| r.try_get("", "n"))
+        Ok(self.number(sql, vec![table.into()]).await? > 0)
+    }
+
+    /// The one number (column `n`) a query answers; 0 for no row.
+    async fn number(&self, sql: &str, values: Vec<Value>) -> Result<i64, SourceError> {
+        let rows = self.all(sql, values).await?;
+        rows.first()
+            .map(|r| r.try_get::<i64>("", "n"))
             .transpose()
-            .map_err(read_err)?
-            .unwrap_or(0);
-        Ok(n > 0)
+            .map_err(read_err)
+            .map(Option::unwrap_or_default)
     }
 
     /// `SECRET_KEY` read from the data directory's `.env`.
@@ -317,31 +320,18 @@ impl LegacySource for LabelStudioDb {
     }
 
     async fn user_count(&self) -> Result<u64, SourceError> {
-        let rows = self
-            .all("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM htx_user", vec![])
+        let n = self
+            .number("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM htx_user", vec![])
             .await?;
-        let n: i64 = rows
-            .first()
-            .map(|r| r.try_get("", "n"))
-            .transpose()
-            .map_err(read_err)?
-            .unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn max_user_id(&self) -> Result<i64, SourceError> {
-        let rows = self
-            .all(
-                "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS n FROM htx_user",
-                vec![],
-            )
-            .await?;
-        Ok(rows
-            .first()
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()
-            .map_err(read_err)?
-            .unwrap_or(0))
+        self.number(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS n FROM htx_user",
+            vec![],
+        )
+        .await
     }
 
     async fn users_after(&self, after: i64, limit: usize) -> Result<Vec<LegacyUser>, SourceError> {

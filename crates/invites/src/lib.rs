@@ -95,11 +95,13 @@ impl InviteToken {
     /// A token presented in a link. Taken exactly as given: no trimming, no
     /// case folding; anything but 43 base64url characters is malformed.
     pub fn parse_presented(raw: &str) -> Result<Self, InviteError> {
-        if raw.len() == TOKEN_CHARS
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        Self::base64url(raw, TOKEN_CHARS..=TOKEN_CHARS)
+    }
+
+    /// `raw` as it is, when it is base64url characters in number within `len`.
+    fn base64url(raw: &str, len: std::ops::RangeInclusive<usize>) -> Result<Self, InviteError> {
+        let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if len.contains(&raw.len()) && raw.bytes().all(url_safe) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(InviteError::Malformed)
@@ -109,15 +111,7 @@ impl InviteToken {
     /// A token Label Studio made (its `organization.token`, carried over by
     /// the import): 8 to 256 base64url characters, exactly as given.
     pub fn parse_legacy(raw: &str) -> Result<Self, InviteError> {
-        if (8..=MAX_LEGACY_CHARS).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(InviteError::Malformed)
-        }
+        Self::base64url(raw, 8..=MAX_LEGACY_CHARS)
     }
 
     /// Ours, or else one carried over from Label Studio.
