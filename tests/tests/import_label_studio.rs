@@ -446,6 +446,16 @@ fn people_whose_emails_differ_only_in_case_are_reported() {
         }
     });
     let data = home.path().join("data");
+    // A dry run into a deployment that does not exist yet creates nothing.
+    let dry = import(
+        home.path(),
+        &data,
+        None,
+        ls.to_str().unwrap(),
+        &["--dry-run"],
+    );
+    assert_eq!(dry["users_imported"], json!(6_010), "{dry}");
+    assert!(!data.exists(), "the dry run made {}", data.display());
     let report = import(home.path(), &data, None, ls.to_str().unwrap(), &[]);
     assert_eq!(report["users_imported"], json!(6_010), "{report}");
     let skipped: Vec<&str> = report["skipped"]

@@ -36,6 +36,12 @@ pub(crate) struct LabelStudioImport {
     label_studio_secret_key_file: Option<PathBuf>,
 }
 
+impl LabelStudioImport {
+    pub(crate) fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+}
+
 /// Progress on a terminal as a bar, otherwise a line per tenth.
 enum Meter {
     Bar(indicatif::ProgressBar),

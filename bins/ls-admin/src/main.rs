@@ -209,7 +209,7 @@ impl PasswordSource {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match infra::config::load_common(&cli.common) {
+    let mut settings = match infra::config::load_common(&cli.common) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ls-admin: {e}");
@@ -241,6 +241,24 @@ fn main() -> ExitCode {
         infra::DatabaseTarget::Sqlite(path) => !infra::deployment::sqlite_database_present(path),
         infra::DatabaseTarget::Postgres(_) => false,
     };
+    // A dry run changes nothing, not even by creating the deployment: with
+    // none there yet it compares against an empty one in a scratch directory.
+    let scratch = (new_sqlite
+        && matches!(&cli.command, Command::Import(ImportCommand::LabelStudio(a)) if a.dry_run()))
+    .then(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        std::env::temp_dir().join(format!("ls-admin-dry-run-{}-{nanos}", std::process::id()))
+    });
+    if let Some(dir) = &scratch {
+        eprintln!(
+            "ls-admin: no deployment in {} yet: the dry run compares against an empty one",
+            settings.data_dir.display()
+        );
+        settings.data_dir = dir.clone();
+        settings.database = infra::DatabaseTarget::Sqlite(infra::db::sqlite_path(dir));
+    }
     let open = if creates {
         infra::Open::Create
     } else {
@@ -258,7 +276,7 @@ fn main() -> ExitCode {
                 }
                 e => Failure::Other(e.to_string()),
             })?;
-        if creates && new_sqlite {
+        if creates && new_sqlite && scratch.is_none() {
             eprintln!(
                 "ls-admin: created a new deployment in {}",
                 settings.data_dir.display()
@@ -266,6 +284,9 @@ fn main() -> ExitCode {
         }
         run(&services, &settings, cli.command).await
     });
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     finish(result)
 }
 
