@@ -261,6 +261,28 @@ fn the_postgres_fixture_moves_over_with_everything() {
     let m = manifest("postgres");
     let key_file = home.path().join("ls-secret");
     std::fs::write(&key_file, m["label_studio_secret_key"].as_str().unwrap()).unwrap();
+    // A dry run into the empty database creates nothing there.
+    let dry = import(
+        home.path(),
+        &data,
+        Some(&target.url),
+        &ls.url,
+        &["--dry-run"],
+    );
+    assert_eq!(dry["users_imported"], json!(users(&m).len()), "{dry}");
+    let tables = rt.block_on(async {
+        use sea_orm::ConnectionTrait as _;
+        let db = sea_orm::Database::connect(&target.url).await.unwrap();
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            ))
+            .await
+            .unwrap();
+        rows.len()
+    });
+    assert_eq!(tables, 0, "the dry run wrote to the target");
     let server = empty_server(home.path(), &data, Some(&target.url));
     let report = import(
         home.path(),

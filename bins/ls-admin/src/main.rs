@@ -209,7 +209,7 @@ impl PasswordSource {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut settings = match infra::config::load_common(&cli.common) {
+    let settings = match infra::config::load_common(&cli.common) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ls-admin: {e}");
@@ -241,25 +241,18 @@ fn main() -> ExitCode {
         infra::DatabaseTarget::Sqlite(path) => !infra::deployment::sqlite_database_present(path),
         infra::DatabaseTarget::Postgres(_) => false,
     };
-    // A dry run changes nothing, not even by creating the deployment: with
-    // none there yet it compares against an empty one in a scratch directory.
-    let scratch = (new_sqlite
-        && matches!(&cli.command, Command::Import(ImportCommand::LabelStudio(a)) if a.dry_run()))
-    .then(|| {
+    // A dry run changes nothing, not even by creating the deployment: it
+    // opens only an existing one, and with none there yet compares against
+    // an empty one in a scratch directory, removed afterwards.
+    let dry_run =
+        matches!(&cli.command, Command::Import(ImportCommand::LabelStudio(a)) if a.dry_run());
+    let scratch = dry_run.then(|| {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         std::env::temp_dir().join(format!("ls-admin-dry-run-{}-{nanos}", std::process::id()))
     });
-    if let Some(dir) = &scratch {
-        eprintln!(
-            "ls-admin: no deployment in {} yet: the dry run compares against an empty one",
-            settings.data_dir.display()
-        );
-        settings.data_dir = dir.clone();
-        settings.database = infra::DatabaseTarget::Sqlite(infra::db::sqlite_path(dir));
-    }
-    let open = if creates {
+    let open = if creates && !dry_run {
         infra::Open::Create
     } else {
         infra::Open::Existing
@@ -268,15 +261,26 @@ fn main() -> ExitCode {
         return finish(runtime.block_on(doctor(&settings)));
     }
     let result = runtime.block_on(async {
-        let services = infra::services_as(&settings, open)
-            .await
-            .map_err(|e| match e {
-                infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_) => {
-                    Failure::Usage(e.to_string())
-                }
-                e => Failure::Other(e.to_string()),
-            })?;
-        if creates && new_sqlite && scratch.is_none() {
+        let opened = match (infra::services_as(&settings, open).await, &scratch) {
+            (Err(infra::InfraError::NoDeployment(_)), Some(dir)) => {
+                eprintln!(
+                    "ls-admin: no deployment in {} yet: the dry run compares against an empty one",
+                    settings.data_dir.display()
+                );
+                let mut empty = settings.clone();
+                empty.data_dir = dir.clone();
+                empty.database = infra::DatabaseTarget::Sqlite(infra::db::sqlite_path(dir));
+                infra::services_as(&empty, infra::Open::Create).await
+            }
+            (opened, _) => opened,
+        };
+        let services = opened.map_err(|e| match e {
+            infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_) => {
+                Failure::Usage(e.to_string())
+            }
+            e => Failure::Other(e.to_string()),
+        })?;
+        if creates && new_sqlite && !dry_run {
             eprintln!(
                 "ls-admin: created a new deployment in {}",
                 settings.data_dir.display()

@@ -98,6 +98,32 @@ fn password(u: &LegacyUser, report: &mut ImportReport) -> Option<PasswordHashStr
     }
 }
 
+/// Label Studio does not keep a person to one membership per organization
+/// (and `--merge` maps its organizations onto one); here there is one: a
+/// current one before a removed one, then the higher role.
+fn one_per_organization(all: Vec<ImportedMembership>) -> Vec<ImportedMembership> {
+    let rank = |m: &ImportedMembership| {
+        let role = match m.role {
+            Role::Owner => 2,
+            Role::Administrator => 1,
+            _ => 0,
+        };
+        (m.removed_at.is_none(), role)
+    };
+    let mut out: Vec<ImportedMembership> = Vec::with_capacity(all.len());
+    for m in all {
+        match out
+            .iter_mut()
+            .find(|o| o.organization_id == m.organization_id)
+        {
+            Some(kept) if rank(&m) > rank(kept) => *kept = m,
+            Some(_) => {}
+            None => out.push(m),
+        }
+    }
+    out
+}
+
 /// One of Label Studio's people as the import writes them, or why not.
 pub(super) fn user(
     u: &LegacyUser,
@@ -168,6 +194,7 @@ pub(super) fn user(
             })
         })
         .collect();
+    let memberships = one_per_organization(memberships);
     let active_organization = u
         .active_organization
         .and_then(|o| ctx.orgs.get(&o).copied())
@@ -323,6 +350,25 @@ mod tests {
         assert_eq!(report.passwords.pbkdf2_sha256, 1);
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         assert!(report.personal_tokens_to_recreate.is_empty());
+    }
+
+    #[test]
+    fn one_membership_per_organization() {
+        let mut u = ls_user();
+        u.memberships.push(LegacyMembership {
+            organization_id: 1,
+            created_at: 9,
+            removed_at: None,
+        });
+        u.memberships.push(LegacyMembership {
+            organization_id: 1,
+            created_at: 11,
+            removed_at: Some(12),
+        });
+        let (out, _) = convert(&u, None);
+        let m = &out.unwrap().memberships;
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].created_at, m[0].removed_at), (9, None));
     }
 
     #[test]

@@ -141,7 +141,8 @@ impl<S: Store + ImportStore> Services<S> {
             let ids = ids?;
             if !keep_ids {
                 for (from, to) in source_ids.iter().zip(&ids) {
-                    if from != to || options.dry_run {
+                    // A dry run knows no new ids: it maps only the matched.
+                    if from != to && !options.dry_run {
                         report.id_mapping.push((*from, *to));
                     }
                 }

@@ -100,12 +100,33 @@ where
     Ok(())
 }
 
+/// Rows that hang off new users: one already here (an API token or a
+/// personal access token a `--merge` re-run meets again, its person's email
+/// changed here since) is left as it is.
+async fn insert_new<A>(w: &Write, rows: Vec<A>) -> R<()>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&**w)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// Sets a table's id sequence to at least `at_least` (and the ids it holds).
 async fn reserve(w: &Write, table: &str, at_least: i64) -> R<()> {
     let sql = match w.get_database_backend() {
+        // Never backwards: a batch's highest id is below what was reserved.
         DbBackend::Postgres => format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-             GREATEST($1, (SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"
+             GREATEST($1, (SELECT COALESCE(MAX(id), 0) FROM {table}), \
+             COALESCE(pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id')::regclass), 0), 1))"
         ),
         _ => {
             // SQLite's AUTOINCREMENT counter; its row exists once a row was.
@@ -277,9 +298,9 @@ impl ImportStore for SeaStore {
             for (u, &id) in batch.iter().zip(&ids) {
                 dependents(id, u, &mut members, &mut tokens, &mut pats);
             }
-            insert_all(&w, members).await?;
-            insert_all(&w, tokens).await?;
-            insert_all(&w, pats).await?;
+            insert_new(&w, members).await?;
+            insert_new(&w, tokens).await?;
+            insert_new(&w, pats).await?;
             Ok(ids)
         }
         .await;
