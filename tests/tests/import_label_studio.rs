@@ -164,6 +164,19 @@ fn check_over_http(server: &Server, home: &Path, data: &Path, url: Option<&str>,
         .find(|u| u["email"] == m["personal_access_token"]["user"])
         .unwrap();
     assert_eq!(me.json()["id"], pat_owner["id"]);
+    // Revoked here by its owner: its access token and itself stop at once.
+    let mut holder = Client::with_token(addr, pat_owner["token"].as_str().unwrap());
+    let r = holder.json("POST", "/api/token/blacklist/", &json!({"refresh": pat}));
+    assert_eq!(r.status, 204, "{}", r.body);
+    let me = bearer.send(
+        "GET",
+        "/api/current-user/whoami",
+        &[("Authorization", &format!("Bearer {access}"))],
+        None,
+    );
+    assert_eq!(me.status, 401, "{}", me.body);
+    let r = Client::new(addr).json("POST", "/api/token/refresh", &json!({"refresh": pat}));
+    assert_eq!(r.status, 401, "{}", r.body);
     // The old invite link admits a newcomer, until Reset Link.
     let invite = m["organization"]["invite_token"].as_str().unwrap();
     let signup = format!("/user/signup/?token={invite}");
@@ -439,7 +452,8 @@ fn an_import_killed_at_any_point_then_rerun_equals_a_clean_one() {
 
 /// Label Studio compares emails with their case; here an email is one
 /// account: the second of two that differ only in case is reported (and
-/// again, unchanged, by a second run).
+/// again, unchanged, by a second run). And a personal access token revoked
+/// in Label Studio stays dead.
 #[test]
 fn people_whose_emails_differ_only_in_case_are_reported() {
     let home = tempfile::tempdir().unwrap();
@@ -453,6 +467,13 @@ fn people_whose_emails_differ_only_in_case_are_reported() {
         use sea_orm::ConnectionTrait as _;
         let url = format!("sqlite://{}", ls.join("label_studio.sqlite3").display());
         let db = sea_orm::Database::connect(&url).await.unwrap();
+        // The personal access token, revoked in Label Studio.
+        db.execute_unprepared(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             VALUES ('2026-12-02 00:00:00', 1)",
+        )
+        .await
+        .unwrap();
         for (id, email) in [
             (20_000, "Owner.NLTXH@fixture.test"),
             (20_001, "PERSON1001@synthetic.example.com"),
@@ -488,7 +509,18 @@ fn people_whose_emails_differ_only_in_case_are_reported() {
         .map(|s| s["source_id"].as_str().unwrap())
         .collect();
     assert_eq!(skipped, ["20000", "20001"], "{report}");
+    assert_eq!(report["personal_tokens_imported"], json!(1), "{report}");
+    assert_eq!(report["personal_tokens_revoked"], json!(1), "{report}");
     let again = import(home.path(), &data, None, ls.to_str().unwrap(), &[]);
     assert_eq!(again["users_imported"], json!(0), "{again}");
     assert_eq!(again["users_already_present"], json!(6_010), "{again}");
+    // Revoked in Label Studio: dead here too.
+    let server = empty_server(home.path(), &data, None);
+    let pat = manifest("sqlite")["personal_access_token"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = Client::new(server.addr).json("POST", "/api/token/refresh", &json!({"refresh": pat}));
+    assert_eq!(r.status, 401, "{}", r.body);
+    server.stop();
 }
