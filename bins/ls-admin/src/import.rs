@@ -122,9 +122,7 @@ pub(crate) async fn run(services: &AppServices, args: LabelStudioImport) -> Resu
         .import_label_studio(&source, options, &progress)
         .await
         .map_err(|e| match e {
-            ImportError::TargetNotEmpty(_) | ImportError::SecretKey(_) => {
-                Failure::Usage(e.to_string())
-            }
+            ImportError::TargetNotEmpty(_) => Failure::Usage(e.to_string()),
             e => Failure::Other(e.to_string()),
         })?;
     meter.finish();

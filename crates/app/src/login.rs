@@ -344,24 +344,13 @@ mod tests {
             .unwrap();
         let wrong = f.svc.login(OWNER, &secret("correct-horse-43")).await;
         assert!(matches!(wrong, Err(AppError::BadCredentials)));
-        let scheme = |u: &UserRecord| accounts::PasswordScheme::of(u.password_hash.as_ref());
-        let stored = f
-            .svc
-            .store()
-            .user_by_id(owner.user.id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(scheme(&stored), accounts::PasswordScheme::Pbkdf2Sha256);
+        let scheme = || async {
+            let stored = f.svc.store().user_by_id(owner.user.id).await.unwrap();
+            accounts::PasswordScheme::of(stored.unwrap().password_hash.as_ref())
+        };
+        assert_eq!(scheme().await, accounts::PasswordScheme::Pbkdf2Sha256);
         f.svc.login(OWNER, &secret(PASSWORD)).await.unwrap();
-        let stored = f
-            .svc
-            .store()
-            .user_by_id(owner.user.id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(scheme(&stored), accounts::PasswordScheme::Argon2id);
+        assert_eq!(scheme().await, accounts::PasswordScheme::Argon2id);
         f.svc.login(OWNER, &secret(PASSWORD)).await.unwrap();
         // The upgrade yields to a password changed meanwhile.
         let upgraded = f

@@ -28,11 +28,10 @@ use thiserror::Error;
 use crate::SecretString;
 use crate::store::StoreError;
 
-pub use plan::{SECRET_KEY_LINE, secret_key_from_env_file};
+pub use plan::secret_key_from_env_file;
 
-/// Users read and written per transaction (5,000: 27,000 users/s where
-/// 1,000 gave 19,000, measured with the release build; the SQLite write
-/// lock is held about 0.2 s per batch).
+/// Users read and written per transaction: with the release build, 100,010
+/// users took 3.6–3.8 s at 5,000 where 1,000 took 4.6–5.4 s (BENCHMARKS.md).
 pub const BATCH: usize = 5000;
 
 /// An organization as Label Studio stored it. Times in microseconds.
@@ -291,8 +290,6 @@ pub enum ImportError {
          import into an empty deployment to keep ids, or pass --merge to match people by email"
     )]
     TargetNotEmpty(String),
-    #[error("Label Studio's secret key: {0}")]
-    SecretKey(String),
 }
 
 impl From<StoreError> for ImportError {

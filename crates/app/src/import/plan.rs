@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use accounts::legacy::LegacyHashError;
-use accounts::{Email, Hotkeys, PasswordHashString, Username, pat};
+use accounts::{Email, Hotkeys, PasswordHashString, PasswordScheme, Username, pat};
 use orgs::{MAX_TOKEN_TTL_DAYS, MIN_TOKEN_TTL_DAYS, Role, TokenSettings};
 
 use super::{
@@ -13,7 +13,7 @@ use super::{
 use accounts::SecretDigest;
 
 /// The line of Label Studio's `.env` (in its data directory) that holds the key.
-pub const SECRET_KEY_LINE: &str = "SECRET_KEY";
+const SECRET_KEY_LINE: &str = "SECRET_KEY";
 
 /// `SECRET_KEY=…` from the text of a `.env` file (`export` and quotes allowed).
 pub fn secret_key_from_env_file(text: &str) -> Option<String> {
@@ -70,10 +70,9 @@ fn skip(kind: &'static str, source_id: impl ToString, reason: impl ToString) -> 
 fn password(u: &LegacyUser, report: &mut ImportReport) -> Option<PasswordHashString> {
     match PasswordHashString::from_django(u.password.expose()) {
         Ok(Some(h)) => {
-            if h.as_str().starts_with("pbkdf2_sha256$") {
-                report.passwords.pbkdf2_sha256 += 1;
-            } else {
-                report.passwords.argon2 += 1;
+            match PasswordScheme::of(Some(&h)) {
+                PasswordScheme::Pbkdf2Sha256 => report.passwords.pbkdf2_sha256 += 1,
+                _ => report.passwords.argon2 += 1,
             }
             Some(h)
         }

@@ -54,15 +54,17 @@ impl<S: Store + ImportStore> Services<S> {
         };
         let total = source.user_count().await?;
         report.source_users = total;
-        let orgs = self
-            .import_organizations(&legacy_orgs, &options, &mut report)
-            .await?;
+        // Kept ids are reserved before the first write, once: a sign-up on a
+        // server running meanwhile takes none of them.
         if keep_ids && !options.dry_run {
             let max_org = legacy_orgs.iter().map(|o| o.id).max().unwrap_or(0);
             self.store
                 .reserve_ids(source.max_user_id().await?, max_org)
                 .await?;
         }
+        let orgs = self
+            .import_organizations(&legacy_orgs, &options, &mut report)
+            .await?;
         let secret_key = options.secret_key.as_ref().map(|k| k.expose().as_bytes());
         let api_digest = |t: &str| self.token_digest(t);
         let refresh_digest = |t: &str| self.legacy_refresh_digest(t);
@@ -82,15 +84,13 @@ impl<S: Store + ImportStore> Services<S> {
         let mut batch = source.users_after(after, BATCH).await?;
         while let Some(last) = batch.last() {
             after = last.id;
-            let emails: Vec<String> = batch
-                .iter()
-                .filter_map(|u| Email::parse(&u.email).ok().map(|e| e.to_string()))
-                .collect();
+            let parsed: Vec<Option<Email>> =
+                batch.iter().map(|u| Email::parse(&u.email).ok()).collect();
+            let emails: Vec<String> = parsed.iter().flatten().map(Email::to_string).collect();
             let present = self.store.ids_by_email(&emails).await?;
             let mut writes = Vec::with_capacity(batch.len());
             let mut source_ids = Vec::with_capacity(batch.len());
-            for u in &batch {
-                let email = Email::parse(&u.email).ok();
+            for (u, email) in batch.iter().zip(parsed) {
                 if let Some(e) = &email
                     && let Some(first) = seen.insert(e.to_string(), u.id)
                 {

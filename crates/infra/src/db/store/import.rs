@@ -85,36 +85,27 @@ fn dependents(
 /// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters.
 const ROWS_PER_INSERT: usize = 1000;
 
-async fn insert_all<A>(w: &Write, rows: Vec<A>) -> R<()>
+/// Multi-row INSERTs of `rows`. With `keep_existing`, a row that is
+/// already here (a token a `--merge` re-run meets again, its person's email
+/// changed here since) is left as it is instead of failing the batch.
+async fn insert_all<A>(w: &Write, rows: Vec<A>, keep_existing: bool) -> R<()>
 where
     A: ActiveModelTrait + Send,
 {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(&**w)
-            .await
-            .map_err(email_taken_or_backend)?;
-    }
-    Ok(())
-}
-
-/// Rows that hang off new users: one already here (an API token or a
-/// personal access token a `--merge` re-run meets again, its person's email
-/// changed here since) is left as it is.
-async fn insert_new<A>(w: &Write, rows: Vec<A>) -> R<()>
-where
-    A: ActiveModelTrait + Send,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .on_conflict_do_nothing()
-            .exec_without_returning(&**w)
-            .await
-            .map_err(backend)?;
+        let insert = <A::Entity as EntityTrait>::insert_many(chunk);
+        let done = if keep_existing {
+            insert
+                .on_conflict_do_nothing()
+                .exec_without_returning(&**w)
+                .await
+                .map(drop)
+        } else {
+            insert.exec_without_returning(&**w).await.map(drop)
+        };
+        done.map_err(email_taken_or_backend)?;
     }
     Ok(())
 }
@@ -122,7 +113,7 @@ where
 /// Sets a table's id sequence to at least `at_least` (and the ids it holds).
 async fn reserve(w: &Write, table: &str, at_least: i64) -> R<()> {
     let sql = match w.get_database_backend() {
-        // Never backwards: a batch's highest id is below what was reserved.
+        // Never backwards: a target may have used ids beyond the source's.
         DbBackend::Postgres => format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
              GREATEST($1, (SELECT COALESCE(MAX(id), 0) FROM {table}), \
@@ -230,11 +221,7 @@ impl ImportStore for SeaStore {
             if let Some(id) = org.id {
                 row.id = Set(id);
             }
-            let inserted = row.insert(&*w).await.map_err(backend)?;
-            if org.id.is_some() {
-                reserve(&w, "organizations", inserted.id).await?;
-            }
-            Ok(inserted.id)
+            Ok(row.insert(&*w).await.map_err(backend)?.id)
         }
         .await;
         w.finish(work).await
@@ -281,10 +268,7 @@ impl ImportStore for SeaStore {
             let mut ids = Vec::with_capacity(batch.len());
             if let Some(kept) = batch.iter().map(|u| u.id).collect::<Option<Vec<i64>>>() {
                 // Ids kept: one multi-row INSERT per table.
-                insert_all(&w, batch.iter().map(user_row).collect()).await?;
-                if let Some(&max) = kept.iter().max() {
-                    reserve(&w, "users", max).await?;
-                }
+                insert_all(&w, batch.iter().map(user_row).collect(), false).await?;
                 ids = kept;
             } else {
                 for u in &batch {
@@ -298,9 +282,9 @@ impl ImportStore for SeaStore {
             for (u, &id) in batch.iter().zip(&ids) {
                 dependents(id, u, &mut members, &mut tokens, &mut pats);
             }
-            insert_new(&w, members).await?;
-            insert_new(&w, tokens).await?;
-            insert_new(&w, pats).await?;
+            insert_all(&w, members, true).await?;
+            insert_all(&w, tokens, true).await?;
+            insert_all(&w, pats, true).await?;
             Ok(ids)
         }
         .await;
