@@ -143,6 +143,8 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
         body_limit: settings.body_limit,
         trusted_proxies,
         header_read_timeout: std::time::Duration::from_secs(settings.header_read_timeout_secs),
+        list_concurrency: settings.list_concurrency,
+        list_queue_wait: std::time::Duration::from_secs(settings.list_queue_wait_secs),
         max_connections,
         ..ls_http::HttpConfig::default()
     };

@@ -6,7 +6,7 @@ use orgs::{Action, Role};
 use crate::caller::Caller;
 use crate::error::AppError;
 use crate::services::Services;
-use crate::store::{MembershipRecord, Store, StoreError, UserRecord};
+use crate::store::{MemberCursor, MembershipRecord, Store, StoreError, UserRecord};
 
 /// A page of members.
 #[derive(Debug, Clone)]
@@ -15,15 +15,109 @@ pub struct MemberPage {
     pub members: Vec<(MembershipRecord, UserRecord)>,
 }
 
+/// Rows a member list reads from the store at a time: small enough that a
+/// list of any length is written out in bounded memory, large enough that
+/// the per-query cost is a small share.
+pub const MEMBER_CHUNK: usize = 500;
+
+/// An organization's current members read in chunks (a keyset scan), once
+/// the caller's right to see them has been checked: what
+/// [`Services::member_listing`] returns and [`Services::next_members`] and
+/// [`Services::next_member_ids`] go on with.
+#[derive(Debug, Clone)]
+pub struct MemberListing {
+    pub organization_id: i64,
+    /// How many members there were when the listing began.
+    pub count: usize,
+    cursor: MemberCursor,
+    done: bool,
+}
+
 impl<S: Store> Services<S> {
-    /// Current members of the caller's active organization, by user id.
-    pub async fn members(
-        &self,
-        caller: &Caller,
-    ) -> Result<Vec<(MembershipRecord, UserRecord)>, AppError> {
+    /// The current members of the caller's active organization, by user
+    /// id, in chunks (`GET /api/users`).
+    pub async fn active_members(&self, caller: &Caller) -> Result<MemberListing, AppError> {
         let (organization_id, role) = caller.active()?;
         self.require(role, Action::ViewMembers)?;
-        Ok(self.store.org_members(organization_id).await?)
+        self.listing(organization_id, MemberCursor::ById(None))
+            .await
+    }
+
+    /// The current members of `org_id`, for one of them, in chunks; by
+    /// username then id when `by_username`, else by user id.
+    pub async fn member_listing(
+        &self,
+        user: &UserRecord,
+        org_id: i64,
+        by_username: bool,
+    ) -> Result<MemberListing, AppError> {
+        let role = self.role_in(user.id, org_id).await?;
+        self.require(role, Action::ViewMembers)?;
+        let cursor = if by_username {
+            MemberCursor::ByUsername(None)
+        } else {
+            MemberCursor::ById(None)
+        };
+        self.listing(org_id, cursor).await
+    }
+
+    async fn listing(&self, org_id: i64, cursor: MemberCursor) -> Result<MemberListing, AppError> {
+        let count = self
+            .store
+            .member_count(org_id)
+            .await?
+            .ok_or(AppError::NotFound("Organization"))?;
+        Ok(MemberListing {
+            organization_id: org_id,
+            count,
+            cursor,
+            done: false,
+        })
+    }
+
+    /// The listing's next members with their users; `None` once all are read.
+    pub async fn next_members(
+        &self,
+        listing: &mut MemberListing,
+    ) -> Result<Option<Vec<(MembershipRecord, UserRecord)>>, AppError> {
+        if listing.done {
+            return Ok(None);
+        }
+        let rows = self
+            .store
+            .member_chunk(listing.organization_id, &listing.cursor, MEMBER_CHUNK)
+            .await?;
+        listing.done = rows.len() < MEMBER_CHUNK;
+        match rows.last() {
+            Some((_, u)) => listing.cursor.advance(u),
+            None => return Ok(None),
+        }
+        Ok(Some(rows))
+    }
+
+    /// The listing's next member user ids, ascending; `None` once all are
+    /// read. For a listing by user id.
+    pub async fn next_member_ids(
+        &self,
+        listing: &mut MemberListing,
+    ) -> Result<Option<Vec<i64>>, AppError> {
+        let after = match &listing.cursor {
+            MemberCursor::ById(after) => *after,
+            MemberCursor::ByUsername(_) => return Err(AppError::InvalidPage),
+        };
+        if listing.done {
+            return Ok(None);
+        }
+        let ids = self
+            .store
+            .member_id_chunk(listing.organization_id, after, MEMBER_CHUNK)
+            .await?;
+        listing.done = ids.len() < MEMBER_CHUNK;
+        match ids.last() {
+            Some(last) => listing.cursor = MemberCursor::ById(Some(*last)),
+            None => return Ok(None),
+        }
+        Ok(Some(ids))
     }
 
     /// A member of the caller's active organization.
@@ -32,33 +126,37 @@ impl<S: Store> Services<S> {
         caller: &Caller,
         user_id: i64,
     ) -> Result<(MembershipRecord, UserRecord), AppError> {
-        self.members(caller)
+        let (organization_id, role) = caller.active()?;
+        self.require(role, Action::ViewMembers)?;
+        let member = self
+            .current_membership(user_id, organization_id)
             .await?
-            .into_iter()
-            .find(|(_, u)| u.id == user_id)
-            .ok_or(AppError::NotFound("User"))
+            .ok_or(AppError::NotFound("User"))?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::NotFound("User"))?;
+        Ok((member, user))
     }
 
-    /// A page of current members, ordered by username then id. `page_size`
-    /// `None` means all.
+    /// A page of current members, ordered by username then id (a list of
+    /// them all is [`Services::member_listing`]).
     pub async fn membership_page(
         &self,
         user: &UserRecord,
         org_id: i64,
         page: usize,
-        page_size: Option<usize>,
+        page_size: usize,
     ) -> Result<MemberPage, AppError> {
         let role = self.role_in(user.id, org_id).await?;
         self.require(role, Action::ViewMembers)?;
-        if page == 0 {
+        if page == 0 || page_size == 0 {
             return Err(AppError::InvalidPage);
         }
-        let start = match page_size {
-            None => 0,
-            Some(size) => page.saturating_sub(1).saturating_mul(size),
-        };
+        let start = page.saturating_sub(1).saturating_mul(page_size);
         let (count, members) = self.store.member_page(org_id, start, page_size).await?;
-        if page_size.is_some() && start >= count && !(page == 1 && count == 0) {
+        if start >= count && !(page == 1 && count == 0) {
             return Err(AppError::InvalidPage);
         }
         Ok(MemberPage { count, members })
@@ -228,14 +326,10 @@ mod tests {
         let gone = f.caller("m@example.com").await;
         assert_eq!(gone.membership, None);
         assert!(matches!(
-            f.svc.membership_page(&gone.user, org, 1, Some(20)).await,
+            f.svc.membership_page(&gone.user, org, 1, 20).await,
             Err(AppError::NotFound("Organization"))
         ));
-        let page = f
-            .svc
-            .membership_page(&owner.user, org, 1, None)
-            .await
-            .unwrap();
+        let page = f.svc.member_listing(&owner.user, org, true).await.unwrap();
         assert_eq!(page.count, 2);
     }
 
@@ -257,13 +351,55 @@ mod tests {
                 .map(|(_, u)| u.username)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(page(1, Some(2)).await.unwrap()), ["bob", "carl"]);
-        assert_eq!(names(page(2, Some(2)).await.unwrap()), ["dora", "eve"]);
-        let last = page(3, Some(2)).await.unwrap();
+        assert_eq!(names(page(1, 2).await.unwrap()), ["bob", "carl"]);
+        assert_eq!(names(page(2, 2).await.unwrap()), ["dora", "eve"]);
+        let last = page(3, 2).await.unwrap();
         assert_eq!(last.count, 5);
         assert_eq!(names(last), ["owner"]);
-        assert!(matches!(page(4, Some(2)).await, Err(AppError::InvalidPage)));
-        assert!(matches!(page(0, Some(2)).await, Err(AppError::InvalidPage)));
-        assert_eq!(names(page(1, None).await.unwrap()).len(), 5);
+        assert!(matches!(page(4, 2).await, Err(AppError::InvalidPage)));
+        assert!(matches!(page(0, 2).await, Err(AppError::InvalidPage)));
+        assert!(matches!(page(1, 0).await, Err(AppError::InvalidPage)));
+    }
+
+    /// Every member once, in order, across chunks of any size, for each order.
+    #[tokio::test]
+    async fn listings_read_every_member_once_in_order() {
+        let f = &fixture(ServicesConfig::default());
+        let owner = f.owner().await;
+        let org = owner.active().unwrap().0;
+        // More than one chunk, with usernames out of id order.
+        for n in 0..(MEMBER_CHUNK + 7) {
+            let name = format!("u{:04}", (n * 7919) % 10_000);
+            f.add(&format!("{name}@example.com"), Role::Member).await;
+        }
+        let mut by_name = f.svc.member_listing(&owner.user, org, true).await.unwrap();
+        assert_eq!(by_name.count, MEMBER_CHUNK + 8);
+        let mut names = Vec::new();
+        while let Some(rows) = f.svc.next_members(&mut by_name).await.unwrap() {
+            names.extend(rows.into_iter().map(|(_, u)| (u.username, u.id)));
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), MEMBER_CHUNK + 8);
+        let mut by_id = f.svc.member_listing(&owner.user, org, false).await.unwrap();
+        let mut ids = Vec::new();
+        while let Some(chunk) = f.svc.next_member_ids(&mut by_id).await.unwrap() {
+            ids.extend(chunk);
+        }
+        let mut expected: Vec<i64> = names.iter().map(|(_, id)| *id).collect();
+        expected.sort();
+        assert_eq!(ids, expected);
+        let mut users = f.svc.active_members(&owner).await.unwrap();
+        let mut listed = Vec::new();
+        while let Some(rows) = f.svc.next_members(&mut users).await.unwrap() {
+            listed.extend(rows.into_iter().map(|(m, u)| (m.user_id, u.id)));
+        }
+        assert!(listed.iter().all(|(m, u)| m == u));
+        let listed: Vec<i64> = listed.into_iter().map(|(m, _)| m).collect();
+        assert_eq!(listed, expected);
+        let member = f.caller("u0000@example.com").await;
+        assert!(f.svc.member_listing(&member.user, org, true).await.is_ok());
     }
 }

@@ -5,6 +5,7 @@ use accounts::Email;
 use orgs::{Action, OrgTitle};
 
 use crate::error::{AppError, Field};
+use crate::members::MemberListing;
 use crate::services::Services;
 use crate::store::{OrgRecord, Store, UserRecord};
 
@@ -14,29 +15,24 @@ impl<S: Store> Services<S> {
         Ok(self.store.organizations_of(user.id).await?)
     }
 
-    /// An organization, for its members: the record, its member ids, and
-    /// whether the caller may see the invite token.
+    /// An organization, for its members: the record, its members by user id
+    /// (read them with [`Services::next_member_ids`]), and whether the
+    /// caller may see the invite token.
     pub async fn organization(
         &self,
         user: &UserRecord,
         org_id: i64,
-    ) -> Result<(OrgRecord, Vec<i64>, bool), AppError> {
+    ) -> Result<(OrgRecord, MemberListing, bool), AppError> {
         let role = self.role_in(user.id, org_id).await?;
         let org = self
             .store
             .organization(org_id)
             .await?
             .ok_or(AppError::NotFound("Organization"))?;
-        let ids = self
-            .store
-            .org_members(org_id)
-            .await?
-            .into_iter()
-            .map(|(m, _)| m.user_id)
-            .collect();
+        let members = self.member_listing(user, org_id, false).await?;
         Ok((
             org,
-            ids,
+            members,
             self.config.role_policy.may(role, Action::ViewInviteLink),
         ))
     }
@@ -151,8 +147,11 @@ mod tests {
             .map(|o| o.title)
             .collect();
         assert_eq!(mine, ["Label Studio", "Second"]);
-        let (_, ids, sees_token) = f.svc.organization(&owner.user, second.id).await.unwrap();
-        assert_eq!((ids, sees_token), (vec![owner.user.id], true));
+        let (_, mut members, sees_token) =
+            f.svc.organization(&owner.user, second.id).await.unwrap();
+        let ids = f.svc.next_member_ids(&mut members).await.unwrap();
+        assert_eq!((ids, sees_token), (Some(vec![owner.user.id]), true));
+        assert_eq!(f.svc.next_member_ids(&mut members).await.unwrap(), None);
         // The active organization stays the first one.
         assert_eq!(
             f.caller(owner.user.email.as_str()).await.membership,

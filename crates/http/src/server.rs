@@ -40,6 +40,11 @@ pub struct HttpConfig {
     pub drain_timeout: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (for throttling).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Most whole lists (`GET /api/users`, an organization's detail,
+    /// `page_size=-1`) written at once; the others wait their turn.
+    pub list_concurrency: usize,
+    /// How long a list waits for its turn before it is answered 503.
+    pub list_queue_wait: Duration,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +59,8 @@ impl Default for HttpConfig {
             max_connections: 10_000,
             drain_timeout: Duration::from_secs(10),
             trusted_proxies: Vec::new(),
+            list_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            list_queue_wait: Duration::from_secs(10),
         }
     }
 }
@@ -214,6 +221,7 @@ impl Bound {
             body_limit: config.body_limit,
             trusted_proxies: config.trusted_proxies.clone(),
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
+            lists: crate::api::ListGate::new(config.list_concurrency, config.list_queue_wait),
         });
         App {
             listener,

@@ -12,6 +12,8 @@ pub(crate) struct AppState<S> {
     /// Whether the warning about `X-Forwarded-For` from an untrusted
     /// loopback peer was logged (once a process).
     pub(crate) forwarded_warned: std::sync::atomic::AtomicBool,
+    /// Turns for the lists written whole (see `api::stream`).
+    pub(crate) lists: crate::api::ListGate,
 }
 
 impl<S> AppState<S> {

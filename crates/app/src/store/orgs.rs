@@ -9,6 +9,37 @@ use orgs::{OrgTitle, Role, TokenSettings};
 use super::R;
 use super::users::UserRecord;
 
+/// Where a member list read in chunks goes on from: the order, and the
+/// last row read (`None`: from the start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberCursor {
+    /// By username, then user id.
+    ByUsername(Option<(String, i64)>),
+    /// By user id.
+    ById(Option<i64>),
+}
+
+impl MemberCursor {
+    /// The cursor after `user`, in this order.
+    pub fn advance(&mut self, user: &UserRecord) {
+        match self {
+            Self::ByUsername(at) => *at = Some((user.username.clone(), user.id)),
+            Self::ById(at) => *at = Some(user.id),
+        }
+    }
+
+    /// Whether the cursor comes before `user` in its order.
+    pub fn precedes(&self, user: &UserRecord) -> bool {
+        match self {
+            Self::ByUsername(None) | Self::ById(None) => true,
+            Self::ByUsername(Some((name, id))) => {
+                (user.username.as_str(), user.id) > (name.as_str(), *id)
+            }
+            Self::ById(Some(id)) => user.id > *id,
+        }
+    }
+}
+
 /// Validated token settings to change; `None` leaves one as it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenSettingsChange {
@@ -91,20 +122,31 @@ pub trait OrgStore {
         user_id: i64,
         org_id: i64,
     ) -> impl Future<Output = R<Option<MembershipRecord>>> + Send;
-    /// The current members of an organization with their users, by user id.
-    fn org_members(
-        &self,
-        org_id: i64,
-    ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
+    /// How many current members `org_id` has; `None` for an unknown organization.
+    fn member_count(&self, org_id: i64) -> impl Future<Output = R<Option<usize>>> + Send;
     /// The current members of an organization ordered by username then
-    /// user id: how many there are, and the rows from `offset` on, at most
-    /// `limit` of them (`None`: all).
+    /// user id: how many there are, and at most `limit` rows from `offset` on.
     fn member_page(
         &self,
         org_id: i64,
         offset: usize,
-        limit: Option<usize>,
+        limit: usize,
     ) -> impl Future<Output = R<(usize, Vec<(MembershipRecord, UserRecord)>)>> + Send;
+    /// At most `limit` current members with their users, in `after`'s
+    /// order, after it (a keyset scan: each chunk is one indexed read).
+    fn member_chunk(
+        &self,
+        org_id: i64,
+        after: &MemberCursor,
+        limit: usize,
+    ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
+    /// At most `limit` current members' user ids, ascending, after `after`.
+    fn member_id_chunk(
+        &self,
+        org_id: i64,
+        after: Option<i64>,
+        limit: usize,
+    ) -> impl Future<Output = R<Vec<i64>>> + Send;
     /// Changes a current member's role; `NotFound` when there is no current membership.
     fn set_role(&self, user_id: i64, org_id: i64, role: Role)
     -> impl Future<Output = R<()>> + Send;

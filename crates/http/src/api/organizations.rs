@@ -10,6 +10,7 @@ use orgs::Role;
 use serde_json::{Value, json};
 
 use super::repr::{self, MetaCache};
+use super::stream::{json_list, object_head};
 use super::{Path, Result};
 use crate::ApiError;
 use crate::auth::Authenticated;
@@ -49,30 +50,42 @@ pub(super) async fn create_org<S: Store>(
 }
 
 /// The organization's detail as its member sees it (the token only to
-/// those allowed to see the invite link); `written`: the row a change
-/// just saved, shown as saved.
+/// those allowed to see the invite link), its member ids written as they
+/// are read (see `stream`); `written`: the row a change just saved, shown
+/// as saved.
 async fn org_detail<S: Store>(
-    st: &Shared<S>,
+    st: Shared<S>,
     auth: &Authenticated,
     id: i64,
     written: Option<OrgRecord>,
-) -> Result<Value> {
-    let (read, users, may_see_token) = st.services.organization(&auth.caller.user, id).await?;
+) -> Result<Response> {
+    let (read, mut members, may_see_token) =
+        st.services.organization(&auth.caller.user, id).await?;
     let org = written.unwrap_or(read);
     let token = may_see_token.then(|| st.services.invite_token_of(&org));
-    Ok(repr::org_detail(
-        &org,
-        token.as_ref().map(|t| t.expose()),
-        &users,
-    ))
+    let mut detail = repr::org_detail(&org, token.as_ref().map(|t| t.expose()), &[]);
+    if let Value::Object(fields) = &mut detail {
+        fields.remove("users");
+    }
+    let head = object_head(&detail, "users")?;
+    let turn = st.lists.enter().await?;
+    Ok(json_list(turn, head, "]}", move |mut w| async move {
+        while let Some(ids) = st.services.next_member_ids(&mut members).await? {
+            for id in ids {
+                w.item(&id)?;
+            }
+            w.flush().await?;
+        }
+        Ok(w)
+    }))
 }
 
 pub(super) async fn get_org<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
     Path(id): Path<i64>,
-) -> Result<Json<Value>> {
-    Ok(Json(org_detail(&st, &auth, id, None).await?))
+) -> Result<Response> {
+    org_detail(st, &auth, id, None).await
 }
 
 pub(super) async fn patch_org<S: Store>(
@@ -80,7 +93,7 @@ pub(super) async fn patch_org<S: Store>(
     auth: Authenticated,
     Path(id): Path<i64>,
     JsonObject(body): JsonObject,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     // Not a member: 404; a member who may not edit: 403; only then the input.
     st.services
         .require_in(&auth.caller.user, id, orgs::Action::EditOrganization)
@@ -104,7 +117,7 @@ pub(super) async fn patch_org<S: Store>(
         .services
         .update_organization(&auth.caller.user, id, title, contact_info)
         .await?;
-    Ok(Json(org_detail(&st, &auth, id, Some(written)).await?))
+    org_detail(st, &auth, id, Some(written)).await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -118,21 +131,20 @@ pub(super) async fn list_memberships<S: Store>(
     auth: Authenticated,
     Path(id): Path<i64>,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let page: usize = match q.page.as_deref() {
         None | Some("") => 1,
         Some(p) => p.parse().map_err(|_| AppError::InvalidPage)?,
     };
-    let page_size: Option<usize> = match q.page_size.as_deref() {
-        Some("-1") => None,
-        Some(s) => Some(
-            s.parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .unwrap_or(DEFAULT_PAGE_SIZE)
-                .min(MAX_PAGE_SIZE),
-        ),
-        None => Some(DEFAULT_PAGE_SIZE),
+    let page_size: usize = match q.page_size.as_deref() {
+        Some("-1") => return all_memberships(st, &auth, id, page).await,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE),
+        None => DEFAULT_PAGE_SIZE,
     };
     let result = st
         .services
@@ -145,30 +157,60 @@ pub(super) async fn list_memberships<S: Store>(
         results.push(repr::membership_item(m, u, &meta));
     }
     let link = |p: usize| {
-        let size = page_size.map_or("-1".to_owned(), |s| s.to_string());
         json!(format!(
-            "{}/api/organizations/{id}/memberships?page={p}&page_size={size}",
+            "{}/api/organizations/{id}/memberships?page={p}&page_size={page_size}",
             st.url.base
         ))
     };
-    let (next, previous) = match page_size {
-        None => (Value::Null, Value::Null),
-        Some(size) => (
-            if page * size < result.count {
-                link(page + 1)
-            } else {
-                Value::Null
-            },
-            if page > 1 {
-                link(page - 1)
-            } else {
-                Value::Null
-            },
-        ),
+    let next = if page * page_size < result.count {
+        link(page + 1)
+    } else {
+        Value::Null
     };
-    Ok(Json(
-        json!({"count": result.count, "next": next, "previous": previous, "results": results}),
-    ))
+    let previous = if page > 1 {
+        link(page - 1)
+    } else {
+        Value::Null
+    };
+    Ok(
+        Json(
+            json!({"count": result.count, "next": next, "previous": previous, "results": results}),
+        )
+        .into_response(),
+    )
+}
+
+/// `page_size=-1`: every member on one page (whatever page is asked, as
+/// before), written as the rows arrive (see `stream`).
+async fn all_memberships<S: Store>(
+    st: Shared<S>,
+    auth: &Authenticated,
+    id: i64,
+    page: usize,
+) -> Result<Response> {
+    let mut listing = st
+        .services
+        .member_listing(&auth.caller.user, id, true)
+        .await?;
+    if page == 0 {
+        return Err(AppError::InvalidPage.into());
+    }
+    let head = object_head(
+        &json!({"count": listing.count, "next": null, "previous": null}),
+        "results",
+    )?;
+    let turn = st.lists.enter().await?;
+    Ok(json_list(turn, head, "]}", move |mut w| async move {
+        let mut cache = MetaCache::default();
+        while let Some(rows) = st.services.next_members(&mut listing).await? {
+            for (m, u) in &rows {
+                let meta = cache.get(&st.services, u.active_organization).await?;
+                w.item(&repr::membership_item(m, u, &meta))?;
+            }
+            w.flush().await?;
+        }
+        Ok(w)
+    }))
 }
 
 pub(super) async fn get_membership<S: Store>(

@@ -9,24 +9,31 @@ use orgs::Role;
 use serde_json::Value;
 
 use super::repr::{self, MetaCache};
+use super::stream::json_list;
 use super::{Path, Result};
 use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
 use crate::state::Shared;
 
+/// Written as the rows arrive (see `stream`): any number of members in bounded memory.
 pub(super) async fn list_users<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
-) -> Result<Json<Value>> {
-    let members = st.services.members(&auth.caller).await?;
-    let mut cache = MetaCache::default();
-    let mut out = Vec::with_capacity(members.len());
-    for (_, u) in &members {
-        let meta = cache.get(&st.services, u.active_organization).await?;
-        out.push(Value::Object(repr::user(u, &meta)));
-    }
-    Ok(Json(Value::Array(out)))
+) -> Result<Response> {
+    let mut listing = st.services.active_members(&auth.caller).await?;
+    let turn = st.lists.enter().await?;
+    Ok(json_list(turn, "[".into(), "]", move |mut w| async move {
+        let mut cache = MetaCache::default();
+        while let Some(rows) = st.services.next_members(&mut listing).await? {
+            for (_, u) in &rows {
+                let meta = cache.get(&st.services, u.active_organization).await?;
+                w.item(&repr::user(u, &meta))?;
+            }
+            w.flush().await?;
+        }
+        Ok(w)
+    }))
 }
 
 pub(super) async fn create_user<S: Store>(

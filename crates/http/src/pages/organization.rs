@@ -68,12 +68,12 @@ pub(super) async fn organization<S: Store>(
         .filter(|p| *p >= 1)
         .unwrap_or(1);
     let result = match services
-        .membership_page(&caller.user, org_id, page_no, Some(MEMBERS_PER_PAGE))
+        .membership_page(&caller.user, org_id, page_no, MEMBERS_PER_PAGE)
         .await
     {
         Err(AppError::InvalidPage) => {
             services
-                .membership_page(&caller.user, org_id, 1, Some(MEMBERS_PER_PAGE))
+                .membership_page(&caller.user, org_id, 1, MEMBERS_PER_PAGE)
                 .await?
         }
         other => other?,

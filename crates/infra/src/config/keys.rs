@@ -48,6 +48,8 @@ pub(super) const KEYS: &[&str] = &[
     "body_limit",
     "max_connections",
     "header_read_timeout_secs",
+    "list_concurrency",
+    "list_queue_wait_secs",
     "database_connect_timeout_secs",
     "log",
 ];

@@ -85,6 +85,8 @@ struct Raw {
     body_limit: usize,
     max_connections: usize,
     header_read_timeout_secs: u64,
+    list_concurrency: Option<usize>,
+    list_queue_wait_secs: u64,
     database_connect_timeout_secs: u64,
     log: String,
 }
@@ -187,6 +189,10 @@ pub struct Settings {
     /// Longest a client may take from connecting to the end of its request
     /// headers; a connection that sends nothing is closed after it too.
     pub header_read_timeout_secs: u64,
+    /// Most whole member lists written at once (default: the number of CPUs).
+    pub list_concurrency: usize,
+    /// How long a whole list waits for its turn before a 503.
+    pub list_queue_wait_secs: u64,
     /// How long to try reaching PostgreSQL at start before giving up.
     pub database_connect_timeout_secs: u64,
     pub log: String,
@@ -422,6 +428,15 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     if raw.max_connections < 16 {
         return Err(invalid("max_connections", "must be at least 16"));
     }
+    if raw.list_concurrency == Some(0) {
+        return Err(invalid("list_concurrency", "must be at least 1"));
+    }
+    if !(1..=300).contains(&raw.list_queue_wait_secs) {
+        return Err(invalid(
+            "list_queue_wait_secs",
+            "must be between 1 and 300 seconds",
+        ));
+    }
     if !(1..=600).contains(&raw.database_connect_timeout_secs) {
         return Err(invalid(
             "database_connect_timeout_secs",
@@ -486,6 +501,10 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         body_limit: raw.body_limit,
         max_connections: raw.max_connections,
         header_read_timeout_secs: raw.header_read_timeout_secs,
+        list_concurrency: raw
+            .list_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        list_queue_wait_secs: raw.list_queue_wait_secs,
         database_connect_timeout_secs: raw.database_connect_timeout_secs,
         log: raw.log,
         warnings: Vec::new(),

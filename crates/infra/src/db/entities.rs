@@ -52,11 +52,13 @@ pub mod organizations {
         pub api_tokens_enabled: bool,
         pub legacy_api_tokens_enabled: bool,
         pub api_token_ttl_days: i32,
-        /// Bumped by triggers whenever the member list's order may change.
+        /// No longer written (`m20261206_000008` dropped its triggers).
         pub members_version: i64,
         /// Label Studio's invite token (digest), accepted until the first reset.
         #[sea_orm(unique)]
         pub legacy_invite_digest: Option<String>,
+        /// Current members, kept by triggers (`m20261206_000008`).
+        pub member_count: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -78,6 +80,9 @@ pub mod memberships {
         pub role: String,
         pub created_at: i64,
         pub removed_at: Option<i64>,
+        /// The user's username, the page order's key, kept by triggers
+        /// (`m20261206_000008`) when not set on insert.
+        pub sort_username: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

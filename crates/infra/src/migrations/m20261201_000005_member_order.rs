@@ -21,7 +21,7 @@ enum Organizations {
     MembersVersion,
 }
 
-const SQLITE_UP: &[&str] = &[
+pub(super) const SQLITE_UP: &[&str] = &[
     "CREATE TRIGGER members_version_insert AFTER INSERT ON memberships BEGIN \
        UPDATE organizations SET members_version = members_version + 1 WHERE id = NEW.organization_id; \
      END",
@@ -47,7 +47,7 @@ const SQLITE_DOWN: &[&str] = &[
     "DROP TRIGGER IF EXISTS members_version_username",
 ];
 
-const POSTGRES_UP: &[&str] = &[
+pub(super) const POSTGRES_UP: &[&str] = &[
     "CREATE FUNCTION members_version_membership() RETURNS trigger LANGUAGE plpgsql AS $$ \
      BEGIN \
        IF TG_OP <> 'INSERT' THEN \

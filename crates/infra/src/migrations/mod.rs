@@ -9,6 +9,7 @@ mod m20261201_000004_throttle;
 mod m20261201_000005_member_order;
 mod m20261206_000006_throttle_expiry_devices;
 mod m20261206_000007_label_studio_import;
+mod m20261206_000008_member_index;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_member_order::Migration),
             Box::new(m20261206_000006_throttle_expiry_devices::Migration),
             Box::new(m20261206_000007_label_studio_import::Migration),
+            Box::new(m20261206_000008_member_index::Migration),
         ]
     }
 }

@@ -151,6 +151,6 @@ on_both!(
     device_cookies_bypass_the_account_lock_for_their_owner,
     concurrent_resets_never_reuse_a_generation,
     concurrent_token_settings_changes_both_hold,
-    a_stale_member_order_is_read_again,
+    the_triggers_keep_counts_and_order_for_changes_by_hand,
     racing_logins_and_failures_never_fail_the_store,
 );

@@ -12,9 +12,9 @@ use invites::InviteState;
 use orgs::{OrgTitle, Role, TokenSettings};
 
 use super::{
-    AccountPlacement, CallerRecord, CreatedAccount, InviteLookup, InviteStore, MembershipRecord,
-    NewAccount, OrgRecord, OrgStore, PersonalTokenRecord, R, StoreError, TokenStore, UserChanges,
-    UserRecord, UserStore, UserWithRole,
+    AccountPlacement, CallerRecord, CreatedAccount, InviteLookup, InviteStore, MemberCursor,
+    MembershipRecord, NewAccount, OrgRecord, OrgStore, PersonalTokenRecord, R, StoreError,
+    TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 
 mod sessions;
@@ -441,25 +441,51 @@ impl OrgStore for MemoryStore {
             .cloned())
     }
 
-    async fn org_members(&self, org_id: i64) -> R<Vec<(MembershipRecord, UserRecord)>> {
-        Ok(self.state().members(org_id))
+    async fn member_count(&self, org_id: i64) -> R<Option<usize>> {
+        let s = self.state();
+        Ok(s.orgs
+            .contains_key(&org_id)
+            .then(|| s.members(org_id).len()))
     }
 
     async fn member_page(
         &self,
         org_id: i64,
         offset: usize,
-        limit: Option<usize>,
+        limit: usize,
     ) -> R<(usize, Vec<(MembershipRecord, UserRecord)>)> {
         let mut all = self.state().members(org_id);
         all.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
         let count = all.len();
-        let rows = all
+        Ok((count, all.into_iter().skip(offset).take(limit).collect()))
+    }
+
+    async fn member_chunk(
+        &self,
+        org_id: i64,
+        after: &MemberCursor,
+        limit: usize,
+    ) -> R<Vec<(MembershipRecord, UserRecord)>> {
+        let mut all = self.state().members(org_id);
+        if matches!(after, MemberCursor::ByUsername(_)) {
+            all.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
+        }
+        Ok(all
             .into_iter()
-            .skip(offset)
-            .take(limit.unwrap_or(usize::MAX))
-            .collect();
-        Ok((count, rows))
+            .filter(|(_, u)| after.precedes(u))
+            .take(limit)
+            .collect())
+    }
+
+    async fn member_id_chunk(&self, org_id: i64, after: Option<i64>, limit: usize) -> R<Vec<i64>> {
+        Ok(self
+            .state()
+            .members(org_id)
+            .into_iter()
+            .map(|(m, _)| m.user_id)
+            .filter(|id| after.is_none_or(|a| *id > a))
+            .take(limit)
+            .collect())
     }
 
     async fn set_role(&self, user_id: i64, org_id: i64, role: Role) -> R<()> {

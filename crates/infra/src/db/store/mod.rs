@@ -22,7 +22,7 @@ use sea_orm::{
     SqlErr,
 };
 
-use super::cache::{MemberOrders, TokenCache};
+use super::cache::TokenCache;
 use super::entities::deployment;
 
 /// The app's storage traits on sea-orm.
@@ -34,8 +34,6 @@ pub struct SeaStore {
     /// every connection while it waits for the file lock and stall readers.
     /// `None` on PostgreSQL, whose row locks need no such queue.
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// Each organization's member user ids in page order.
-    member_orders: Arc<MemberOrders>,
     /// SQLite: API-token lookups kept while nothing at all is committed to
     /// the database. `None` on PostgreSQL.
     token_cache: Option<Arc<TokenCache>>,
@@ -72,7 +70,6 @@ impl SeaStore {
         Self {
             db,
             sqlite_writer: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
-            member_orders: Arc::default(),
             token_cache: None,
             throttle_housekeeping: Arc::default(),
             throttle_max_keys: throttle::DEFAULT_MAX_KEYS,
@@ -100,12 +97,6 @@ impl SeaStore {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
-    }
-
-    /// How many times this store has read an organization's member order
-    /// from the database (the first page after a change does).
-    pub fn member_orders_read(&self) -> u64 {
-        self.member_orders.reads()
     }
 
     async fn query_one(&self, q: &SelectStatement) -> R<Option<QueryResult>> {

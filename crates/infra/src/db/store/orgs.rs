@@ -1,17 +1,18 @@
-//! [`OrgStore`]: organizations and their memberships, with member pages
-//! read by id from the member order kept in memory.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! [`OrgStore`]: organizations and their memberships, with member lists
+//! read through the order indexes of `m20261206_000008`.
 
 use accounts::{Email, SecretDigest};
-use app::{MembershipRecord, OrgRecord, OrgStore, StoreError, TokenSettingsChange, UserRecord};
+use app::{
+    MemberCursor, MembershipRecord, OrgRecord, OrgStore, StoreError, TokenSettingsChange,
+    UserRecord,
+};
 use invites::InviteState;
 use orgs::{OrgTitle, Role};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
 };
 
 use super::rows::{
@@ -21,9 +22,6 @@ use super::rows::{
 use super::txn::Write;
 use super::{R, SeaStore, backend};
 use crate::db::entities::{memberships, organizations, users};
-
-/// How often a membership page is read again when members change under it.
-const MEMBER_PAGE_ATTEMPTS: usize = 4;
 
 /// A new organization row (no owner yet), in the open transaction.
 pub(super) async fn insert_org(
@@ -122,73 +120,17 @@ impl SeaStore {
         org_record(w.finish(work).await?)
     }
 
-    /// `org_id`'s member order, from memory while its `members_version` is
-    /// the one it was read at; `None` for an unknown organization.
-    async fn member_order(&self, org_id: i64) -> R<Option<Arc<Vec<i64>>>> {
-        let mut q = Query::select();
-        q.column(organizations::Column::MembersVersion)
-            .from(organizations::Entity)
-            .and_where(Expr::col(organizations::Column::Id).eq(org_id));
-        let Some(row) = self.query_one(&q).await? else {
-            return Ok(None);
-        };
-        let version: i64 = row.try_get_by_index(0).map_err(backend)?;
-        let cache = &self.member_orders;
-        if let Some(ids) = cache.get(org_id, version) {
-            return Ok(Some(ids));
-        }
-        let _reading = cache.reading().await;
-        if let Some(ids) = cache.get(org_id, version) {
-            return Ok(Some(ids));
-        }
-        // Read after the version: a change in between makes the next
-        // request read the order again, never serve an older one.
-        let mut q = current_members(org_id);
-        q.column((Alias::new("u"), users::Column::Username))
-            .column((Alias::new("u"), users::Column::Id));
-        let mut members = self
-            .query_all(&q)
+    /// The rows of a `current_members` select of `u.*` and `m_…`, in its order.
+    async fn member_rows(&self, q: &SelectStatement) -> R<Vec<(MembershipRecord, UserRecord)>> {
+        self.query_all(q)
             .await?
             .iter()
             .map(|row| {
-                Ok((
-                    row.try_get_by_index::<String>(0)?,
-                    row.try_get_by_index::<i64>(1)?,
-                ))
+                let member = memberships::Model::from_query_result(row, "m_").map_err(backend)?;
+                let user = users::Model::from_query_result(row, "").map_err(backend)?;
+                Ok((membership_record(member)?, user_record(user)?))
             })
-            .collect::<Result<Vec<(String, i64)>, DbErr>>()
-            .map_err(backend)?;
-        members.sort_unstable();
-        let ids = members.into_iter().map(|(_, id)| id).collect();
-        Ok(Some(cache.put(org_id, version, ids)))
-    }
-
-    /// The current memberships in `org_id` of the users `ids`, with the users, in the order of `ids`;
-    /// `None` when one of them is no longer a current member.
-    async fn members_by_ids(
-        &self,
-        org_id: i64,
-        ids: &[i64],
-    ) -> R<Option<Vec<(MembershipRecord, UserRecord)>>> {
-        let m = Alias::new("m");
-        let mut q = current_members(org_id);
-        q.column((Alias::new("u"), Asterisk));
-        select_prefixed::<memberships::Column>(&mut q, &m, "m_");
-        q.and_where(Expr::col((m, memberships::Column::UserId)).is_in(ids.iter().copied()));
-        let mut found: HashMap<i64, (memberships::Model, users::Model)> = HashMap::new();
-        for row in self.query_all(&q).await? {
-            let member = memberships::Model::from_query_result(&row, "m_").map_err(backend)?;
-            let user = users::Model::from_query_result(&row, "").map_err(backend)?;
-            found.insert(member.user_id, (member, user));
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            match found.remove(id) {
-                Some((m, u)) => out.push((membership_record(m)?, user_record(u)?)),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(out))
+            .collect()
     }
 }
 
@@ -308,70 +250,107 @@ impl OrgStore for SeaStore {
             .transpose()
     }
 
-    async fn org_members(&self, org_id: i64) -> R<Vec<(MembershipRecord, UserRecord)>> {
-        let members = memberships::Entity::find()
-            .filter(memberships::Column::OrganizationId.eq(org_id))
-            .filter(memberships::Column::RemovedAt.is_null())
-            .order_by_asc(memberships::Column::UserId)
-            .all(&self.db)
-            .await
-            .map_err(backend)?;
-        // A subquery, not a list of ids: a list is one bound variable per
-        // member, and SQLite refuses more than 32766 of them.
-        let mut users: HashMap<i64, users::Model> = users::Entity::find()
-            .filter(
-                users::Column::Id.in_subquery(
-                    Query::select()
-                        .column(memberships::Column::UserId)
-                        .from(memberships::Entity)
-                        .and_where(memberships::Column::OrganizationId.eq(org_id))
-                        .and_where(memberships::Column::RemovedAt.is_null())
-                        .to_owned(),
-                ),
-            )
-            .all(&self.db)
-            .await
-            .map_err(backend)?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
-        members
-            .into_iter()
-            .filter_map(|m| users.remove(&m.user_id).map(|u| (m, u)))
-            .map(|(m, u)| Ok((membership_record(m)?, user_record(u)?)))
-            .collect()
+    async fn member_count(&self, org_id: i64) -> R<Option<usize>> {
+        let mut q = Query::select();
+        q.column(organizations::Column::MemberCount)
+            .from(organizations::Entity)
+            .and_where(Expr::col(organizations::Column::Id).eq(org_id));
+        let Some(row) = self.query_one(&q).await? else {
+            return Ok(None);
+        };
+        let count: i64 = row.try_get_by_index(0).map_err(backend)?;
+        Ok(Some(usize::try_from(count).map_err(|_| {
+            StoreError::Corrupt("negative member count".into())
+        })?))
     }
 
     async fn member_page(
         &self,
         org_id: i64,
         offset: usize,
-        limit: Option<usize>,
+        limit: usize,
     ) -> R<(usize, Vec<(MembershipRecord, UserRecord)>)> {
-        let Some(limit) = limit else {
-            let mut all = self.org_members(org_id).await?;
-            all.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
-            let count = all.len();
-            return Ok((count, all.into_iter().skip(offset).collect()));
+        let Some(count) = self.member_count(org_id).await? else {
+            return Ok((0, Vec::new()));
         };
-        // A member removed (or renamed) between reading the order and the
-        // rows shows as a missing row: read the order again.
-        for _ in 0..MEMBER_PAGE_ATTEMPTS {
-            let Some(order) = self.member_order(org_id).await? else {
-                return Ok((0, Vec::new()));
-            };
-            let start = offset.min(order.len());
-            let end = offset.saturating_add(limit).min(order.len());
-            if let Some(rows) = self.members_by_ids(org_id, &order[start..end]).await? {
-                return Ok((order.len(), rows));
+        // The page's user ids from the order index alone (skipping `offset`
+        // index entries, no row read for them), then their rows.
+        let mut page = Query::select();
+        page.column(memberships::Column::UserId)
+            .from(memberships::Entity)
+            .and_where(Expr::col(memberships::Column::OrganizationId).eq(org_id))
+            .and_where(Expr::col(memberships::Column::RemovedAt).is_null())
+            .order_by(memberships::Column::SortUsername, Order::Asc)
+            .order_by(memberships::Column::UserId, Order::Asc)
+            .limit(limit as u64)
+            .offset(offset as u64);
+        let (m, p) = (Alias::new("m"), Alias::new("p"));
+        let mut q = current_members(org_id);
+        q.column((Alias::new("u"), Asterisk));
+        select_prefixed::<memberships::Column>(&mut q, &m, "m_");
+        q.join_subquery(
+            JoinType::InnerJoin,
+            page,
+            p.clone(),
+            Expr::col((p, memberships::Column::UserId))
+                .eq(Expr::col((m.clone(), memberships::Column::UserId))),
+        )
+        .order_by((m.clone(), memberships::Column::SortUsername), Order::Asc)
+        .order_by((m, memberships::Column::UserId), Order::Asc);
+        Ok((count, self.member_rows(&q).await?))
+    }
+
+    async fn member_chunk(
+        &self,
+        org_id: i64,
+        after: &MemberCursor,
+        limit: usize,
+    ) -> R<Vec<(MembershipRecord, UserRecord)>> {
+        let m = Alias::new("m");
+        let mut q = current_members(org_id);
+        q.column((Alias::new("u"), Asterisk));
+        select_prefixed::<memberships::Column>(&mut q, &m, "m_");
+        let (name, id) = (
+            (m.clone(), memberships::Column::SortUsername),
+            (m.clone(), memberships::Column::UserId),
+        );
+        match after {
+            MemberCursor::ByUsername(at) => {
+                if let Some((username, user_id)) = at {
+                    q.and_where(
+                        Expr::tuple([Expr::col(name.clone()), Expr::col(id.clone())]).gt(
+                            Expr::tuple([Expr::val(username.as_str()), Expr::val(*user_id)]),
+                        ),
+                    );
+                }
+                q.order_by(name, Order::Asc);
             }
-            // The order kept in memory named a row that is gone: forget it,
-            // or the next attempt would be served the same order again.
-            self.member_orders.evict(org_id);
+            MemberCursor::ById(at) => {
+                if let Some(user_id) = at {
+                    q.and_where(Expr::col(id.clone()).gt(*user_id));
+                }
+            }
         }
-        Err(StoreError::Conflict(
-            "the member list changed while it was read",
-        ))
+        q.order_by(id, Order::Asc).limit(limit as u64);
+        self.member_rows(&q).await
+    }
+
+    async fn member_id_chunk(&self, org_id: i64, after: Option<i64>, limit: usize) -> R<Vec<i64>> {
+        let mut q = Query::select();
+        q.column(memberships::Column::UserId)
+            .from(memberships::Entity)
+            .and_where(Expr::col(memberships::Column::OrganizationId).eq(org_id))
+            .and_where(Expr::col(memberships::Column::RemovedAt).is_null());
+        if let Some(id) = after {
+            q.and_where(Expr::col(memberships::Column::UserId).gt(id));
+        }
+        q.order_by(memberships::Column::UserId, Order::Asc)
+            .limit(limit as u64);
+        self.query_all(&q)
+            .await?
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0).map_err(backend))
+            .collect()
     }
 
     async fn set_role(&self, user_id: i64, org_id: i64, role: Role) -> R<()> {
