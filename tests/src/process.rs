@@ -209,6 +209,11 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The server's process id (for its memory in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `GET path` with extra header lines; (status, body).
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
         http_get(self.addr, path, headers)

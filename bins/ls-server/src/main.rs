@@ -14,6 +14,40 @@ use serde::Serialize;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc gives freed memory back to the system only after a delay (1 s
+/// by default), and only when a later free comes by: an idle server kept
+/// what its last burst had freed (argon2's 19 MiB a hashing thread, the
+/// rows of a long list) for good. With no delay it goes back at the free.
+/// mimalloc reads its options from the environment while the process
+/// loads, before `main`: the server sets the option and executes itself
+/// again, once (same process id, same arguments). An operator's own
+/// `MIMALLOC_PURGE_DELAY` is left as it is.
+#[cfg(unix)]
+fn allocator_options() {
+    use std::os::unix::process::CommandExt as _;
+    const OPTION: &str = "MIMALLOC_PURGE_DELAY";
+    if std::env::var_os(OPTION).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let mut again = std::process::Command::new(exe);
+    if let Some(arg0) = args.next() {
+        again.arg0(arg0);
+    }
+    let error = again.args(args).env(OPTION, "0").exec();
+    // Only on failure (the binary replaced on disk, say): go on as is.
+    eprintln!(
+        "ls-server: could not execute itself again with {OPTION}=0 ({error}); \
+         freed memory goes back to the system later"
+    );
+}
+
+#[cfg(not(unix))]
+fn allocator_options() {}
+
 /// Label Studio-compatible user management server.
 #[derive(Debug, Parser)]
 #[command(name = "ls-server", version)]
@@ -68,6 +102,7 @@ struct StartArgs {
 const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    allocator_options();
     let cli = Cli::parse();
     let flags = match cli.command {
         Some(Command::Start(args)) => args,

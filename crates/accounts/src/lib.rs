@@ -21,7 +21,7 @@ mod username;
 
 pub use email::Email;
 pub use error::AccountError;
-pub use hashing::{PasswordHashString, PasswordHasher, SALT_LEN};
+pub use hashing::{PasswordHashString, PasswordHasher, SALT_LEN, release_thread_memory};
 pub use hotkeys::{
     HotkeyError, Hotkeys, MAX_HOTKEY_COMBO_CHARS, MAX_HOTKEY_NAME_CHARS, MAX_HOTKEYS,
 };

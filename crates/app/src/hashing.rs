@@ -1,5 +1,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use accounts::{Password, PasswordHashString, PasswordHasher, SALT_LEN};
 
@@ -70,7 +71,7 @@ impl BlockingHasher {
             let (queue, hasher) = (Arc::clone(&queue), Arc::clone(&hasher));
             let spawned = std::thread::Builder::new()
                 .name(format!("ls-hash-{n}"))
-                .spawn(move || hashing_thread(&queue, &hasher));
+                .spawn(move || hashing_thread(&queue, &hasher, IDLE_RELEASE));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "could not start a hashing thread");
             }
@@ -164,20 +165,38 @@ impl BlockingHasher {
     }
 }
 
-/// Takes jobs until every [`BlockingHasher`] holding the queue is gone.
-fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, hasher: &PasswordHasher) {
+/// How long the queue stays empty before a hashing thread gives back
+/// argon2's working memory (19 MiB at the default cost). Allocating it
+/// again costs the next hash about a millisecond (BENCHMARKS.md).
+pub(crate) const IDLE_RELEASE: Duration = Duration::from_secs(2);
+
+/// Takes jobs until every [`BlockingHasher`] holding the queue is gone,
+/// and gives back its argon2 memory when none came for `idle`.
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, hasher: &PasswordHasher, idle: Duration) {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(None, HASHING_NICE) {
         tracing::warn!(error = %e, "hashing thread keeps the normal priority");
     }
     loop {
         let job = match queue.lock() {
-            Ok(q) => q.recv(),
+            Ok(q) => q.recv_timeout(idle),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
-        // A panic ends the job (its caller sees an error), not the thread.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(hasher)));
+        match job {
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(hasher)));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if accounts::release_thread_memory() {
+                    tracing::debug!("hashing queue idle: argon2 memory released");
+                }
+                // One thread at a time waits on the queue, the others on
+                // its lock: stepping aside lets the next one time out and
+                // release its memory too.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
     }
 }
 

@@ -154,7 +154,7 @@ pub(super) async fn list_memberships<S: Store>(
     let mut results = Vec::with_capacity(result.members.len());
     for (m, u) in &result.members {
         let meta = cache.get(&st.services, u.active_organization).await?;
-        results.push(repr::membership_item(m, u, &meta));
+        results.push(repr::membership_item(m, u, meta));
     }
     let link = |p: usize| {
         json!(format!(
@@ -205,7 +205,11 @@ async fn all_memberships<S: Store>(
         while let Some(rows) = st.services.next_members(&mut listing).await? {
             for (m, u) in &rows {
                 let meta = cache.get(&st.services, u.active_organization).await?;
-                w.item(&repr::membership_item(m, u, &meta))?;
+                w.item(&repr::MembershipJson {
+                    membership: m,
+                    user: u,
+                    meta,
+                })?;
             }
             w.flush().await?;
         }

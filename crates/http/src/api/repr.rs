@@ -26,45 +26,110 @@ impl MetaCache {
         &mut self,
         services: &Services<S>,
         org: Option<i64>,
-    ) -> Result<OrgMeta, AppError> {
-        if let Some(meta) = self.0.get(&org) {
-            return Ok(meta.clone());
+    ) -> Result<&OrgMeta, AppError> {
+        use std::collections::hash_map::Entry;
+        match self.0.entry(org) {
+            Entry::Occupied(known) => Ok(known.into_mut()),
+            Entry::Vacant(new) => Ok(new.insert(services.org_meta(org).await?)),
         }
-        let meta = services.org_meta(org).await?;
-        self.0.insert(org, meta.clone());
-        Ok(meta)
+    }
+}
+
+/// A user as Label Studio shows one, serialized straight from the record
+/// (a long list writes 100,000 of them: no map built per row); with
+/// `projects`, the two project fields a membership's user carries.
+pub(crate) struct UserJson<'a> {
+    pub(crate) user: &'a UserRecord,
+    pub(crate) meta: &'a OrgMeta,
+    pub(crate) projects: bool,
+}
+
+impl serde::Serialize for UserJson<'_> {
+    fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        use serde::ser::SerializeStruct as _;
+        let u = self.user;
+        let mut m = s.serialize_struct("User", if self.projects { 16 } else { 14 })?;
+        m.serialize_field("id", &u.id)?;
+        m.serialize_field("first_name", &u.first_name)?;
+        m.serialize_field("last_name", &u.last_name)?;
+        m.serialize_field("username", &u.username)?;
+        m.serialize_field("email", u.email.as_str())?;
+        m.serialize_field(
+            "last_activity",
+            &iso8601(u.last_activity.unwrap_or(u.date_joined)),
+        )?;
+        m.serialize_field(
+            "custom_hotkeys",
+            &accounts::Hotkeys::from_stored(&u.custom_hotkeys).to_value(),
+        )?;
+        m.serialize_field("avatar", &None::<()>)?;
+        m.serialize_field(
+            "initials",
+            &initials(&u.first_name, &u.last_name, u.email.as_str()),
+        )?;
+        m.serialize_field("phone", &u.phone)?;
+        m.serialize_field("active_organization", &u.active_organization)?;
+        m.serialize_field(
+            "active_organization_meta",
+            &OrgMetaJson {
+                title: &self.meta.title,
+                email: &self.meta.owner_email,
+            },
+        )?;
+        m.serialize_field("allow_newsletters", &u.allow_newsletters)?;
+        m.serialize_field("date_joined", &iso8601(u.date_joined))?;
+        if self.projects {
+            m.serialize_field("created_projects", &None::<()>)?;
+            m.serialize_field("contributed_to_projects", &None::<()>)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct OrgMetaJson<'a> {
+    title: &'a str,
+    email: &'a str,
+}
+
+/// An item of the memberships list.
+pub(crate) struct MembershipJson<'a> {
+    pub(crate) membership: &'a MembershipRecord,
+    pub(crate) user: &'a UserRecord,
+    pub(crate) meta: &'a OrgMeta,
+}
+
+impl serde::Serialize for MembershipJson<'_> {
+    fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut m = s.serialize_struct("Membership", 6)?;
+        m.serialize_field("id", &self.membership.id)?;
+        m.serialize_field("organization", &self.membership.organization_id)?;
+        m.serialize_field(
+            "user",
+            &UserJson {
+                user: self.user,
+                meta: self.meta,
+                projects: true,
+            },
+        )?;
+        m.serialize_field("created_projects", &None::<()>)?;
+        m.serialize_field("contributed_to_projects", &None::<()>)?;
+        m.serialize_field("role", self.membership.role.as_str())?;
+        m.end()
     }
 }
 
 pub(crate) fn user(u: &UserRecord, meta: &OrgMeta) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(u.id));
-    m.insert("first_name".into(), json!(u.first_name));
-    m.insert("last_name".into(), json!(u.last_name));
-    m.insert("username".into(), json!(u.username));
-    m.insert("email".into(), json!(u.email.as_str()));
-    m.insert(
-        "last_activity".into(),
-        json!(iso8601(u.last_activity.unwrap_or(u.date_joined))),
-    );
-    m.insert(
-        "custom_hotkeys".into(),
-        accounts::Hotkeys::from_stored(&u.custom_hotkeys).to_value(),
-    );
-    m.insert("avatar".into(), Value::Null);
-    m.insert(
-        "initials".into(),
-        json!(initials(&u.first_name, &u.last_name, u.email.as_str())),
-    );
-    m.insert("phone".into(), json!(u.phone));
-    m.insert("active_organization".into(), json!(u.active_organization));
-    m.insert(
-        "active_organization_meta".into(),
-        json!({"title": meta.title, "email": meta.owner_email}),
-    );
-    m.insert("allow_newsletters".into(), json!(u.allow_newsletters));
-    m.insert("date_joined".into(), json!(iso8601(u.date_joined)));
-    m
+    let json = UserJson {
+        user: u,
+        meta,
+        projects: false,
+    };
+    match serde_json::to_value(json) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
 }
 
 pub(crate) async fn user_value<S: Store>(
@@ -98,17 +163,12 @@ pub(crate) fn org_detail(o: &OrgRecord, token: Option<&str>, users: &[i64]) -> V
 }
 
 pub(crate) fn membership_item(m: &MembershipRecord, u: &UserRecord, meta: &OrgMeta) -> Value {
-    let mut user = user(u, meta);
-    user.insert("created_projects".into(), Value::Null);
-    user.insert("contributed_to_projects".into(), Value::Null);
-    json!({
-        "id": m.id,
-        "organization": m.organization_id,
-        "user": user,
-        "created_projects": null,
-        "contributed_to_projects": null,
-        "role": m.role.as_str(),
-    })
+    let json = MembershipJson {
+        membership: m,
+        user: u,
+        meta,
+    };
+    serde_json::to_value(json).unwrap_or(Value::Null)
 }
 
 pub(crate) fn membership_detail(m: &MembershipRecord) -> Value {

@@ -28,7 +28,11 @@ pub(super) async fn list_users<S: Store>(
         while let Some(rows) = st.services.next_members(&mut listing).await? {
             for (_, u) in &rows {
                 let meta = cache.get(&st.services, u.active_organization).await?;
-                w.item(&repr::user(u, &meta))?;
+                w.item(&repr::UserJson {
+                    user: u,
+                    meta,
+                    projects: false,
+                })?;
             }
             w.flush().await?;
         }
