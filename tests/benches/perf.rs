@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use ls_integration::process::{Server, command};
 
+#[path = "perf/label_studio.rs"]
+mod label_studio;
 #[path = "perf/lists.rs"]
 mod lists;
 #[path = "perf/pg_hello.rs"]
@@ -451,7 +453,80 @@ fn main() {
         ">= 0.85",
         pg_login / bound >= 0.85,
     );
+    if std::env::var_os("LS_BENCH_LABEL_STUDIO").is_some_and(|v| v == "1") {
+        side_by_side(&mut table);
+    } else {
+        println!("(Label Studio side by side: skipped; LS_BENCH_LABEL_STUDIO=1 runs it)");
+    }
     table.print();
+}
+
+/// Label Studio 1.23.2 and ls-server, each with 10,000 members.
+fn side_by_side(table: &mut Table) {
+    let theirs = label_studio::label_studio();
+    let home = tempfile::tempdir().unwrap();
+    bootstrap(home.path(), None);
+    let started = Instant::now();
+    block(ls_integration::seed::members(
+        block(infra::db::open_target(&infra::DatabaseTarget::Sqlite(
+            home.path().join("data/ls-users.sqlite3"),
+        )))
+        .unwrap()
+        .connection(),
+        label_studio::MEMBERS,
+        OWNER,
+        SECRET,
+    ));
+    println!(
+        "seeded {} users for the side by side in {:.1} s",
+        label_studio::MEMBERS,
+        started.elapsed().as_secs_f64()
+    );
+    let server = LsServer::start(home.path(), None);
+    let ours = label_studio::ours(server.addr, server.pid(), server.started);
+    server.stop();
+    println!("Label Studio 1.23.2: {theirs:?}\nls-server: {ours:?}");
+    let n = label_studio::MEMBERS;
+    for (what, value, baseline, ratio) in [
+        (
+            "vs Label Studio: whoami throughput".to_owned(),
+            format!("{:.0} req/s", ours.whoami_rps),
+            format!("Label Studio {:.0} req/s", theirs.whoami_rps),
+            ours.whoami_rps / theirs.whoami_rps,
+        ),
+        (
+            "vs Label Studio: login latency (median)".to_owned(),
+            format!("{:.1} ms", ours.login_ms),
+            format!("Label Studio {:.1} ms", theirs.login_ms),
+            ours.login_ms / theirs.login_ms,
+        ),
+        (
+            "vs Label Studio: cold start, existing database".to_owned(),
+            format!("{:.1} ms", ours.cold_start_ms),
+            format!("Label Studio {:.0} ms", theirs.cold_start_ms),
+            ours.cold_start_ms / theirs.cold_start_ms,
+        ),
+        (
+            "vs Label Studio: idle RSS".to_owned(),
+            format!("{:.1} MB", ours.idle_rss_mb),
+            format!("Label Studio {:.1} MB", theirs.idle_rss_mb),
+            ours.idle_rss_mb / theirs.idle_rss_mb,
+        ),
+        (
+            format!("vs Label Studio: memberships page 1 of {n} members"),
+            format!("{:.1} ms", ours.page_ms),
+            format!("Label Studio {:.1} ms", theirs.page_ms),
+            ours.page_ms / theirs.page_ms,
+        ),
+        (
+            format!("vs Label Studio: GET /api/users, {n} members"),
+            format!("{:.1} ms", ours.users_ms),
+            format!("Label Studio {:.1} ms", theirs.users_ms),
+            ours.users_ms / theirs.users_ms,
+        ),
+    ] {
+        table.row(&what, value, baseline, ratio, "-", true);
+    }
 }
 
 // ---- what is measured ----

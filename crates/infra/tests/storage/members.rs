@@ -190,3 +190,43 @@ pub(super) async fn the_triggers_keep_counts_and_order_for_changes_by_hand(db: D
     assert_eq!(listed, expected);
     db.drop_pg().await;
 }
+
+/// Every page of every size, whether read from the start or the end of the
+/// order index, is its slice of the whole ordered listing.
+pub(super) async fn every_page_is_its_slice_of_the_listing(db: Db) {
+    let svc = services(&db, Mode::Open).await;
+    let (owner, _) = svc
+        .sign_up(signup("owner@example.com", "owner-password-1", None))
+        .await
+        .unwrap();
+    let org = owner.organization_id;
+    for n in 0..12 {
+        let name = format!("m{:02}", (n * 7) % 12);
+        svc.sign_up(signup(
+            &format!("{name}@example.com"),
+            "member-password-1",
+            None,
+        ))
+        .await
+        .unwrap();
+    }
+    let mut listing = svc.member_listing(&owner.user, org, true).await.unwrap();
+    let mut all = Vec::new();
+    while let Some(rows) = svc.next_members(&mut listing).await.unwrap() {
+        all.extend(rows.into_iter().map(|(_, u)| u.username));
+    }
+    assert_eq!(all.len(), 13);
+    for size in 1..=14 {
+        for page in 1..=all.len().div_ceil(size) {
+            let got = svc
+                .membership_page(&owner.user, org, page, size)
+                .await
+                .unwrap();
+            let names: Vec<String> = got.members.into_iter().map(|(_, u)| u.username).collect();
+            let start = (page - 1) * size;
+            let end = (start + size).min(all.len());
+            assert_eq!(names, all[start..end], "page {page} of size {size}");
+        }
+    }
+    db.drop_pg().await;
+}

@@ -1,6 +1,8 @@
 //! [`OrgStore`]: organizations and their memberships, with member lists
 //! read through the order indexes of `m20261206_000008`.
 
+use std::collections::HashMap;
+
 use accounts::{Email, SecretDigest};
 use app::{
     MemberCursor, MembershipRecord, OrgRecord, OrgStore, StoreError, TokenSettingsChange,
@@ -8,9 +10,7 @@ use app::{
 };
 use invites::InviteState;
 use orgs::{OrgTitle, Role};
-use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement,
-};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
 };
@@ -273,31 +273,63 @@ impl OrgStore for SeaStore {
         let Some(count) = self.member_count(org_id).await? else {
             return Ok((0, Vec::new()));
         };
-        // The page's user ids from the order index alone (skipping `offset`
-        // index entries, no row read for them), then their rows.
+        // The page's user ids from the order index alone (skipping index
+        // entries, no row read for them), then their rows by id. (One query
+        // joining the two let SQLite walk the whole order index.) A page in
+        // the second half is read from the end, so no page skips more than
+        // half the members. A member removed in between is missing from the
+        // page, as if removed before it was read.
+        let from_end = offset.saturating_mul(2) > count;
+        let (skip, take, order) = if from_end {
+            let take = limit.min(count.saturating_sub(offset));
+            (
+                count.saturating_sub(offset.saturating_add(limit)),
+                take,
+                Order::Desc,
+            )
+        } else {
+            (offset, limit, Order::Asc)
+        };
+        if take == 0 {
+            return Ok((count, Vec::new()));
+        }
         let mut page = Query::select();
         page.column(memberships::Column::UserId)
             .from(memberships::Entity)
             .and_where(Expr::col(memberships::Column::OrganizationId).eq(org_id))
             .and_where(Expr::col(memberships::Column::RemovedAt).is_null())
-            .order_by(memberships::Column::SortUsername, Order::Asc)
-            .order_by(memberships::Column::UserId, Order::Asc)
-            .limit(limit as u64)
-            .offset(offset as u64);
-        let (m, p) = (Alias::new("m"), Alias::new("p"));
+            .order_by(memberships::Column::SortUsername, order.clone())
+            .order_by(memberships::Column::UserId, order)
+            .limit(take as u64)
+            .offset(skip as u64);
+        let mut ids = self
+            .query_all(&page)
+            .await?
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(backend)?;
+        if from_end {
+            ids.reverse();
+        }
+        if ids.is_empty() {
+            return Ok((count, Vec::new()));
+        }
+        // No ORDER BY here: SQLite would walk the order index to avoid a
+        // sort instead of looking the ids up. The ids are in page order.
+        let m = Alias::new("m");
         let mut q = current_members(org_id);
         q.column((Alias::new("u"), Asterisk));
         select_prefixed::<memberships::Column>(&mut q, &m, "m_");
-        q.join_subquery(
-            JoinType::InnerJoin,
-            page,
-            p.clone(),
-            Expr::col((p, memberships::Column::UserId))
-                .eq(Expr::col((m.clone(), memberships::Column::UserId))),
-        )
-        .order_by((m.clone(), memberships::Column::SortUsername), Order::Asc)
-        .order_by((m, memberships::Column::UserId), Order::Asc);
-        Ok((count, self.member_rows(&q).await?))
+        q.and_where(Expr::col((m, memberships::Column::UserId)).is_in(ids.iter().copied()));
+        let mut rows: HashMap<i64, (MembershipRecord, UserRecord)> = self
+            .member_rows(&q)
+            .await?
+            .into_iter()
+            .map(|(m, u)| (m.user_id, (m, u)))
+            .collect();
+        let page = ids.iter().filter_map(|id| rows.remove(id)).collect();
+        Ok((count, page))
     }
 
     async fn member_chunk(
