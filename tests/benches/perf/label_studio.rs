@@ -123,7 +123,7 @@ async fn seed_label_studio(db: &Path) {
     let columns = |table: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query(&format!("PRAGMA table_info({table})"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})")))
                 .fetch_all(&pool)
                 .await
                 .unwrap()
@@ -145,11 +145,11 @@ async fn seed_label_studio(db: &Path) {
             other => format!("o.{other}"),
         })
         .collect();
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "{n} INSERT INTO htx_user ({}) SELECT {} FROM n, htx_user o WHERE o.email = '{EMAIL}'",
         users.join(", "),
         picked.join(", ")
-    ))
+    )))
     .execute(&pool)
     .await
     .unwrap();
@@ -162,12 +162,12 @@ async fn seed_label_studio(db: &Path) {
             other => format!("o.{other}"),
         })
         .collect();
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "{n} INSERT INTO organizations_organizationmember ({}) SELECT {} FROM n, \
          organizations_organizationmember o JOIN htx_user u ON u.id = o.user_id WHERE u.email = '{EMAIL}'",
         members.join(", "),
         picked.join(", ")
-    ))
+    )))
     .execute(&pool)
     .await
     .unwrap();

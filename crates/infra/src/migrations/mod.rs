@@ -10,6 +10,7 @@ mod m20261201_000005_member_order;
 mod m20261206_000006_throttle_expiry_devices;
 mod m20261206_000007_label_studio_import;
 mod m20261206_000008_member_index;
+mod m20261206_000009_key_changes;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_throttle_expiry_devices::Migration),
             Box::new(m20261206_000007_label_studio_import::Migration),
             Box::new(m20261206_000008_member_index::Migration),
+            Box::new(m20261206_000009_key_changes::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 
 use accounts::SecretDigest;
 use app::{CallerRecord, PersonalTokenRecord, StoreError, TokenStore};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
@@ -66,6 +66,21 @@ impl SeaStore {
     }
 }
 
+impl SeaStore {
+    /// The version the `key_changes` triggers keep (SQLite).
+    async fn key_version(&self) -> R<i64> {
+        let mut q = Query::select();
+        q.column(Alias::new("version"))
+            .from(Alias::new("key_changes"))
+            .and_where(Expr::col(Alias::new("id")).eq(1));
+        let row = self
+            .query_one(&q)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("key_changes has no row".into()))?;
+        row.try_get_by_index(0).map_err(backend)
+    }
+}
+
 impl TokenStore for SeaStore {
     async fn caller_by_token(&self, digest: &SecretDigest) -> R<Option<CallerRecord>> {
         let Some(cache) = &self.token_cache else {
@@ -77,9 +92,17 @@ impl TokenStore for SeaStore {
         if let Some(caller) = cache.get(&stamp, digest) {
             return Ok(Some(caller));
         }
+        // Something was committed since: if none of it was a key change,
+        // the entries stay (read the version after the header).
+        let version = self.key_version().await?;
+        if cache.revalidate(stamp, version)
+            && let Some(caller) = cache.get(&stamp, digest)
+        {
+            return Ok(Some(caller));
+        }
         let found = self.caller_by_token_uncached(digest).await?;
         if let Some(caller) = &found {
-            cache.put(stamp, digest, caller);
+            cache.put(stamp, version, digest, caller);
         }
         Ok(found)
     }
