@@ -49,16 +49,16 @@ pub use devices::DEVICE_LIFETIME_SECS;
 pub use error::{AppError, Field, Unauthenticated};
 pub use hashing::BlockingHasher;
 pub use login::LoggedIn;
-pub use members::{MEMBER_CHUNK, MemberListing, MemberPage};
+pub use members::{ListingOf, MEMBER_CHUNK, MemberListing, MemberPage};
 pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::Services;
 pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRequest};
 pub use store::{
     AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, InviteLookup, InviteStore,
-    MemberCursor, MembershipRecord, NewAccount, NewDevice, NewSession, OrgRecord, OrgStore,
-    PersonalTokenRecord, SessionStore, Store, StoreError, ThrottleStore, TokenSettingsChange,
-    TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
+    MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice, NewSession, OrgRecord,
+    OrgStore, PersonalTokenRecord, SessionStore, Store, StoreError, ThrottleStore,
+    TokenSettingsChange, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

@@ -6,7 +6,9 @@ use orgs::{Action, Role};
 use crate::caller::Caller;
 use crate::error::AppError;
 use crate::services::Services;
-use crate::store::{MemberCursor, MembershipRecord, Store, StoreError, UserRecord};
+use crate::store::{
+    MemberCursor, MemberScan as _, MembershipRecord, OrgStore, Store, StoreError, UserRecord,
+};
 
 /// A page of members.
 #[derive(Debug, Clone)]
@@ -20,23 +22,26 @@ pub struct MemberPage {
 /// the per-query cost is a small share.
 pub const MEMBER_CHUNK: usize = 500;
 
-/// An organization's current members read in chunks (a keyset scan), once
-/// the caller's right to see them has been checked: what
-/// [`Services::member_listing`] returns and [`Services::next_members`] and
-/// [`Services::next_member_ids`] go on with.
-#[derive(Debug, Clone)]
-pub struct MemberListing {
+/// An organization's current members read in chunks inside one snapshot
+/// (see [`OrgStore::member_scan`]), once the caller's right to see them has
+/// been checked: what [`Services::member_listing`] returns and
+/// [`Services::next_members`] and [`Services::next_member_ids`] go on with.
+#[derive(Debug)]
+pub struct MemberListing<T> {
     pub organization_id: i64,
-    /// How many members there were when the listing began.
+    /// How many members the snapshot holds: as many as the chunks give.
     pub count: usize,
-    cursor: MemberCursor,
+    scan: T,
     done: bool,
 }
+
+/// The listing of a store `S`.
+pub type ListingOf<S> = MemberListing<<S as OrgStore>::Scan>;
 
 impl<S: Store> Services<S> {
     /// The current members of the caller's active organization, by user
     /// id, in chunks (`GET /api/users`).
-    pub async fn active_members(&self, caller: &Caller) -> Result<MemberListing, AppError> {
+    pub async fn active_members(&self, caller: &Caller) -> Result<ListingOf<S>, AppError> {
         let (organization_id, role) = caller.active()?;
         self.require(role, Action::ViewMembers)?;
         self.listing(organization_id, MemberCursor::ById(None))
@@ -50,7 +55,7 @@ impl<S: Store> Services<S> {
         user: &UserRecord,
         org_id: i64,
         by_username: bool,
-    ) -> Result<MemberListing, AppError> {
+    ) -> Result<ListingOf<S>, AppError> {
         let role = self.role_in(user.id, org_id).await?;
         self.require(role, Action::ViewMembers)?;
         let cursor = if by_username {
@@ -61,16 +66,16 @@ impl<S: Store> Services<S> {
         self.listing(org_id, cursor).await
     }
 
-    async fn listing(&self, org_id: i64, cursor: MemberCursor) -> Result<MemberListing, AppError> {
-        let count = self
+    async fn listing(&self, org_id: i64, from: MemberCursor) -> Result<ListingOf<S>, AppError> {
+        let (count, scan) = self
             .store
-            .member_count(org_id)
+            .member_scan(org_id, from)
             .await?
             .ok_or(AppError::NotFound("Organization"))?;
         Ok(MemberListing {
             organization_id: org_id,
             count,
-            cursor,
+            scan,
             done: false,
         })
     }
@@ -78,46 +83,28 @@ impl<S: Store> Services<S> {
     /// The listing's next members with their users; `None` once all are read.
     pub async fn next_members(
         &self,
-        listing: &mut MemberListing,
+        listing: &mut ListingOf<S>,
     ) -> Result<Option<Vec<(MembershipRecord, UserRecord)>>, AppError> {
         if listing.done {
             return Ok(None);
         }
-        let rows = self
-            .store
-            .member_chunk(listing.organization_id, &listing.cursor, MEMBER_CHUNK)
-            .await?;
+        let rows = listing.scan.next_members(MEMBER_CHUNK).await?;
         listing.done = rows.len() < MEMBER_CHUNK;
-        match rows.last() {
-            Some((_, u)) => listing.cursor.advance(u),
-            None => return Ok(None),
-        }
-        Ok(Some(rows))
+        Ok((!rows.is_empty()).then_some(rows))
     }
 
-    /// The listing's next member user ids, ascending; `None` once all are
-    /// read. For a listing by user id.
+    /// The listing's next member user ids (ascending in a listing by id);
+    /// `None` once all are read.
     pub async fn next_member_ids(
         &self,
-        listing: &mut MemberListing,
+        listing: &mut ListingOf<S>,
     ) -> Result<Option<Vec<i64>>, AppError> {
-        let after = match &listing.cursor {
-            MemberCursor::ById(after) => *after,
-            MemberCursor::ByUsername(_) => return Err(AppError::InvalidPage),
-        };
         if listing.done {
             return Ok(None);
         }
-        let ids = self
-            .store
-            .member_id_chunk(listing.organization_id, after, MEMBER_CHUNK)
-            .await?;
+        let ids = listing.scan.next_ids(MEMBER_CHUNK).await?;
         listing.done = ids.len() < MEMBER_CHUNK;
-        match ids.last() {
-            Some(last) => listing.cursor = MemberCursor::ById(Some(*last)),
-            None => return Ok(None),
-        }
-        Ok(Some(ids))
+        Ok((!ids.is_empty()).then_some(ids))
     }
 
     /// A member of the caller's active organization.

@@ -5,7 +5,7 @@ use accounts::Email;
 use orgs::{Action, OrgTitle};
 
 use crate::error::{AppError, Field};
-use crate::members::MemberListing;
+use crate::members::ListingOf;
 use crate::services::Services;
 use crate::store::{OrgRecord, Store, UserRecord};
 
@@ -22,7 +22,7 @@ impl<S: Store> Services<S> {
         &self,
         user: &UserRecord,
         org_id: i64,
-    ) -> Result<(OrgRecord, MemberListing, bool), AppError> {
+    ) -> Result<(OrgRecord, ListingOf<S>, bool), AppError> {
         let role = self.role_in(user.id, org_id).await?;
         let org = self
             .store

@@ -15,7 +15,9 @@ mod users;
 use thiserror::Error;
 
 pub use invites::{InviteLookup, InviteStore};
-pub use orgs::{MemberCursor, MembershipRecord, OrgRecord, OrgStore, TokenSettingsChange};
+pub use orgs::{
+    MemberCursor, MemberScan, MembershipRecord, OrgRecord, OrgStore, TokenSettingsChange,
+};
 pub use sessions::{DEVICES_PER_USER, NewDevice, NewSession, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{CallerRecord, PersonalTokenRecord, TokenStore};

@@ -40,6 +40,19 @@ impl MemberCursor {
     }
 }
 
+/// An organization's current members read in chunks inside one snapshot
+/// (a read transaction on the database): see [`OrgStore::member_scan`].
+pub trait MemberScan: Send + 'static {
+    /// The next at most `limit` members with their users, in the scan's
+    /// order; fewer (or none) at the end.
+    fn next_members(
+        &mut self,
+        limit: usize,
+    ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
+    /// The next at most `limit` members' user ids (a scan by id).
+    fn next_ids(&mut self, limit: usize) -> impl Future<Output = R<Vec<i64>>> + Send;
+}
+
 /// Validated token settings to change; `None` leaves one as it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenSettingsChange {
@@ -87,6 +100,9 @@ pub struct MembershipRecord {
 }
 
 pub trait OrgStore {
+    /// What [`OrgStore::member_scan`] returns.
+    type Scan: MemberScan;
+
     fn organization(&self, id: i64) -> impl Future<Output = R<Option<OrgRecord>>> + Send;
     fn first_organization(&self) -> impl Future<Output = R<Option<OrgRecord>>> + Send;
     /// Organizations the user is a current member of, by id.
@@ -132,21 +148,14 @@ pub trait OrgStore {
         offset: usize,
         limit: usize,
     ) -> impl Future<Output = R<(usize, Vec<(MembershipRecord, UserRecord)>)>> + Send;
-    /// At most `limit` current members with their users, in `after`'s
-    /// order, after it (a keyset scan: each chunk is one indexed read).
-    fn member_chunk(
+    /// A read of `org_id`'s current members in chunks, from `from` in its
+    /// order, in one snapshot: every chunk sees the database as the first
+    /// did, and the count is the snapshot's. `None` for an unknown organization.
+    fn member_scan(
         &self,
         org_id: i64,
-        after: &MemberCursor,
-        limit: usize,
-    ) -> impl Future<Output = R<Vec<(MembershipRecord, UserRecord)>>> + Send;
-    /// At most `limit` current members' user ids, ascending, after `after`.
-    fn member_id_chunk(
-        &self,
-        org_id: i64,
-        after: Option<i64>,
-        limit: usize,
-    ) -> impl Future<Output = R<Vec<i64>>> + Send;
+        from: MemberCursor,
+    ) -> impl Future<Output = R<Option<(usize, Self::Scan)>>> + Send;
     /// Changes a current member's role; `NotFound` when there is no current membership.
     fn set_role(&self, user_id: i64, org_id: i64, role: Role)
     -> impl Future<Output = R<()>> + Send;

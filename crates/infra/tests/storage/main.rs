@@ -153,5 +153,6 @@ on_both!(
     concurrent_token_settings_changes_both_hold,
     the_triggers_keep_counts_and_order_for_changes_by_hand,
     every_page_is_its_slice_of_the_listing,
+    a_whole_list_is_one_snapshot,
     racing_logins_and_failures_never_fail_the_store,
 );

@@ -230,3 +230,64 @@ pub(super) async fn every_page_is_its_slice_of_the_listing(db: Db) {
     }
     db.drop_pg().await;
 }
+
+/// A whole list reads one snapshot: a member removed and another renamed
+/// by another store while it is read change nothing in it, and its count is
+/// the number of its rows; the next list sees both changes.
+pub(super) async fn a_whole_list_is_one_snapshot(db: Db) {
+    let a = services(&db, Mode::Open).await;
+    let b = services(&db, Mode::Open).await;
+    let (owner, _) = a
+        .sign_up(signup("owner@example.com", "owner-password-1", None))
+        .await
+        .unwrap();
+    let org = owner.organization_id;
+    let mut ids = Vec::new();
+    for name in ["bea", "cid", "dan"] {
+        let (m, _) = a
+            .sign_up(signup(
+                &format!("{name}@example.com"),
+                "member-password-1",
+                None,
+            ))
+            .await
+            .unwrap();
+        ids.push(m.user.id);
+    }
+    let read = |mut listing: app::ListingOf<SeaStore>| {
+        let a = &a;
+        async move {
+            let mut names = Vec::new();
+            while let Some(rows) = a.next_members(&mut listing).await.unwrap() {
+                names.extend(rows.into_iter().map(|(_, u)| u.username));
+            }
+            (listing.count, names)
+        }
+    };
+    let before = a.member_listing(&owner.user, org, true).await.unwrap();
+    b.remove_member(&owner.user, org, ids[0]).await.unwrap();
+    let owner_caller = b.caller(owner.user.clone()).await.unwrap();
+    b.update_user(
+        &owner_caller,
+        ids[1],
+        app::UserPatch {
+            username: Some("zoe".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read(before).await,
+        (
+            4,
+            vec!["bea".into(), "cid".into(), "dan".into(), "owner".into()]
+        )
+    );
+    let after = a.member_listing(&owner.user, org, true).await.unwrap();
+    assert_eq!(
+        read(after).await,
+        (3, vec!["dan".into(), "owner".into(), "zoe".into()])
+    );
+    db.drop_pg().await;
+}

@@ -13,8 +13,8 @@ use orgs::{OrgTitle, Role, TokenSettings};
 
 use super::{
     AccountPlacement, CallerRecord, CreatedAccount, InviteLookup, InviteStore, MemberCursor,
-    MembershipRecord, NewAccount, OrgRecord, OrgStore, PersonalTokenRecord, R, StoreError,
-    TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
+    MemberScan, MembershipRecord, NewAccount, OrgRecord, OrgStore, PersonalTokenRecord, R,
+    StoreError, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 
 mod sessions;
@@ -364,7 +364,27 @@ impl UserStore for MemoryStore {
     }
 }
 
+/// A snapshot of the members, taken when the scan began.
+#[derive(Debug)]
+pub struct MemoryScan {
+    rows: std::collections::VecDeque<(MembershipRecord, UserRecord)>,
+}
+
+impl MemberScan for MemoryScan {
+    async fn next_members(&mut self, limit: usize) -> R<Vec<(MembershipRecord, UserRecord)>> {
+        let n = limit.min(self.rows.len());
+        Ok(self.rows.drain(..n).collect())
+    }
+
+    async fn next_ids(&mut self, limit: usize) -> R<Vec<i64>> {
+        let n = limit.min(self.rows.len());
+        Ok(self.rows.drain(..n).map(|(m, _)| m.user_id).collect())
+    }
+}
+
 impl OrgStore for MemoryStore {
+    type Scan = MemoryScan;
+
     async fn organization(&self, id: i64) -> R<Option<OrgRecord>> {
         Ok(self.state().orgs.get(&id).map(|(o, _)| o.clone()))
     }
@@ -460,32 +480,17 @@ impl OrgStore for MemoryStore {
         Ok((count, all.into_iter().skip(offset).take(limit).collect()))
     }
 
-    async fn member_chunk(
-        &self,
-        org_id: i64,
-        after: &MemberCursor,
-        limit: usize,
-    ) -> R<Vec<(MembershipRecord, UserRecord)>> {
-        let mut all = self.state().members(org_id);
-        if matches!(after, MemberCursor::ByUsername(_)) {
-            all.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
+    async fn member_scan(&self, org_id: i64, from: MemberCursor) -> R<Option<(usize, MemoryScan)>> {
+        let s = self.state();
+        if !s.orgs.contains_key(&org_id) {
+            return Ok(None);
         }
-        Ok(all
-            .into_iter()
-            .filter(|(_, u)| after.precedes(u))
-            .take(limit)
-            .collect())
-    }
-
-    async fn member_id_chunk(&self, org_id: i64, after: Option<i64>, limit: usize) -> R<Vec<i64>> {
-        Ok(self
-            .state()
-            .members(org_id)
-            .into_iter()
-            .map(|(m, _)| m.user_id)
-            .filter(|id| after.is_none_or(|a| *id > a))
-            .take(limit)
-            .collect())
+        let mut rows = s.members(org_id);
+        if matches!(from, MemberCursor::ByUsername(_)) {
+            rows.sort_by(|(_, a), (_, b)| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
+        }
+        rows.retain(|(_, u)| from.precedes(u));
+        Ok(Some((rows.len(), MemoryScan { rows: rows.into() })))
     }
 
     async fn set_role(&self, user_id: i64, org_id: i64, role: Role) -> R<()> {

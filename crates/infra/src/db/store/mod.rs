@@ -5,6 +5,7 @@
 
 mod import;
 mod invites;
+mod member_scan;
 mod orgs;
 mod rows;
 mod sessions;

@@ -10,18 +10,16 @@ use app::{
 };
 use invites::InviteState;
 use orgs::{OrgTitle, Role};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::member_scan::{SeaMemberScan, member_rows};
 use super::rows::{
     current_members, generation_i64, membership_record, org_record, salt_hex, select_prefixed,
-    user_record,
 };
 use super::txn::Write;
 use super::{R, SeaStore, backend};
-use crate::db::entities::{memberships, organizations, users};
+use crate::db::entities::{memberships, organizations};
 
 /// A new organization row (no owner yet), in the open transaction.
 pub(super) async fn insert_org(
@@ -119,22 +117,11 @@ impl SeaStore {
         .await;
         org_record(w.finish(work).await?)
     }
-
-    /// The rows of a `current_members` select of `u.*` and `m_…`, in its order.
-    async fn member_rows(&self, q: &SelectStatement) -> R<Vec<(MembershipRecord, UserRecord)>> {
-        self.query_all(q)
-            .await?
-            .iter()
-            .map(|row| {
-                let member = memberships::Model::from_query_result(row, "m_").map_err(backend)?;
-                let user = users::Model::from_query_result(row, "").map_err(backend)?;
-                Ok((membership_record(member)?, user_record(user)?))
-            })
-            .collect()
-    }
 }
 
 impl OrgStore for SeaStore {
+    type Scan = SeaMemberScan;
+
     async fn organization(&self, id: i64) -> R<Option<OrgRecord>> {
         organizations::Entity::find_by_id(id)
             .one(&self.db)
@@ -322,8 +309,7 @@ impl OrgStore for SeaStore {
         q.column((Alias::new("u"), Asterisk));
         select_prefixed::<memberships::Column>(&mut q, &m, "m_");
         q.and_where(Expr::col((m, memberships::Column::UserId)).is_in(ids.iter().copied()));
-        let mut rows: HashMap<i64, (MembershipRecord, UserRecord)> = self
-            .member_rows(&q)
+        let mut rows: HashMap<i64, (MembershipRecord, UserRecord)> = member_rows(&self.db, &q)
             .await?
             .into_iter()
             .map(|(m, u)| (m.user_id, (m, u)))
@@ -332,57 +318,12 @@ impl OrgStore for SeaStore {
         Ok((count, page))
     }
 
-    async fn member_chunk(
+    async fn member_scan(
         &self,
         org_id: i64,
-        after: &MemberCursor,
-        limit: usize,
-    ) -> R<Vec<(MembershipRecord, UserRecord)>> {
-        let m = Alias::new("m");
-        let mut q = current_members(org_id);
-        q.column((Alias::new("u"), Asterisk));
-        select_prefixed::<memberships::Column>(&mut q, &m, "m_");
-        let (name, id) = (
-            (m.clone(), memberships::Column::SortUsername),
-            (m.clone(), memberships::Column::UserId),
-        );
-        match after {
-            MemberCursor::ByUsername(at) => {
-                if let Some((username, user_id)) = at {
-                    q.and_where(
-                        Expr::tuple([Expr::col(name.clone()), Expr::col(id.clone())]).gt(
-                            Expr::tuple([Expr::val(username.as_str()), Expr::val(*user_id)]),
-                        ),
-                    );
-                }
-                q.order_by(name, Order::Asc);
-            }
-            MemberCursor::ById(at) => {
-                if let Some(user_id) = at {
-                    q.and_where(Expr::col(id.clone()).gt(*user_id));
-                }
-            }
-        }
-        q.order_by(id, Order::Asc).limit(limit as u64);
-        self.member_rows(&q).await
-    }
-
-    async fn member_id_chunk(&self, org_id: i64, after: Option<i64>, limit: usize) -> R<Vec<i64>> {
-        let mut q = Query::select();
-        q.column(memberships::Column::UserId)
-            .from(memberships::Entity)
-            .and_where(Expr::col(memberships::Column::OrganizationId).eq(org_id))
-            .and_where(Expr::col(memberships::Column::RemovedAt).is_null());
-        if let Some(id) = after {
-            q.and_where(Expr::col(memberships::Column::UserId).gt(id));
-        }
-        q.order_by(memberships::Column::UserId, Order::Asc)
-            .limit(limit as u64);
-        self.query_all(&q)
-            .await?
-            .iter()
-            .map(|row| row.try_get_by_index::<i64>(0).map_err(backend))
-            .collect()
+        from: MemberCursor,
+    ) -> R<Option<(usize, SeaMemberScan)>> {
+        SeaMemberScan::begin(&self.db, org_id, from).await
     }
 
     async fn set_role(&self, user_id: i64, org_id: i64, role: Role) -> R<()> {
