@@ -237,6 +237,19 @@ fn a_list_without_a_turn_waits_then_gets_503() {
         "{:?}",
         r.headers
     );
+    // A change whose answer is the long list waits its turn before it is
+    // made: refused, and not made.
+    let patch = request(
+        server.addr,
+        "PATCH",
+        "/api/organizations/1",
+        &[
+            ("Authorization", AUTH),
+            ("Content-Type", "application/json"),
+        ],
+        Some(br#"{"title": "Renamed"}"#),
+    );
+    assert_eq!(patch.status, 503, "{}", patch.body);
     // Short requests are not queued behind it.
     let me = request(
         server.addr,
@@ -258,6 +271,11 @@ fn a_list_without_a_turn_waits_then_gets_503() {
             None,
         );
         if r.status == 200 {
+            assert_eq!(
+                r.json()["title"],
+                "Label Studio",
+                "the refused change was not made"
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{}", r.body);

@@ -48,6 +48,29 @@ impl<S: Store> Services<S> {
             .await
     }
 
+    /// How many current members the caller's active organization has (the
+    /// checks of [`Services::active_members`], no snapshot opened).
+    pub async fn active_member_total(&self, caller: &Caller) -> Result<usize, AppError> {
+        let (organization_id, role) = caller.active()?;
+        self.require(role, Action::ViewMembers)?;
+        self.total(organization_id).await
+    }
+
+    /// How many current members `org_id` has, for one of them (the checks
+    /// of [`Services::member_listing`], no snapshot opened).
+    pub async fn member_total(&self, user: &UserRecord, org_id: i64) -> Result<usize, AppError> {
+        let role = self.role_in(user.id, org_id).await?;
+        self.require(role, Action::ViewMembers)?;
+        self.total(org_id).await
+    }
+
+    async fn total(&self, org_id: i64) -> Result<usize, AppError> {
+        self.store
+            .member_count(org_id)
+            .await?
+            .ok_or(AppError::NotFound("Organization"))
+    }
+
     /// The current members of `org_id`, for one of them, in chunks; by
     /// username then id when `by_username`, else by user id.
     pub async fn member_listing(

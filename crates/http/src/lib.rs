@@ -18,6 +18,7 @@ mod pages;
 mod routing;
 mod server;
 mod state;
+mod stream;
 
 pub use client_ip::parse_trusted;
 pub use error::ApiError;

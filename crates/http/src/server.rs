@@ -59,7 +59,7 @@ impl Default for HttpConfig {
             max_connections: 10_000,
             drain_timeout: Duration::from_secs(10),
             trusted_proxies: Vec::new(),
-            list_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            list_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             list_queue_wait: Duration::from_secs(10),
         }
     }
@@ -221,7 +221,7 @@ impl Bound {
             body_limit: config.body_limit,
             trusted_proxies: config.trusted_proxies.clone(),
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
-            lists: crate::api::ListGate::new(config.list_concurrency, config.list_queue_wait),
+            lists: crate::stream::ListGate::new(config.list_concurrency, config.list_queue_wait),
         });
         App {
             listener,

@@ -13,7 +13,7 @@ pub(crate) struct AppState<S> {
     /// loopback peer was logged (once a process).
     pub(crate) forwarded_warned: std::sync::atomic::AtomicBool,
     /// Turns for the lists written whole (see `api::stream`).
-    pub(crate) lists: crate::api::ListGate,
+    pub(crate) lists: crate::stream::ListGate,
 }
 
 impl<S> AppState<S> {

@@ -7,11 +7,8 @@
 mod current_user;
 mod organizations;
 pub(crate) mod repr;
-mod stream;
 mod tokens;
 mod users;
-
-pub(crate) use stream::ListGate;
 
 use app::Store;
 use axum::http::Method;

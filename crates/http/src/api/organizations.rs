@@ -10,12 +10,13 @@ use orgs::Role;
 use serde_json::{Value, json};
 
 use super::repr::{self, MetaCache};
-use super::stream::{json_list, object_head};
 use super::{Path, Result};
 use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
 use crate::state::Shared;
+use crate::stream::{json_list, object_head};
+use tokio::sync::OwnedSemaphorePermit;
 
 const DEFAULT_PAGE_SIZE: usize = 20;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -52,12 +53,13 @@ pub(super) async fn create_org<S: Store>(
 /// The organization's detail as its member sees it (the token only to
 /// those allowed to see the invite link), its member ids written as they
 /// are read (see `stream`); `written`: the row a change just saved, shown
-/// as saved.
+/// as saved; `turn`: the list's turn, taken before the change.
 async fn org_detail<S: Store>(
     st: Shared<S>,
     auth: &Authenticated,
     id: i64,
     written: Option<OrgRecord>,
+    turn: Option<OwnedSemaphorePermit>,
 ) -> Result<Response> {
     let (read, mut members, may_see_token) =
         st.services.organization(&auth.caller.user, id).await?;
@@ -68,7 +70,6 @@ async fn org_detail<S: Store>(
         fields.remove("users");
     }
     let head = object_head(&detail, "users")?;
-    let turn = st.lists.enter().await?;
     Ok(json_list(turn, head, "]}", move |mut w| async move {
         while let Some(ids) = st.services.next_member_ids(&mut members).await? {
             for id in ids {
@@ -85,7 +86,9 @@ pub(super) async fn get_org<S: Store>(
     auth: Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    org_detail(st, &auth, id, None).await
+    let total = st.services.member_total(&auth.caller.user, id).await?;
+    let turn = st.lists.turn_for(total).await?;
+    org_detail(st, &auth, id, None, turn).await
 }
 
 pub(super) async fn patch_org<S: Store>(
@@ -113,11 +116,15 @@ pub(super) async fn patch_org<S: Store>(
     let title = f.string(&body, "title");
     let contact_info = f.nullable_string(&body, "contact_info");
     f.finish()?;
+    // The answer lists the members: its turn comes first, so that a busy
+    // server refuses the change rather than make it and answer 503.
+    let total = st.services.member_total(&auth.caller.user, id).await?;
+    let turn = st.lists.turn_for(total).await?;
     let written = st
         .services
         .update_organization(&auth.caller.user, id, title, contact_info)
         .await?;
-    org_detail(st, &auth, id, Some(written)).await
+    org_detail(st, &auth, id, Some(written), turn).await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -188,18 +195,19 @@ async fn all_memberships<S: Store>(
     id: i64,
     page: usize,
 ) -> Result<Response> {
+    let total = st.services.member_total(&auth.caller.user, id).await?;
+    if page == 0 {
+        return Err(AppError::InvalidPage.into());
+    }
+    let turn = st.lists.turn_for(total).await?;
     let mut listing = st
         .services
         .member_listing(&auth.caller.user, id, true)
         .await?;
-    if page == 0 {
-        return Err(AppError::InvalidPage.into());
-    }
     let head = object_head(
         &json!({"count": listing.count, "next": null, "previous": null}),
         "results",
     )?;
-    let turn = st.lists.enter().await?;
     Ok(json_list(turn, head, "]}", move |mut w| async move {
         let mut cache = MetaCache::default();
         while let Some(rows) = st.services.next_members(&mut listing).await? {

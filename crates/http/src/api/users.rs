@@ -9,20 +9,21 @@ use orgs::Role;
 use serde_json::Value;
 
 use super::repr::{self, MetaCache};
-use super::stream::json_list;
 use super::{Path, Result};
 use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
 use crate::state::Shared;
+use crate::stream::json_list;
 
 /// Written as the rows arrive (see `stream`): any number of members in bounded memory.
 pub(super) async fn list_users<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
 ) -> Result<Response> {
+    let total = st.services.active_member_total(&auth.caller).await?;
+    let turn = st.lists.turn_for(total).await?;
     let mut listing = st.services.active_members(&auth.caller).await?;
-    let turn = st.lists.enter().await?;
     Ok(json_list(turn, "[".into(), "]", move |mut w| async move {
         let mut cache = MetaCache::default();
         while let Some(rows) = st.services.next_members(&mut listing).await? {

@@ -91,6 +91,11 @@ struct Raw {
     log: String,
 }
 
+/// Most whole lists written at once: each holds one connection of the pool
+/// (SQLite 8, PostgreSQL 16) for its snapshot and borrows another now and
+/// then, so the short requests always find one.
+const MAX_LIST_CONCURRENCY: usize = 4;
+
 /// Label Studio's boolean words, any case: true/yes/on/1, false/no/off/0.
 fn label_studio_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]
@@ -428,8 +433,14 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     if raw.max_connections < 16 {
         return Err(invalid("max_connections", "must be at least 16"));
     }
-    if raw.list_concurrency == Some(0) {
-        return Err(invalid("list_concurrency", "must be at least 1"));
+    if raw
+        .list_concurrency
+        .is_some_and(|n| !(1..=MAX_LIST_CONCURRENCY).contains(&n))
+    {
+        return Err(invalid(
+            "list_concurrency",
+            "must be between 1 and 4 (each list holds a database connection)",
+        ));
     }
     if !(1..=300).contains(&raw.list_queue_wait_secs) {
         return Err(invalid(
@@ -501,9 +512,11 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         body_limit: raw.body_limit,
         max_connections: raw.max_connections,
         header_read_timeout_secs: raw.header_read_timeout_secs,
-        list_concurrency: raw
-            .list_concurrency
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        list_concurrency: raw.list_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(MAX_LIST_CONCURRENCY)
+        }),
         list_queue_wait_secs: raw.list_queue_wait_secs,
         database_connect_timeout_secs: raw.database_connect_timeout_secs,
         log: raw.log,

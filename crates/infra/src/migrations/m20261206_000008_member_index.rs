@@ -31,7 +31,7 @@ const SQLITE_UP: &[&str] = &[
        WHERE removed_at IS NULL",
     "CREATE INDEX idx_memberships_ids ON memberships (organization_id, user_id) \
        WHERE removed_at IS NULL",
-    // A writer that knows the username sets it (the import does); any other gets it here.
+    // A writer may set the username itself; any other gets it here.
     "CREATE TRIGGER members_insert AFTER INSERT ON memberships BEGIN \
        UPDATE memberships SET sort_username = (SELECT username FROM users WHERE id = NEW.user_id) \
          WHERE id = NEW.id AND NEW.sort_username IS NULL; \
@@ -143,6 +143,14 @@ async fn run(manager: &SchemaManager<'_>, sqlite: &[&str], postgres: &[&str]) ->
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on SQLite too (sea-orm-migration uses one only on
+    /// PostgreSQL by default): a crash part-way leaves nothing half made,
+    /// and no writer (`ls-admin`, another process) can add a membership
+    /// between the backfill and the triggers.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run(manager, SQLITE_UP, POSTGRES_UP).await
     }

@@ -27,6 +27,14 @@ fn trigger_name(table: &str, op: &str) -> String {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on SQLite too (sea-orm-migration uses one only on
+    /// PostgreSQL by default): a crash part-way leaves nothing half made,
+    /// and no writer (`ls-admin`, another process) can add a membership
+    /// between the backfill and the triggers.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         if db.get_database_backend() != DbBackend::Sqlite {

@@ -71,6 +71,11 @@ impl TokenCache {
             return false;
         };
         if entries.version != Some(version) {
+            // Gone for good: a version that came back to theirs later (a
+            // database restored under a running server) must not revive them.
+            entries.callers.clear();
+            entries.version = None;
+            entries.stamp = None;
             return false;
         }
         entries.stamp = Some(stamp);
@@ -144,8 +149,11 @@ mod tests {
         assert!(cache.get(&s2, &digest).is_none());
         assert!(cache.revalidate(s2, 5));
         assert_eq!(cache.get(&s2, &digest).map(|c| c.user.id), Some(1));
-        // A key change: the version moved, nothing is served.
+        // A key change: the version moved, nothing is served, and nothing
+        // comes back if the version reads 5 again (a restored database).
         assert!(!cache.revalidate(s3, 6));
+        assert!(cache.get(&s3, &digest).is_none());
+        assert!(!cache.revalidate(s3, 5));
         assert!(cache.get(&s3, &digest).is_none());
         // A lookup read at the older version is not kept over newer ones.
         cache.put(s3, 6, &digest, &caller(2));

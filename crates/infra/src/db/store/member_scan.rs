@@ -35,6 +35,40 @@ pub(super) async fn member_rows(
         .collect()
 }
 
+/// A read-only view of one moment: SQLite's deferred transaction reads one
+/// snapshot from its first read on; PostgreSQL's REPEATABLE READ, read only.
+/// Rolled back when dropped.
+pub(super) async fn snapshot(db: &DatabaseConnection) -> R<DatabaseTransaction> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        _ => db.begin().await,
+    }
+    .map_err(backend)
+}
+
+/// `org_id`'s current member count (kept by triggers); `None` for an
+/// unknown organization.
+pub(super) async fn member_count(conn: &impl ConnectionTrait, org_id: i64) -> R<Option<usize>> {
+    let mut q = Query::select();
+    q.column(organizations::Column::MemberCount)
+        .from(organizations::Entity)
+        .and_where(Expr::col(organizations::Column::Id).eq(org_id));
+    let stmt = conn.get_database_backend().build(&q);
+    let Some(row) = conn.query_one_raw(stmt).await.map_err(backend)? else {
+        return Ok(None);
+    };
+    let count: i64 = row.try_get_by_index(0).map_err(backend)?;
+    usize::try_from(count)
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt("negative member count".into()))
+}
+
 /// See the module's documentation.
 #[derive(Debug)]
 pub struct SeaMemberScan {
@@ -51,30 +85,10 @@ impl SeaMemberScan {
         org_id: i64,
         from: MemberCursor,
     ) -> R<Option<(usize, Self)>> {
-        // SQLite: a deferred transaction reads one snapshot from its first
-        // read on. PostgreSQL: REPEATABLE READ, read only.
-        let txn = match db.get_database_backend() {
-            DbBackend::Postgres => {
-                db.begin_with_config(
-                    Some(IsolationLevel::RepeatableRead),
-                    Some(AccessMode::ReadOnly),
-                )
-                .await
-            }
-            _ => db.begin().await,
-        }
-        .map_err(backend)?;
-        let mut q = Query::select();
-        q.column(organizations::Column::MemberCount)
-            .from(organizations::Entity)
-            .and_where(Expr::col(organizations::Column::Id).eq(org_id));
-        let stmt = txn.get_database_backend().build(&q);
-        let Some(row) = txn.query_one_raw(stmt).await.map_err(backend)? else {
+        let txn = snapshot(db).await?;
+        let Some(count) = member_count(&txn, org_id).await? else {
             return Ok(None);
         };
-        let count: i64 = row.try_get_by_index(0).map_err(backend)?;
-        let count = usize::try_from(count)
-            .map_err(|_| StoreError::Corrupt("negative member count".into()))?;
         Ok(Some((
             count,
             Self {

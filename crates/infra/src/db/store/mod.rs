@@ -105,11 +105,6 @@ impl SeaStore {
         self.db.query_one_raw(stmt).await.map_err(backend)
     }
 
-    async fn query_all(&self, q: &SelectStatement) -> R<Vec<QueryResult>> {
-        let stmt = self.db.get_database_backend().build(q);
-        self.db.query_all_raw(stmt).await.map_err(backend)
-    }
-
     /// The deployment secret's fingerprint the database recorded, if any.
     pub async fn recorded_key(&self) -> R<Option<String>> {
         Ok(deployment::Entity::find_by_id(1)

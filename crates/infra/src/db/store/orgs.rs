@@ -11,9 +11,11 @@ use app::{
 use invites::InviteState;
 use orgs::{OrgTitle, Role};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
-use super::member_scan::{SeaMemberScan, member_rows};
+use super::member_scan::{SeaMemberScan, member_count, member_rows, snapshot};
 use super::rows::{
     current_members, generation_i64, membership_record, org_record, salt_hex, select_prefixed,
 };
@@ -238,17 +240,7 @@ impl OrgStore for SeaStore {
     }
 
     async fn member_count(&self, org_id: i64) -> R<Option<usize>> {
-        let mut q = Query::select();
-        q.column(organizations::Column::MemberCount)
-            .from(organizations::Entity)
-            .and_where(Expr::col(organizations::Column::Id).eq(org_id));
-        let Some(row) = self.query_one(&q).await? else {
-            return Ok(None);
-        };
-        let count: i64 = row.try_get_by_index(0).map_err(backend)?;
-        Ok(Some(usize::try_from(count).map_err(|_| {
-            StoreError::Corrupt("negative member count".into())
-        })?))
+        member_count(&self.db, org_id).await
     }
 
     async fn member_page(
@@ -257,15 +249,17 @@ impl OrgStore for SeaStore {
         offset: usize,
         limit: usize,
     ) -> R<(usize, Vec<(MembershipRecord, UserRecord)>)> {
-        let Some(count) = self.member_count(org_id).await? else {
+        // Count, ids and rows from one snapshot: a change meanwhile cannot
+        // shift the page (the count places a page read from the end).
+        let txn = snapshot(&self.db).await?;
+        let Some(count) = member_count(&txn, org_id).await? else {
             return Ok((0, Vec::new()));
         };
         // The page's user ids from the order index alone (skipping index
         // entries, no row read for them), then their rows by id. (One query
         // joining the two let SQLite walk the whole order index.) A page in
         // the second half is read from the end, so no page skips more than
-        // half the members. A member removed in between is missing from the
-        // page, as if removed before it was read.
+        // half the members.
         let from_end = offset.saturating_mul(2) > count;
         let (skip, take, order) = if from_end {
             let take = limit.min(count.saturating_sub(offset));
@@ -289,9 +283,11 @@ impl OrgStore for SeaStore {
             .order_by(memberships::Column::UserId, order)
             .limit(take as u64)
             .offset(skip as u64);
-        let mut ids = self
-            .query_all(&page)
-            .await?
+        let stmt = txn.get_database_backend().build(&page);
+        let mut ids = txn
+            .query_all_raw(stmt)
+            .await
+            .map_err(backend)?
             .iter()
             .map(|row| row.try_get_by_index::<i64>(0))
             .collect::<Result<Vec<i64>, _>>()
@@ -309,7 +305,7 @@ impl OrgStore for SeaStore {
         q.column((Alias::new("u"), Asterisk));
         select_prefixed::<memberships::Column>(&mut q, &m, "m_");
         q.and_where(Expr::col((m, memberships::Column::UserId)).is_in(ids.iter().copied()));
-        let mut rows: HashMap<i64, (MembershipRecord, UserRecord)> = member_rows(&self.db, &q)
+        let mut rows: HashMap<i64, (MembershipRecord, UserRecord)> = member_rows(&txn, &q)
             .await?
             .into_iter()
             .map(|(m, u)| (m.user_id, (m, u)))

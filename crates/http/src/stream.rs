@@ -30,6 +30,14 @@ use crate::ApiError;
 /// Longest the producer waits for the client to take a chunk.
 const STALL: Duration = Duration::from_secs(30);
 
+/// Longest a list may take in all: a client that takes a chunk just
+/// before each stall would otherwise hold its turn (and the snapshot's
+/// read transaction) for ever. 100,000 members take under 2 s.
+const DEADLINE: Duration = Duration::from_secs(600);
+
+/// Lists of at most this many members are read in one chunk and need no turn.
+pub(crate) const SMALL_LIST: usize = app::MEMBER_CHUNK;
+
 /// Bytes gathered before they are handed to the body.
 const FLUSH_AT: usize = 64 * 1024;
 
@@ -47,6 +55,19 @@ impl ListGate {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             queue_wait,
         }
+    }
+
+    /// A turn for a list of `members`, taken before its snapshot is opened
+    /// (a list holds a database connection while it runs) and before any
+    /// change its answer follows; none for a small one.
+    pub(crate) async fn turn_for(
+        &self,
+        members: usize,
+    ) -> Result<Option<OwnedSemaphorePermit>, ApiError> {
+        if members <= SMALL_LIST {
+            return Ok(None);
+        }
+        self.enter().await.map(Some)
     }
 
     /// A turn, or 503 after the queue wait.
@@ -77,6 +98,8 @@ enum Piece {
 pub(crate) enum Stopped {
     #[error("the client stopped reading or left")]
     Client,
+    #[error("the list took longer than its deadline")]
+    Deadline,
     #[error(transparent)]
     App(#[from] AppError),
     #[error("a row did not serialize: {0}")]
@@ -119,9 +142,9 @@ impl ListWriter {
 }
 
 /// A 200 JSON response of `head`, the items `produce` writes, and `tail`,
-/// produced while `permit` is held.
+/// produced while `permit` (the list's turn, if it needs one) is held.
 pub(crate) fn json_list<F, Fut>(
-    permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
     head: String,
     tail: &'static str,
     produce: F,
@@ -139,7 +162,9 @@ where
     tokio::spawn(async move {
         let _turn = permit;
         let ended = async {
-            let mut w = produce(writer).await?;
+            let mut w = tokio::time::timeout(DEADLINE, produce(writer))
+                .await
+                .map_err(|_| Stopped::Deadline)??;
             w.buf.extend_from_slice(tail.as_bytes());
             w.send().await?;
             tx.send_timeout(Piece::End, STALL)
@@ -209,7 +234,7 @@ mod tests {
         let permit = gate.enter().await.unwrap();
         // The only turn is taken: the next waits, then is refused.
         assert!(gate.enter().await.is_err());
-        let response = json_list(permit, "[".into(), "]", |mut w| async move {
+        let response = json_list(Some(permit), "[".into(), "]", |mut w| async move {
             for n in 0..20_000 {
                 w.item(&n)?;
                 w.flush().await?;
@@ -220,7 +245,12 @@ mod tests {
         let parsed: Vec<u32> = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(parsed, (0..20_000).collect::<Vec<_>>());
         // The turn came back with the list's end.
-        let permit = gate.enter().await.unwrap();
+        let permit = gate.turn_for(SMALL_LIST + 1).await.unwrap();
+        assert!(permit.is_some());
+        assert!(
+            gate.turn_for(SMALL_LIST).await.unwrap().is_none(),
+            "a small list needs no turn"
+        );
         let response = json_list(permit, "[".into(), "]", |mut w| async move {
             w.item(&1)?;
             Err(Stopped::App(AppError::NotFound("User")))
