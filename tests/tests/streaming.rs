@@ -39,9 +39,14 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap()
 }
 
-fn seeded(home: &Path) -> Server {
+/// The owner's server in `home` with `env` set, and MEMBERS members seeded.
+fn seeded(home: &Path, env: &[(&str, &str)]) -> Server {
     let data = home.join("data");
-    let server = Server::start(owner_server(home, &data)).unwrap();
+    let mut cmd = owner_server(home, &data);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let server = Server::start(cmd).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,7 +97,7 @@ fn paged(server: &Server) -> Vec<(i64, String)> {
 #[test]
 fn whole_lists_stream_in_bounded_memory_and_match_the_pages() {
     let home = tempfile::tempdir().unwrap();
-    let server = seeded(home.path());
+    let server = seeded(home.path(), &[]);
     let pid = server.pid();
     // The first whole list also warms what each of the pool's connections
     // keeps whatever the list's length (SQLite's page cache, up to 2 MiB,
@@ -192,25 +197,15 @@ fn freed_memory_goes_back_to_the_system_at_the_free() {
 #[test]
 fn a_list_without_a_turn_waits_then_gets_503() {
     let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let mut cmd = owner_server(home.path(), &data);
-    cmd.env("LS_LIST_CONCURRENCY", "1")
-        .env("LS_LIST_QUEUE_WAIT_SECS", "1");
-    let server = Server::start(cmd).unwrap();
+    let server = seeded(
+        home.path(),
+        &[
+            ("LS_LIST_CONCURRENCY", "1"),
+            ("LS_LIST_QUEUE_WAIT_SECS", "1"),
+        ],
+    );
     // A client that asks for a list and reads nothing holds the only turn
     // (the answer is far larger than the socket buffers).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let db = infra::db::open_target(&infra::DatabaseTarget::Sqlite(
-            data.join("ls-users.sqlite3"),
-        ))
-        .await
-        .unwrap();
-        ls_integration::seed::members(db.connection(), MEMBERS, OWNER, &"ab".repeat(32)).await;
-    });
     let mut stalled = TcpStream::connect(server.addr).unwrap();
     write!(
         stalled,
