@@ -167,7 +167,8 @@ impl BlockingHasher {
 
 /// How long the queue stays empty before a hashing thread gives back
 /// argon2's working memory (19 MiB at the default cost). Allocating it
-/// again costs the next hash about a millisecond (BENCHMARKS.md).
+/// again costs the next hash 0.5-6 ms, as the pages are faulted in again
+/// (BENCHMARKS.md, issue 20).
 pub(crate) const IDLE_RELEASE: Duration = Duration::from_secs(2);
 
 /// Takes jobs until every [`BlockingHasher`] holding the queue is gone,
@@ -184,6 +185,7 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, hasher: &PasswordHasher, i
         };
         match job {
             Ok(job) => {
+                // A panic ends the job (its caller sees an error), not the thread.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(hasher)));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
