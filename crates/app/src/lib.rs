@@ -49,7 +49,7 @@ pub use devices::DEVICE_LIFETIME_SECS;
 pub use error::{AppError, Field, Unauthenticated};
 pub use hashing::BlockingHasher;
 pub use login::LoggedIn;
-pub use members::{ListingOf, MEMBER_CHUNK, MemberListing, MemberPage};
+pub use members::{ListingOf, MEMBER_CHUNK, MemberAccess, MemberListing, MemberPage};
 pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::Services;

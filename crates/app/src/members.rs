@@ -22,85 +22,108 @@ pub struct MemberPage {
 /// the per-query cost is a small share.
 pub const MEMBER_CHUNK: usize = 500;
 
+/// The right to see an organization's members, checked once, with how many
+/// there are: what [`Services::member_access`] and
+/// [`Services::active_member_access`] give, and what a listing
+/// ([`Services::open_members`]) or the organization's detail
+/// ([`Services::organization`]) opens from without asking again.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberAccess {
+    organization_id: i64,
+    role: Role,
+    /// How many current members the organization had at the check.
+    pub total: usize,
+}
+
 /// An organization's current members read in chunks inside one snapshot
-/// (see [`OrgStore::member_scan`]), once the caller's right to see them has
-/// been checked: what [`Services::member_listing`] returns and
-/// [`Services::next_members`] and [`Services::next_member_ids`] go on with.
+/// (see [`OrgStore::member_scan`]): what [`Services::open_members`] returns
+/// and [`Services::next_members`] and [`Services::next_member_ids`] go on with.
 #[derive(Debug)]
 pub struct MemberListing<T> {
-    pub organization_id: i64,
     /// How many members the snapshot holds: as many as the chunks give.
     pub count: usize,
     scan: T,
     done: bool,
 }
 
+impl MemberAccess {
+    pub fn organization_id(&self) -> i64 {
+        self.organization_id
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
 /// The listing of a store `S`.
 pub type ListingOf<S> = MemberListing<<S as OrgStore>::Scan>;
 
 impl<S: Store> Services<S> {
-    /// The current members of the caller's active organization, by user
-    /// id, in chunks (`GET /api/users`).
-    pub async fn active_members(&self, caller: &Caller) -> Result<ListingOf<S>, AppError> {
+    /// The right to see the members of the caller's active organization
+    /// (`GET /api/users`).
+    pub async fn active_member_access(&self, caller: &Caller) -> Result<MemberAccess, AppError> {
         let (organization_id, role) = caller.active()?;
-        self.require(role, Action::ViewMembers)?;
-        self.listing(organization_id, MemberCursor::ById(None))
-            .await
+        self.access(organization_id, role).await
     }
 
-    /// How many current members the caller's active organization has (the
-    /// checks of [`Services::active_members`], no snapshot opened).
-    pub async fn active_member_total(&self, caller: &Caller) -> Result<usize, AppError> {
-        let (organization_id, role) = caller.active()?;
-        self.require(role, Action::ViewMembers)?;
-        self.total(organization_id).await
-    }
-
-    /// How many current members `org_id` has, for one of them (the checks
-    /// of [`Services::member_listing`], no snapshot opened).
-    pub async fn member_total(&self, user: &UserRecord, org_id: i64) -> Result<usize, AppError> {
+    /// The right of `user`, a member of `org_id`, to see its members.
+    pub async fn member_access(
+        &self,
+        user: &UserRecord,
+        org_id: i64,
+    ) -> Result<MemberAccess, AppError> {
         let role = self.role_in(user.id, org_id).await?;
+        self.access(org_id, role).await
+    }
+
+    async fn access(&self, organization_id: i64, role: Role) -> Result<MemberAccess, AppError> {
         self.require(role, Action::ViewMembers)?;
-        self.total(org_id).await
-    }
-
-    async fn total(&self, org_id: i64) -> Result<usize, AppError> {
-        self.store
-            .member_count(org_id)
+        let total = self
+            .store
+            .member_count(organization_id)
             .await?
-            .ok_or(AppError::NotFound("Organization"))
+            .ok_or(AppError::NotFound("Organization"))?;
+        Ok(MemberAccess {
+            organization_id,
+            role,
+            total,
+        })
     }
 
-    /// The current members of `org_id`, for one of them, in chunks; by
-    /// username then id when `by_username`, else by user id.
+    /// The members `access` lets one see, in chunks; by username then id
+    /// when `by_username`, else by user id.
+    pub async fn open_members(
+        &self,
+        access: &MemberAccess,
+        by_username: bool,
+    ) -> Result<ListingOf<S>, AppError> {
+        let from = if by_username {
+            MemberCursor::ByUsername(None)
+        } else {
+            MemberCursor::ById(None)
+        };
+        let (count, scan) = self
+            .store
+            .member_scan(access.organization_id, from)
+            .await?
+            .ok_or(AppError::NotFound("Organization"))?;
+        Ok(MemberListing {
+            count,
+            scan,
+            done: false,
+        })
+    }
+
+    /// [`Services::member_access`], then [`Services::open_members`].
     pub async fn member_listing(
         &self,
         user: &UserRecord,
         org_id: i64,
         by_username: bool,
     ) -> Result<ListingOf<S>, AppError> {
-        let role = self.role_in(user.id, org_id).await?;
-        self.require(role, Action::ViewMembers)?;
-        let cursor = if by_username {
-            MemberCursor::ByUsername(None)
-        } else {
-            MemberCursor::ById(None)
-        };
-        self.listing(org_id, cursor).await
-    }
-
-    async fn listing(&self, org_id: i64, from: MemberCursor) -> Result<ListingOf<S>, AppError> {
-        let (count, scan) = self
-            .store
-            .member_scan(org_id, from)
-            .await?
-            .ok_or(AppError::NotFound("Organization"))?;
-        Ok(MemberListing {
-            organization_id: org_id,
-            count,
-            scan,
-            done: false,
-        })
+        let access = self.member_access(user, org_id).await?;
+        self.open_members(&access, by_username).await
     }
 
     /// The listing's next members with their users; `None` once all are read.
@@ -401,7 +424,8 @@ mod tests {
         let mut expected: Vec<i64> = names.iter().map(|(_, id)| *id).collect();
         expected.sort();
         assert_eq!(ids, expected);
-        let mut users = f.svc.active_members(&owner).await.unwrap();
+        let access = f.svc.active_member_access(&owner).await.unwrap();
+        let mut users = f.svc.open_members(&access, false).await.unwrap();
         let mut listed = Vec::new();
         while let Some(rows) = f.svc.next_members(&mut users).await.unwrap() {
             listed.extend(rows.into_iter().map(|(m, u)| (m.user_id, u.id)));

@@ -5,7 +5,7 @@ use accounts::Email;
 use orgs::{Action, OrgTitle};
 
 use crate::error::{AppError, Field};
-use crate::members::ListingOf;
+use crate::members::{ListingOf, MemberAccess};
 use crate::services::Services;
 use crate::store::{OrgRecord, Store, UserRecord};
 
@@ -15,25 +15,25 @@ impl<S: Store> Services<S> {
         Ok(self.store.organizations_of(user.id).await?)
     }
 
-    /// An organization, for its members: the record, its members by user id
-    /// (read them with [`Services::next_member_ids`]), and whether the
-    /// caller may see the invite token.
+    /// An organization, for a member `access` was checked for: the record,
+    /// its members by user id (read them with [`Services::next_member_ids`]),
+    /// and whether the caller may see the invite token.
     pub async fn organization(
         &self,
-        user: &UserRecord,
-        org_id: i64,
+        access: &MemberAccess,
     ) -> Result<(OrgRecord, ListingOf<S>, bool), AppError> {
-        let role = self.role_in(user.id, org_id).await?;
         let org = self
             .store
-            .organization(org_id)
+            .organization(access.organization_id())
             .await?
             .ok_or(AppError::NotFound("Organization"))?;
-        let members = self.member_listing(user, org_id, false).await?;
+        let members = self.open_members(access, false).await?;
         Ok((
             org,
             members,
-            self.config.role_policy.may(role, Action::ViewInviteLink),
+            self.config
+                .role_policy
+                .may(access.role(), Action::ViewInviteLink),
         ))
     }
 
@@ -147,8 +147,8 @@ mod tests {
             .map(|o| o.title)
             .collect();
         assert_eq!(mine, ["Label Studio", "Second"]);
-        let (_, mut members, sees_token) =
-            f.svc.organization(&owner.user, second.id).await.unwrap();
+        let access = f.svc.member_access(&owner.user, second.id).await.unwrap();
+        let (_, mut members, sees_token) = f.svc.organization(&access).await.unwrap();
         let ids = f.svc.next_member_ids(&mut members).await.unwrap();
         assert_eq!((ids, sees_token), (Some(vec![owner.user.id]), true));
         assert_eq!(f.svc.next_member_ids(&mut members).await.unwrap(), None);
@@ -208,7 +208,8 @@ mod tests {
             ("Acme", Some("ops@acme.io"))
         );
         // Label Studio shows every member the invite token.
-        let (_, _, member_sees_token) = f.svc.organization(&member.user, org).await.unwrap();
+        let access = f.svc.member_access(&member.user, org).await.unwrap();
+        let (_, _, member_sees_token) = f.svc.organization(&access).await.unwrap();
         assert!(member_sees_token);
     }
 }

@@ -1,7 +1,7 @@
 //! `/api/organizations…` with memberships, and `/api/invite…`: the
 //! organizations a user belongs to, their members, and the invite link.
 
-use app::{AppError, OrgRecord, Store};
+use app::{AppError, MemberAccess, OrgRecord, Store};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -56,19 +56,14 @@ pub(super) async fn create_org<S: Store>(
 /// as saved; `turn`: the list's turn, taken before the change.
 async fn org_detail<S: Store>(
     st: Shared<S>,
-    auth: &Authenticated,
-    id: i64,
+    access: &MemberAccess,
     written: Option<OrgRecord>,
     turn: Option<OwnedSemaphorePermit>,
 ) -> Result<Response> {
-    let (read, mut members, may_see_token) =
-        st.services.organization(&auth.caller.user, id).await?;
+    let (read, mut members, may_see_token) = st.services.organization(access).await?;
     let org = written.unwrap_or(read);
     let token = may_see_token.then(|| st.services.invite_token_of(&org));
-    let mut detail = repr::org_detail(&org, token.as_ref().map(|t| t.expose()), &[]);
-    if let Value::Object(fields) = &mut detail {
-        fields.remove("users");
-    }
+    let detail = repr::org_detail(&org, token.as_ref().map(|t| t.expose()));
     let head = object_head(&detail, "users")?;
     Ok(json_list(turn, head, "]}", move |mut w| async move {
         while let Some(ids) = st.services.next_member_ids(&mut members).await? {
@@ -86,9 +81,9 @@ pub(super) async fn get_org<S: Store>(
     auth: Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let total = st.services.member_total(&auth.caller.user, id).await?;
-    let turn = st.lists.turn_for(total).await?;
-    org_detail(st, &auth, id, None, turn).await
+    let access = st.services.member_access(&auth.caller.user, id).await?;
+    let turn = st.lists.turn_for(access.total).await?;
+    org_detail(st, &access, None, turn).await
 }
 
 pub(super) async fn patch_org<S: Store>(
@@ -118,13 +113,13 @@ pub(super) async fn patch_org<S: Store>(
     f.finish()?;
     // The answer lists the members: its turn comes first, so that a busy
     // server refuses the change rather than make it and answer 503.
-    let total = st.services.member_total(&auth.caller.user, id).await?;
-    let turn = st.lists.turn_for(total).await?;
+    let access = st.services.member_access(&auth.caller.user, id).await?;
+    let turn = st.lists.turn_for(access.total).await?;
     let written = st
         .services
         .update_organization(&auth.caller.user, id, title, contact_info)
         .await?;
-    org_detail(st, &auth, id, Some(written), turn).await
+    org_detail(st, &access, Some(written), turn).await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -195,15 +190,12 @@ async fn all_memberships<S: Store>(
     id: i64,
     page: usize,
 ) -> Result<Response> {
-    let total = st.services.member_total(&auth.caller.user, id).await?;
+    let access = st.services.member_access(&auth.caller.user, id).await?;
     if page == 0 {
         return Err(AppError::InvalidPage.into());
     }
-    let turn = st.lists.turn_for(total).await?;
-    let mut listing = st
-        .services
-        .member_listing(&auth.caller.user, id, true)
-        .await?;
+    let turn = st.lists.turn_for(access.total).await?;
+    let mut listing = st.services.open_members(&access, true).await?;
     let head = object_head(
         &json!({"count": listing.count, "next": null, "previous": null}),
         "results",

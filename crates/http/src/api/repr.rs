@@ -149,7 +149,9 @@ pub(crate) fn org_summary(o: &OrgRecord) -> Value {
     })
 }
 
-pub(crate) fn org_detail(o: &OrgRecord, token: Option<&str>, users: &[i64]) -> Value {
+/// An organization's detail without its member ids (`users`), which the
+/// answer writes after it as they are read.
+pub(crate) fn org_detail(o: &OrgRecord, token: Option<&str>) -> Value {
     json!({
         "id": o.id,
         "title": o.title,
@@ -158,7 +160,6 @@ pub(crate) fn org_detail(o: &OrgRecord, token: Option<&str>, users: &[i64]) -> V
         "updated_at": iso8601(o.updated_at),
         "contact_info": o.contact_info,
         "created_by": o.created_by,
-        "users": users,
     })
 }
 

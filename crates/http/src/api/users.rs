@@ -21,9 +21,9 @@ pub(super) async fn list_users<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
 ) -> Result<Response> {
-    let total = st.services.active_member_total(&auth.caller).await?;
-    let turn = st.lists.turn_for(total).await?;
-    let mut listing = st.services.active_members(&auth.caller).await?;
+    let access = st.services.active_member_access(&auth.caller).await?;
+    let turn = st.lists.turn_for(access.total).await?;
+    let mut listing = st.services.open_members(&access, false).await?;
     Ok(json_list(turn, "[".into(), "]", move |mut w| async move {
         let mut cache = MetaCache::default();
         while let Some(rows) = st.services.next_members(&mut listing).await? {
