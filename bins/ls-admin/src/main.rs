@@ -46,6 +46,25 @@ enum Command {
     Invite(InviteCommand),
     /// Print the database settings that keep the data safe, as the database reports them.
     Doctor,
+    /// A consistent copy of the SQLite database, with the deployment
+    /// secret, into a new file; safe while the server serves.
+    Backup {
+        /// The file to write (it must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Leave the deployment secret out: keep the data directory's
+        /// secret_key (or LS_SECRET_KEY) elsewhere, as the backup is of
+        /// no use without it.
+        #[arg(long)]
+        without_secret: bool,
+    },
+    /// Bring a backup back into the data directory (refused while a
+    /// server runs on it; the database that was there is kept beside it).
+    Restore {
+        /// A file written by `ls-admin backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// Bring people over from another system.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -257,8 +276,13 @@ fn main() -> ExitCode {
     } else {
         infra::Open::Existing
     };
-    if matches!(cli.command, Command::Doctor) {
-        return finish(runtime.block_on(doctor(&settings)));
+    match &cli.command {
+        Command::Doctor => return finish(runtime.block_on(doctor(&settings))),
+        Command::Backup { to, without_secret } => {
+            return finish(runtime.block_on(backup(&settings, to, !without_secret)));
+        }
+        Command::Restore { from } => return finish(runtime.block_on(restore(&settings, from))),
+        _ => {}
     }
     let result = runtime.block_on(async {
         let opened = match (infra::services_as(&settings, open).await, &scratch) {
@@ -347,6 +371,65 @@ async fn doctor(settings: &infra::Settings) -> Result<(), Failure> {
             println!("{k:<16} {v}");
         }
     }
+    Ok(())
+}
+
+fn backup_failure(e: infra::InfraError) -> Failure {
+    match e {
+        infra::InfraError::Backup(_) | infra::InfraError::NoDeployment(_) => {
+            Failure::Usage(e.to_string())
+        }
+        e => Failure::Other(e.to_string()),
+    }
+}
+
+async fn backup(
+    settings: &infra::Settings,
+    to: &std::path::Path,
+    secret: bool,
+) -> Result<(), Failure> {
+    let report = infra::backup::backup(settings, to, secret)
+        .await
+        .map_err(backup_failure)?;
+    println!(
+        "backed up {} users (schema {}) to {} ({} bytes)",
+        report.users,
+        report.schema,
+        report.path.display(),
+        report.bytes
+    );
+    if report.secret_included {
+        println!("the deployment secret is in it: keep the file as private as the data directory");
+    } else {
+        println!(
+            "the deployment secret is not in it: keep LS_SECRET_KEY or the data directory's \
+             secret_key with it, as it is of no use without"
+        );
+    }
+    Ok(())
+}
+
+async fn restore(settings: &infra::Settings, from: &std::path::Path) -> Result<(), Failure> {
+    let report = infra::backup::restore(settings, from)
+        .await
+        .map_err(backup_failure)?;
+    println!(
+        "restored {} users (schema {}, backed up {}) into {}",
+        report.users,
+        report.schema,
+        report.made_at.as_deref().unwrap_or("at an unknown time"),
+        report.database.display()
+    );
+    if let Some(previous) = report.previous {
+        println!(
+            "the database that was there is kept as {}",
+            previous.display()
+        );
+    }
+    if report.secret_written {
+        println!("the backup's deployment secret is the data directory's secret_key");
+    }
+    println!("start ls-server: it brings the schema up to date if the backup is older");
     Ok(())
 }
 
@@ -465,6 +548,8 @@ async fn run(
             println!("{}{}", settings.public_url(None), token.signup_path());
         }
         Command::Doctor => doctor(settings).await?,
+        Command::Backup { to, without_secret } => backup(settings, &to, !without_secret).await?,
+        Command::Restore { from } => restore(settings, &from).await?,
         Command::Import(ImportCommand::LabelStudio(args)) => import::run(services, args).await?,
         Command::Invite(InviteCommand::Reset) => {
             let (_, token) = services.operator_reset_invite().await?;

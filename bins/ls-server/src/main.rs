@@ -204,6 +204,19 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `ls-admin restore` refuses while this is held.
+    let _server_lock = match &settings.database {
+        infra::DatabaseTarget::Sqlite(path) => {
+            match infra::data_dir::hold_server_lock(path.parent().unwrap_or(&settings.data_dir)) {
+                Ok(lock) => Some(lock),
+                Err(e) => {
+                    eprintln!("ls-server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        infra::DatabaseTarget::Postgres(_) => None,
+    };
     if let Some(request) = first_run
         && let Err(code) = bootstrap(&services, request).await
     {

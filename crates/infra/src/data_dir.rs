@@ -48,3 +48,51 @@ pub fn ensure(dir: &Path) -> Result<(), crate::InfraError> {
     }
     Ok(())
 }
+
+/// The file a running `ls-server` holds a shared lock on, so that
+/// `ls-admin restore` can tell that a server uses the directory.
+pub fn server_lock_path(dir: &Path) -> PathBuf {
+    dir.join("ls-server.lock")
+}
+
+/// Held while a server runs on the data directory: a shared lock (several
+/// servers may share a directory), released when the process ends, even
+/// by a crash.
+#[derive(Debug)]
+pub struct ServerLock(#[allow(dead_code)] std::fs::File);
+
+/// Take the shared server lock of `dir`. `ls-admin restore` takes it
+/// exclusively and so refuses while a server holds it.
+pub fn hold_server_lock(dir: &Path) -> Result<ServerLock, crate::InfraError> {
+    let path = server_lock_path(dir);
+    let file = open_lock(&path)?;
+    file.lock_shared()
+        .map_err(|source| crate::InfraError::Io { path, source })?;
+    Ok(ServerLock(file))
+}
+
+/// The exclusive lock, when no server holds the shared one; `None` while
+/// one does.
+pub fn try_exclusive_lock(dir: &Path) -> Result<Option<ServerLock>, crate::InfraError> {
+    let path = server_lock_path(dir);
+    let file = open_lock(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(ServerLock(file))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(source)) => Err(crate::InfraError::Io { path, source }),
+    }
+}
+
+fn open_lock(path: &Path) -> Result<std::fs::File, crate::InfraError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map_err(|source| crate::InfraError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -5,6 +5,7 @@
 //! Architecture invariant: this is the only crate that knows sea-orm and figment.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod config;
 pub mod data_dir;
 pub mod db;
@@ -52,6 +53,10 @@ pub enum InfraError {
     /// database is gone (the message says what to do).
     #[error("{0}")]
     NoDeployment(String),
+    /// A backup or restore refused or failed (the message says why and
+    /// what was left unchanged).
+    #[error("{0}")]
+    Backup(String),
 }
 
 /// The use-cases on the configured database.
@@ -126,9 +131,7 @@ pub async fn open_services(
             }
         }
     };
-    let fingerprint = DigestKey::from_bytes(key)
-        .digest("deployment-key-check", b"")
-        .to_hex();
+    let fingerprint = secret::fingerprint(key);
     match store.check_key(&fingerprint).await {
         Ok(true) => {}
         Ok(false) => {

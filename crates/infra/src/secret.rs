@@ -28,6 +28,14 @@ fn from_hex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// What the database records of the secret (`deployment.key_check`): a
+/// digest that tells keys apart and reveals nothing of them.
+pub(crate) fn fingerprint(key: [u8; 32]) -> String {
+    accounts::DigestKey::from_bytes(key)
+        .digest("deployment-key-check", b"")
+        .to_hex()
+}
+
 /// The configured key, or the one in `<data_dir>/secret_key`; `None` when
 /// neither is there. Reads only.
 pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Option<[u8; 32]>, InfraError> {
@@ -70,15 +78,21 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 
 /// A new key in `<data_dir>/secret_key` (mode 0600, from the OS
 /// generator); another process's, when it made one first.
 pub fn create(data_dir: &Path) -> Result<[u8; 32], InfraError> {
+    crate::data_dir::ensure(data_dir)?;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|_| InfraError::SecretKey("the OS random generator failed".into()))?;
+    install(data_dir, key)
+}
+
+/// `key` as `<data_dir>/secret_key` (mode 0600); another process's key
+/// when one appeared first.
+pub(crate) fn install(data_dir: &Path, key: [u8; 32]) -> Result<[u8; 32], InfraError> {
     let path = data_dir.join(FILE);
     let io = |source| InfraError::Io {
         path: path.clone(),
         source,
     };
-    crate::data_dir::ensure(data_dir)?;
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|_| InfraError::SecretKey("the OS random generator failed".into()))?;
     let hex = hex::encode(key);
     // Written complete under a private name, then linked into place: a
     // process racing us sees no file or a whole one, never a half-written one.
