@@ -9,6 +9,7 @@ pub mod label_studio;
 pub mod module_graph;
 pub mod pg;
 pub mod process;
+pub mod python;
 pub mod seed;
 pub mod server;
 pub mod snapshot;

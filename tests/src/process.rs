@@ -143,6 +143,16 @@ pub fn run_limited(mut cmd: Command, limit: Duration) -> Output {
 }
 
 /// A running `ls-server`, its log captured.
+/// The address in the server's "listening" line, as text
+/// (`address=…`) or JSON (`"address":"…"`) logs write it.
+fn listening_address(line: &str) -> Option<&str> {
+    if let Some(rest) = line.split("\"address\":\"").nth(1) {
+        return rest.split('"').next();
+    }
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("address="))
+}
+
 #[derive(Debug)]
 pub struct Server {
     child: Child,
@@ -164,9 +174,7 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("listening")
-                    && let Some(addr) = line
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("address="))
+                    && let Some(addr) = listening_address(&line)
                     && let Ok(a) = addr.parse()
                 {
                     let _ = tx.send(a);

@@ -10,12 +10,55 @@ use serde_json::json;
 
 #[test]
 fn a_full_session_at_trace_level_logs_no_secret() {
+    let log = full_session("text");
+    assert!(
+        log.matches("request").count() >= 10,
+        "requests are logged:\n{log}"
+    );
+}
+
+/// The same session with `log_format = json`: every line is one JSON
+/// object, each request's line has its id, route template, status and
+/// latency, and no secret is anywhere.
+#[test]
+fn the_json_log_is_one_object_a_line_with_request_ids_and_no_secret() {
+    let log = full_session("json");
+    let mut requests = 0;
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+        if v["target"] == "ls_http::access" {
+            requests += 1;
+            let f = &v["fields"];
+            assert!(
+                f["route"].as_str().unwrap().starts_with('/') || f["route"] == "unmatched",
+                "{line}"
+            );
+            assert!(f["status"].as_u64().unwrap() >= 100, "{line}");
+            assert!(f["latency_ms"].as_f64().unwrap() >= 0.0, "{line}");
+            let id = v["span"]["request_id"].as_str().unwrap();
+            assert_eq!(id.len(), 32, "{line}");
+            // Never the path: it may carry a token.
+            assert!(!line.contains("token="), "{line}");
+        }
+    }
+    assert!(requests >= 10, "requests are logged:\n{log}");
+}
+
+/// A session touching every kind of secret, logged at trace in `format`:
+/// the log, checked for every secret.
+fn full_session(format: &str) -> String {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     let owner_password = "Owner-Pass-5e3f1";
     let owner_token = "owner-token-8c1d2";
     let mut cmd = command("ls-server", home.path());
     cmd.env("LS_LOG", "trace")
+        .env("LS_LOG_FORMAT", format)
         .arg("--data-dir")
         .arg(&data)
         .args([
@@ -137,10 +180,6 @@ fn a_full_session_at_trace_level_logs_no_secret() {
     let (code, log) = server.stop();
     assert_eq!(code, Some(0));
     assert!(log.contains("DEBUG"), "the log is at trace level:\n{log}");
-    assert!(
-        log.matches("request").count() >= 10,
-        "requests are logged:\n{log}"
-    );
     let deployment_secret = std::fs::read_to_string(data.join("secret_key")).unwrap();
     secrets.push(deployment_secret.trim().to_owned());
     for s in &secrets {
@@ -151,4 +190,5 @@ fn a_full_session_at_trace_level_logs_no_secret() {
             &s[..4]
         );
     }
+    log
 }

@@ -122,7 +122,7 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    infra::telemetry::init(&settings.log);
+    infra::telemetry::init_as(&settings.log, settings.log_format);
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
@@ -171,6 +171,10 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
         max_connections,
         "file descriptor limit"
     );
+    let metrics = match metrics(&settings).await {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let http = ls_http::HttpConfig {
         bind_host: settings.internal_host.clone(),
         port: settings.port,
@@ -181,6 +185,7 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
         list_concurrency: settings.list_concurrency,
         list_queue_wait: std::time::Duration::from_secs(settings.list_queue_wait_secs),
         max_connections,
+        metrics: metrics.clone(),
         ..ls_http::HttpConfig::default()
     };
     let bound = match ls_http::App::bind(&http).await {
@@ -217,6 +222,15 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
         }
         infra::DatabaseTarget::Postgres(_) => None,
     };
+    if let Some(m) = &metrics {
+        let s = Arc::clone(&services);
+        m.set_sampler(move || {
+            let (open, idle) = infra::db::pool_usage(s.store().connection());
+            metrics::gauge!("ls_db_pool_connections").set(f64::from(open));
+            metrics::gauge!("ls_db_pool_idle").set(idle as f64);
+            metrics::gauge!("ls_hash_queue_depth").set(s.hashes_queued() as f64);
+        });
+    }
     if let Some(request) = first_run
         && let Err(code) = bootstrap(&services, request).await
     {
@@ -237,6 +251,34 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The metrics recorder, when metrics are on (`metrics_listen` or
+/// `metrics_token`), and their own listener, bound here so that a taken
+/// port stops the start.
+async fn metrics(settings: &Settings) -> Result<Option<ls_http::Metrics>, ExitCode> {
+    if settings.metrics_listen.is_none() && settings.metrics_token.is_none() {
+        return Ok(None);
+    }
+    let m = ls_http::Metrics::install(settings.metrics_token.clone()).map_err(|e| {
+        eprintln!("ls-server: {e}");
+        ExitCode::FAILURE
+    })?;
+    if let Some(addr) = settings.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            eprintln!("ls-server: cannot listen on {addr} (metrics_listen): {e}");
+            ExitCode::FAILURE
+        })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        tracing::info!(metrics_address = %bound, "metrics served");
+        let served = m.clone();
+        tokio::spawn(async move {
+            if let Err(e) = ls_http::serve_metrics(listener, served, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    Ok(Some(m))
 }
 
 /// The first-run account asked for, its values checked (nothing is written

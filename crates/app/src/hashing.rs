@@ -107,6 +107,7 @@ impl BlockingHasher {
         job: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let waiting = self.queued.fetch_add(1, Ordering::AcqRel);
+        let enqueued = std::time::Instant::now();
         let place = Place {
             queued: Arc::clone(&self.queued),
             held: Arc::new(std::sync::atomic::AtomicBool::new(true)),
@@ -124,6 +125,8 @@ impl BlockingHasher {
         self.jobs
             .send(Box::new(move |h| {
                 place.leave();
+                metrics::histogram!("ls_hash_wait_seconds")
+                    .record(enqueued.elapsed().as_secs_f64());
                 if done.is_closed() {
                     abandoned.fetch_add(1, Ordering::AcqRel);
                     return;

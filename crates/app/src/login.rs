@@ -53,8 +53,15 @@ impl<S: Store> Services<S> {
         replacing: Option<&str>,
         device: Option<&str>,
     ) -> Result<LoggedIn, AppError> {
-        let (user, forget, known_device) =
-            self.check_login(email, password, client, device).await?;
+        let checked = self.check_login(email, password, client, device).await;
+        metrics::counter!("ls_logins_total", "result" => match &checked {
+            Ok(_) => "ok",
+            Err(AppError::BadCredentials) => "failed",
+            Err(AppError::Throttled { .. }) => "throttled",
+            Err(_) => "error",
+        })
+        .increment(1);
+        let (user, forget, known_device) = checked?;
         let refund = client.map(|ip| (login_client_key(ip), self.now_secs()));
         let (device, record) = if known_device {
             (None, None)

@@ -60,6 +60,11 @@ impl<S: Store> Services<S> {
         }
     }
 
+    /// Password hashes waiting for a hashing thread now (for metrics).
+    pub fn hashes_queued(&self) -> usize {
+        self.hasher.queued()
+    }
+
     pub fn store(&self) -> &S {
         &self.store
     }

@@ -14,6 +14,8 @@ mod connections;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod metrics;
+mod observe;
 mod pages;
 mod routing;
 mod server;
@@ -22,6 +24,7 @@ mod stream;
 
 pub use client_ip::parse_trusted;
 pub use error::ApiError;
+pub use metrics::{Metrics, MetricsError, serve_metrics};
 pub use server::{App, Bound, HttpConfig, shutdown_signal};
 
 /// The version reported by `/api/version` and in error envelopes.

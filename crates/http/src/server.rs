@@ -45,6 +45,9 @@ pub struct HttpConfig {
     pub list_concurrency: usize,
     /// How long a list waits for its turn before it is answered 503.
     pub list_queue_wait: Duration,
+    /// Prometheus metrics; `/metrics` is on this listener when they have a
+    /// bearer token.
+    pub metrics: Option<crate::Metrics>,
 }
 
 impl Default for HttpConfig {
@@ -61,6 +64,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             list_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             list_queue_wait: Duration::from_secs(10),
+            metrics: None,
         }
     }
 }
@@ -74,10 +78,25 @@ pub struct App {
     config: HttpConfig,
 }
 
-fn router<S: Store>(state: Arc<AppState<S>>, timeout: Duration) -> Router {
+fn router<S: Store>(
+    state: Arc<AppState<S>>,
+    timeout: Duration,
+    metrics: Option<crate::Metrics>,
+) -> Router {
     let https = state.url.https;
-    let routes = crate::api::routes::<S>()
-        .merge(crate::pages::routes::<S>())
+    let trusted: Arc<[ipnet::IpNet]> = state.trusted_proxies.clone().into();
+    let mut routes = crate::api::routes::<S>().merge(crate::pages::routes::<S>());
+    if let Some(m) = metrics.filter(crate::Metrics::on_public_listener) {
+        routes = routes.route(
+            "/metrics",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let m = m.clone();
+                async move { m.answer(&headers) }
+            }),
+        );
+    }
+    let routes = routes
+        .route_layer(middleware::from_fn(crate::observe::record_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(crate::api::method_not_allowed)
         .with_state(state);
@@ -92,6 +111,9 @@ fn router<S: Store>(state: Arc<AppState<S>>, timeout: Duration) -> Router {
         .layer(middleware::from_fn(require_host))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(req, next, timeout)
+        }))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            crate::observe::observe(req, next, Arc::clone(&trusted))
         }))
 }
 
@@ -147,11 +169,7 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
 /// never cached; pages get an enforced CSP.
 async fn headers(req: Request, next: Next, https: bool) -> Response {
     let is_static = req.uri().path().contains("/static/");
-    let started = std::time::Instant::now();
-    // The path only: a query string can carry an invite token.
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let mut resp = next.run(req).await;
-    tracing::debug!(%method, %path, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
     let h = resp.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -225,7 +243,7 @@ impl Bound {
         });
         App {
             listener,
-            router: router(state, config.request_timeout),
+            router: router(state, config.request_timeout, config.metrics.clone()),
             addr,
             config,
         }

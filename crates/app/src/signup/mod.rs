@@ -175,6 +175,12 @@ impl<S: Store> Services<S> {
         organization: Option<i64>,
         draft: AccountDraft,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
+        let channel = match admission.0 {
+            Allow::OpenSignup => "open",
+            Allow::JoinByInvite(_) => "invite",
+            Allow::Bootstrap => "first_run",
+            Allow::AdministratorCreated => "administrator",
+        };
         let placement = match (admission.0, organization) {
             (Allow::JoinByInvite(org), _) => AccountPlacement::Join {
                 organization_id: org,
@@ -230,6 +236,7 @@ impl<S: Store> Services<S> {
             reason = ?admission.0,
             "account created"
         );
+        metrics::counter!("ls_signups_total", "channel" => channel).increment(1);
         Ok((created, token))
     }
 

@@ -52,6 +52,9 @@ pub(super) const KEYS: &[&str] = &[
     "list_queue_wait_secs",
     "database_connect_timeout_secs",
     "log",
+    "log_format",
+    "metrics_listen",
+    "metrics_token",
 ];
 
 /// Variables in our prefix that are not settings and are left alone: GNU

@@ -89,6 +89,9 @@ struct Raw {
     list_queue_wait_secs: u64,
     database_connect_timeout_secs: u64,
     log: String,
+    log_format: String,
+    metrics_listen: Option<String>,
+    metrics_token: Option<SecretString>,
 }
 
 /// Most whole lists written at once: each holds one connection of the pool
@@ -201,6 +204,13 @@ pub struct Settings {
     /// How long to try reaching PostgreSQL at start before giving up.
     pub database_connect_timeout_secs: u64,
     pub log: String,
+    /// How log lines are written.
+    pub log_format: crate::telemetry::LogFormat,
+    /// A separate listener for `/metrics` only.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The bearer token `/metrics` asks for (and serves on the public
+    /// listener with).
+    pub metrics_token: Option<SecretString>,
     /// What the configuration ignored, for the log once it is set up.
     pub warnings: Vec<String>,
 }
@@ -477,6 +487,29 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             format!("not a log filter: {e}"),
         ));
     }
+    let log_format = match raw.log_format.trim() {
+        "text" => crate::telemetry::LogFormat::Text,
+        "json" => crate::telemetry::LogFormat::Json,
+        _ => return Err(invalid("log_format", "expected \"text\" or \"json\"")),
+    };
+    let metrics_listen = match raw.metrics_listen.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(a) => Some(a.parse().map_err(|_| {
+            invalid(
+                "metrics_listen",
+                "expected an address and port such as 127.0.0.1:9464",
+            )
+        })?),
+    };
+    let metrics_token = non_empty(raw.metrics_token);
+    if metrics_token.as_ref().is_some_and(|t| {
+        t.expose().chars().count() < 16 || t.expose().contains(char::is_whitespace)
+    }) {
+        return Err(invalid(
+            "metrics_token",
+            "must be at least 16 characters, without spaces",
+        ));
+    }
     let secret_key = non_empty(raw.secret_key);
     if let Some(k) = &secret_key {
         crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
@@ -520,6 +553,9 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         list_queue_wait_secs: raw.list_queue_wait_secs,
         database_connect_timeout_secs: raw.database_connect_timeout_secs,
         log: raw.log,
+        log_format,
+        metrics_listen,
+        metrics_token,
         warnings: Vec::new(),
     })
 }

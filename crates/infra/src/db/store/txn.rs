@@ -75,7 +75,9 @@ impl SeaStore {
     /// plain `BEGIN` on PostgreSQL), for a write independent of every other
     /// (a new session).
     pub(super) async fn independent_write(&self) -> R<Write> {
+        let asked = std::time::Instant::now();
         let slot = self.writer_slot().await;
+        let began = std::time::Instant::now();
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -84,6 +86,18 @@ impl SeaStore {
             })
             .await
             .map_err(backend)?;
+        if slot.is_some() {
+            // This process's writers queue on the slot; other processes'
+            // (ls-admin, another server) make BEGIN IMMEDIATE wait in
+            // SQLite's busy handler, whose first sleep is 1 ms.
+            let busy = began.elapsed();
+            metrics::histogram!("ls_sqlite_writer_wait_seconds")
+                .record((began - asked).as_secs_f64());
+            metrics::histogram!("ls_sqlite_begin_seconds").record(busy.as_secs_f64());
+            if busy >= std::time::Duration::from_millis(1) {
+                metrics::counter!("ls_sqlite_busy_waits_total").increment(1);
+            }
+        }
         Ok(Write { txn, _slot: slot })
     }
 
