@@ -8,6 +8,7 @@ pub mod http;
 pub mod label_studio;
 pub mod module_graph;
 pub mod pg;
+pub mod pg_tls;
 pub mod process;
 pub mod python;
 pub mod seed;

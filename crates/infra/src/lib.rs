@@ -13,6 +13,7 @@ pub mod deployment;
 pub mod label_studio;
 pub mod limits;
 pub mod migrations;
+mod pg_tls;
 pub mod secret;
 pub mod telemetry;
 

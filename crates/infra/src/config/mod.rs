@@ -372,7 +372,8 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         Some(url) => {
             let u = url.expose();
             if u.starts_with("postgres://") || u.starts_with("postgresql://") {
-                DatabaseTarget::Postgres(url)
+                let url = crate::pg_tls::libpq_rules(u).map_err(|m| invalid("database_url", m))?;
+                DatabaseTarget::Postgres(SecretString::new(url))
             } else if let Some(path) = u.strip_prefix("sqlite://") {
                 DatabaseTarget::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path)))
             } else {

@@ -97,6 +97,15 @@ async fn inspect_postgres(url: &str) -> Result<Inspection, InfraError> {
         pg_scalar(&mut conn, "SHOW server_version").await,
     ));
     out.rows.push((
+        "tls",
+        pg_scalar(
+            &mut conn,
+            "SELECT CASE WHEN ssl THEN version || ' ' || cipher ELSE 'off' END \
+             FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        )
+        .await,
+    ));
+    out.rows.push((
         "migrations",
         pg_scalar(
             &mut conn,
