@@ -2,19 +2,21 @@
 
 use app::Store;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::repr;
 use super::users::patch_user;
-use super::{Path, Result};
+use super::{Path, Query, Result};
 use crate::ApiError;
 use crate::auth::{Authenticated, Via};
 use crate::body::{Fields, JsonObject};
 use crate::state::Shared;
 
+/// The caller.
+#[utoipa::path(get, path = "/api/current-user/whoami", tag = "current user", responses((status = 200, description = "The caller, with their permissions", body = super::schema::WhoAmI), super::schema::Errors))]
 pub(super) async fn whoami<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -35,6 +37,8 @@ pub(super) async fn whoami<S: Store>(
     Ok(Json(Value::Object(body)))
 }
 
+/// The caller's profile.
+#[utoipa::path(get, path = "/api/current-user", tag = "current user", responses((status = 200, description = "The caller", body = super::schema::User), super::schema::Errors))]
 pub(super) async fn current_user<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -44,6 +48,8 @@ pub(super) async fn current_user<S: Store>(
     ))
 }
 
+/// Change the caller's profile.
+#[utoipa::path(patch, path = "/api/current-user", tag = "current user", request_body(content = super::schema::UserPatch, content_type = "application/json", description = "The fields to change"), responses((status = 200, description = "The caller, changed", body = super::schema::User), super::schema::Errors))]
 pub(super) async fn patch_current_user<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -54,6 +60,7 @@ pub(super) async fn patch_current_user<S: Store>(
 }
 
 /// Shown only to a request made with that very token: we keep digests only.
+#[utoipa::path(get, path = "/api/current-user/token", tag = "current user", responses((status = 200, description = "The API token this request was made with", body = super::schema::ApiToken), super::schema::Errors))]
 pub(super) async fn current_token(auth: Authenticated) -> Result<Json<Value>> {
     match auth.via {
         Via::Token(t) => Ok(Json(json!({"token": t}))),
@@ -63,6 +70,8 @@ pub(super) async fn current_token(auth: Authenticated) -> Result<Json<Value>> {
     }
 }
 
+/// A new API token for the caller.
+#[utoipa::path(post, path = "/api/current-user/reset-token", tag = "current user", responses((status = 201, description = "The new token, shown once; the old one no longer works", body = super::schema::ApiToken), super::schema::Errors))]
 pub(super) async fn reset_token<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -87,6 +96,8 @@ fn refuse_project(q: &HotkeysQuery) -> Result<()> {
     }
 }
 
+/// The caller's hotkeys.
+#[utoipa::path(get, path = "/api/current-user/hotkeys", tag = "current user", params(("project" = Option<String>, Query, description = "Refused: this server has no projects")), responses((status = 200, description = "The caller's hotkeys", body = super::schema::Hotkeys), super::schema::Errors))]
 pub(super) async fn get_hotkeys(
     auth: Authenticated,
     Query(q): Query<HotkeysQuery>,
@@ -96,6 +107,8 @@ pub(super) async fn get_hotkeys(
     Ok(Json(json!({"custom_hotkeys": hotkeys.to_value()})))
 }
 
+/// Change the caller's hotkeys.
+#[utoipa::path(patch, path = "/api/current-user/hotkeys", tag = "current user", params(("project" = Option<String>, Query, description = "Refused: this server has no projects")), request_body(content = super::schema::Hotkeys, content_type = "application/json", description = "The hotkeys"), responses((status = 200, description = "The hotkeys, changed", body = super::schema::Hotkeys), super::schema::Errors))]
 pub(super) async fn patch_hotkeys<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,

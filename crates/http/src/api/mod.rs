@@ -7,6 +7,7 @@
 mod current_user;
 mod organizations;
 pub(crate) mod repr;
+pub(crate) mod schema;
 mod tokens;
 mod users;
 
@@ -41,12 +42,36 @@ where
     }
 }
 
+/// Query strings; one that does not parse (a repeated parameter, say) is a
+/// JSON 400 naming the problem, as every API error.
+struct Query<T>(T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(e) => Err(ApiError::BadRequest(format!(
+                "Invalid query string: {}",
+                e.body_text()
+                    .trim_start_matches("Failed to deserialize query string: ")
+            ))),
+        }
+    }
+}
+
 pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
     use current_user as me;
     use organizations as orgs;
     let mut r = Router::new();
     r = both(r, "/health", get(health));
     r = both(r, "/api/version", get(version));
+    r = both(r, "/api/schema", get(schema::schema));
     r = both(r, "/api/current-user/whoami", get(me::whoami::<S>));
     r = both(
         r,

@@ -3,14 +3,14 @@
 
 use app::{AppError, MemberAccess, OrgRecord, Store};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use orgs::Role;
 use serde_json::{Value, json};
 
 use super::repr::{self, MetaCache};
-use super::{Path, Result};
+use super::{Path, Query, Result};
 use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
@@ -21,6 +21,8 @@ use tokio::sync::OwnedSemaphorePermit;
 const DEFAULT_PAGE_SIZE: usize = 20;
 const MAX_PAGE_SIZE: usize = 1000;
 
+/// The organizations the caller is a member of.
+#[utoipa::path(get, path = "/api/organizations", tag = "organizations", responses((status = 200, description = "The caller's organizations", body = Vec<super::schema::OrganizationSummary>), super::schema::Errors))]
 pub(super) async fn list_orgs<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -31,6 +33,8 @@ pub(super) async fn list_orgs<S: Store>(
     )))
 }
 
+/// Create an organization (403 unless enabled in the configuration).
+#[utoipa::path(post, path = "/api/organizations", tag = "organizations", request_body(content = super::schema::OrganizationCreate, content_type = "application/json", description = "The organization"), responses((status = 201, description = "The organization, created", body = super::schema::OrganizationSummary), super::schema::Errors))]
 pub(super) async fn create_org<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -76,6 +80,8 @@ async fn org_detail<S: Store>(
     }))
 }
 
+/// An organization the caller is a member of.
+#[utoipa::path(get, path = "/api/organizations/{id}", tag = "organizations", params(("id" = i64, Path, description = "The organization's id")), responses((status = 200, description = "The organization with its member ids", body = super::schema::OrganizationDetail), super::schema::Errors))]
 pub(super) async fn get_org<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -86,6 +92,8 @@ pub(super) async fn get_org<S: Store>(
     org_detail(st, &access, None, turn).await
 }
 
+/// Change an organization's title or contact (owner or administrator).
+#[utoipa::path(patch, path = "/api/organizations/{id}", tag = "organizations", params(("id" = i64, Path, description = "The organization's id")), request_body(content = super::schema::OrganizationPatch, content_type = "application/json", description = "The fields to change"), responses((status = 200, description = "The organization, changed", body = super::schema::OrganizationDetail), super::schema::Errors))]
 pub(super) async fn patch_org<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -128,6 +136,8 @@ pub(super) struct PageQuery {
     page_size: Option<String>,
 }
 
+/// The members, a page at a time, by username then id.
+#[utoipa::path(get, path = "/api/organizations/{id}/memberships", tag = "organizations", params(("id" = i64, Path, description = "The organization's id"), ("page" = Option<i64>, Query, minimum = 1, description = "The page, from 1 (404 past the end)"), ("page_size" = Option<String>, Query, description = "Members a page (default 20, at most 1000); -1 for all")), responses((status = 200, description = "A page of members", body = super::schema::MembershipPage), super::schema::Errors))]
 pub(super) async fn list_memberships<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -217,6 +227,8 @@ async fn all_memberships<S: Store>(
     }))
 }
 
+/// A membership.
+#[utoipa::path(get, path = "/api/organizations/{id}/memberships/{user_id}", tag = "organizations", params(("id" = i64, Path, description = "The organization's id"), ("user_id" = i64, Path, description = "The member's user id")), responses((status = 200, description = "The membership", body = super::schema::MembershipDetail), super::schema::Errors))]
 pub(super) async fn get_membership<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -230,6 +242,7 @@ pub(super) async fn get_membership<S: Store>(
 }
 
 /// `{"role": "administrator" | "member"}`, by the owner or an administrator.
+#[utoipa::path(patch, path = "/api/organizations/{id}/memberships/{user_id}", tag = "organizations", params(("id" = i64, Path, description = "The organization's id"), ("user_id" = i64, Path, description = "The member's user id")), request_body(content = super::schema::MembershipPatch, content_type = "application/json", description = "The new role"), responses((status = 200, description = "The membership, changed", body = super::schema::MembershipDetail), super::schema::Errors))]
 pub(super) async fn patch_membership<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -252,6 +265,8 @@ pub(super) async fn patch_membership<S: Store>(
     Ok(Json(repr::membership_detail(&m)))
 }
 
+/// Remove a member (owner or administrator; not oneself).
+#[utoipa::path(delete, path = "/api/organizations/{id}/memberships/{user_id}", tag = "organizations", params(("id" = i64, Path, description = "The organization's id"), ("user_id" = i64, Path, description = "The member's user id")), responses((status = 204, description = "Removed"), super::schema::Errors))]
 pub(super) async fn delete_membership<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -267,6 +282,8 @@ fn invite_body<S>(st: &Shared<S>, token: &invites::InviteToken) -> Value {
     json!({"token": token.expose(), "invite_url": format!("{}{}", st.url.prefix, token.signup_path())})
 }
 
+/// The invite link of the caller's active organization.
+#[utoipa::path(get, path = "/api/invite", tag = "invite link", responses((status = 200, description = "The invite link", body = super::schema::InviteLink), super::schema::Errors))]
 pub(super) async fn invite<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -275,6 +292,8 @@ pub(super) async fn invite<S: Store>(
     Ok(Json(invite_body(&st, &token)))
 }
 
+/// A new invite link (owner or administrator).
+#[utoipa::path(post, path = "/api/invite/reset-token", tag = "invite link", responses((status = 201, description = "The new invite link; the old one registers no one", body = super::schema::InviteLink), super::schema::Errors))]
 pub(super) async fn reset_invite<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,

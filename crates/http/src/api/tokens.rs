@@ -22,6 +22,8 @@ fn personal_token_body(t: &app::PersonalToken) -> Value {
     })
 }
 
+/// The caller's personal access tokens.
+#[utoipa::path(get, path = "/api/token", tag = "personal access tokens", responses((status = 200, description = "The caller's live personal access tokens", body = Vec<super::schema::PersonalToken>), super::schema::Errors))]
 pub(super) async fn list_personal_tokens<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -32,6 +34,8 @@ pub(super) async fn list_personal_tokens<S: Store>(
     )))
 }
 
+/// A new personal access token.
+#[utoipa::path(post, path = "/api/token", tag = "personal access tokens", responses((status = 201, description = "The token, whole, shown once", body = super::schema::PersonalToken), super::schema::Errors))]
 pub(super) async fn create_personal_token<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -49,6 +53,7 @@ fn refresh_field(body: &serde_json::Map<String, Value>) -> Result<String> {
 }
 
 /// Unauthenticated, like simplejwt's: the refresh token is the credential.
+#[utoipa::path(post, path = "/api/token/refresh", tag = "personal access tokens", request_body(content = super::schema::RefreshBody, content_type = "application/json", description = "The personal access token"), responses((status = 200, description = "A short-lived access token", body = super::schema::AccessToken), super::schema::Errors))]
 pub(super) async fn refresh_token<S: Store>(
     State(st): State<Shared<S>>,
     JsonObject(body): JsonObject,
@@ -58,6 +63,8 @@ pub(super) async fn refresh_token<S: Store>(
     Ok(Json(json!({"access": access})))
 }
 
+/// Replace one of the caller's personal access tokens.
+#[utoipa::path(post, path = "/api/token/rotate", tag = "personal access tokens", request_body(content = super::schema::RefreshBody, content_type = "application/json", description = "The personal access token"), responses((status = 200, description = "The new personal access token; the old one is revoked", body = super::schema::RotatedToken), super::schema::Errors))]
 pub(super) async fn rotate_token<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -71,6 +78,8 @@ pub(super) async fn rotate_token<S: Store>(
     Ok(Json(json!({"refresh": new})))
 }
 
+/// Revoke one of the caller's personal access tokens.
+#[utoipa::path(post, path = "/api/token/blacklist", tag = "personal access tokens", request_body(content = super::schema::RefreshBody, content_type = "application/json", description = "The personal access token"), responses((status = 204, description = "Revoked"), super::schema::Errors))]
 pub(super) async fn blacklist_token<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -91,6 +100,8 @@ fn jwt_settings_body(s: &orgs::TokenSettings) -> Value {
     })
 }
 
+/// The active organization's token settings.
+#[utoipa::path(get, path = "/api/jwt/settings", tag = "personal access tokens", responses((status = 200, description = "The organization's token settings", body = super::schema::JwtSettings), super::schema::Errors))]
 pub(super) async fn get_jwt_settings<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -100,6 +111,8 @@ pub(super) async fn get_jwt_settings<S: Store>(
     )))
 }
 
+/// Change the token settings (owner or administrator).
+#[utoipa::path(post, path = "/api/jwt/settings", tag = "personal access tokens", request_body(content = super::schema::JwtSettingsPatch, content_type = "application/json", description = "The settings to change"), responses((status = 200, description = "The settings, changed", body = super::schema::JwtSettings), super::schema::Errors))]
 pub(super) async fn set_jwt_settings<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,

@@ -17,6 +17,7 @@ use crate::state::Shared;
 use crate::stream::json_list;
 
 /// Written as the rows arrive (see `stream`): any number of members in bounded memory.
+#[utoipa::path(get, path = "/api/users", tag = "users", responses((status = 200, description = "Every member of the caller's active organization, by id", body = Vec<super::schema::User>), super::schema::Errors))]
 pub(super) async fn list_users<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -41,6 +42,8 @@ pub(super) async fn list_users<S: Store>(
     }))
 }
 
+/// Create a user in the caller's active organization (owner or administrator).
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body(content = super::schema::UserCreate, content_type = "application/json", description = "The new user"), responses((status = 201, description = "The user, created", body = super::schema::User), super::schema::Errors))]
 pub(super) async fn create_user<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -96,6 +99,8 @@ pub(super) async fn create_user<S: Store>(
         .into_response())
 }
 
+/// A member of the caller's organization.
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, description = "The user's id")), responses((status = 200, description = "The user", body = super::schema::User), super::schema::Errors))]
 pub(super) async fn get_user<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -105,6 +110,8 @@ pub(super) async fn get_user<S: Store>(
     Ok(Json(repr::user_value(&st.services, &user).await?))
 }
 
+/// Change a user: oneself, or a member as owner or administrator. `email` is read-only (405).
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, description = "The user's id")), request_body(content = super::schema::UserPatch, content_type = "application/json", description = "The fields to change"), responses((status = 200, description = "The user, changed", body = super::schema::User), super::schema::Errors))]
 pub(super) async fn patch_user<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
@@ -140,6 +147,8 @@ pub(super) async fn patch_user<S: Store>(
     Ok(Json(repr::user_value(&st.services, &user).await?))
 }
 
+/// Delete a user (owner, or administrator of the organization); never the owner.
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, description = "The user's id")), responses((status = 204, description = "Deleted"), super::schema::Errors))]
 pub(super) async fn delete_user<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,

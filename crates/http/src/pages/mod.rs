@@ -7,6 +7,7 @@
 //! JavaScript except the copy buttons; forms carry the CSRF token.
 
 mod account;
+mod api_docs;
 mod cookies;
 pub(crate) mod forms;
 mod login;
@@ -98,6 +99,7 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         "/organization/reset-link",
         post(organization::reset_link::<S>),
     );
+    r = both(r, "/docs/api", get(api_docs::api_docs::<S>));
     r.route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
 }

@@ -1,0 +1,382 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
+//! annotations and the shapes below (which mirror `repr`: the answers are
+//! serialized by hand, key order and all, so these types only describe
+//! them), served at `/api/schema`.
+#![allow(dead_code)] // the shapes are read by the derive, never built
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, OpenApi, ToSchema};
+
+use super::{current_user, organizations, tokens, users};
+
+/// Label Studio's error envelope; `validation_errors` names the fields.
+#[derive(ToSchema)]
+#[schema(as = Error)]
+pub(super) struct ErrorEnvelope {
+    /// A UUID4 naming this error (for the logs).
+    id: String,
+    status_code: i64,
+    /// The server's version.
+    version: String,
+    detail: String,
+    #[schema(value_type = Option<Object>)]
+    exc_info: Option<()>,
+    /// Field name to messages, with `detail: "Validation error"`.
+    #[schema(required = false)]
+    validation_errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// The statuses every operation may answer besides its own: a malformed
+/// request (400), no or a bad credential (401), not allowed or a failed
+/// CSRF check (403), not found or not visible (404), a method or a
+/// read-only field (405), a conflict with what is stored (409), a body too large (413) or not JSON (415),
+/// throttled (429), busy or too slow (503).
+#[derive(IntoResponses)]
+pub(super) enum Errors {
+    #[response(status = 400, description = "Malformed request or invalid fields")]
+    BadRequest(ErrorEnvelope),
+    #[response(status = 401, description = "Not authenticated")]
+    Unauthenticated(ErrorEnvelope),
+    #[response(status = 403, description = "Not permitted, or the CSRF check failed")]
+    Forbidden(ErrorEnvelope),
+    #[response(status = 404, description = "Not found, or not visible to the caller")]
+    NotFound(ErrorEnvelope),
+    #[response(status = 405, description = "Method not allowed, or a read-only field")]
+    MethodNotAllowed(ErrorEnvelope),
+    #[response(status = 409, description = "In conflict with what is stored")]
+    Conflict(ErrorEnvelope),
+    #[response(status = 413, description = "Request body too large")]
+    TooLarge(ErrorEnvelope),
+    #[response(status = 415, description = "Request body is not JSON")]
+    UnsupportedMediaType(ErrorEnvelope),
+    #[response(status = 429, description = "Throttled: see Retry-After")]
+    Throttled(ErrorEnvelope),
+    #[response(status = 503, description = "Busy or too slow: see Retry-After")]
+    Unavailable(ErrorEnvelope),
+}
+
+#[derive(ToSchema)]
+pub(super) struct OrgMeta {
+    title: String,
+    /// The owner's email.
+    email: String,
+}
+
+/// A user, keys in Label Studio's order.
+#[derive(ToSchema)]
+pub(super) struct User {
+    id: i64,
+    first_name: String,
+    last_name: String,
+    username: String,
+    email: String,
+    last_activity: String,
+    #[schema(value_type = Object)]
+    custom_hotkeys: (),
+    avatar: Option<String>,
+    initials: String,
+    phone: String,
+    active_organization: Option<i64>,
+    active_organization_meta: OrgMeta,
+    allow_newsletters: bool,
+    date_joined: String,
+}
+
+/// The caller, with the permissions they hold.
+#[derive(ToSchema)]
+pub(super) struct WhoAmI {
+    #[serde(flatten)]
+    user: User,
+    permissions: Vec<String>,
+}
+
+/// A membership's user: the user with two project fields (always null here).
+#[derive(ToSchema)]
+pub(super) struct MemberUser {
+    #[serde(flatten)]
+    user: User,
+    #[schema(value_type = Option<Object>)]
+    created_projects: Option<()>,
+    #[schema(value_type = Option<Object>)]
+    contributed_to_projects: Option<()>,
+}
+
+#[derive(ToSchema)]
+pub(super) struct Membership {
+    id: i64,
+    organization: i64,
+    user: MemberUser,
+    #[schema(value_type = Option<Object>)]
+    created_projects: Option<()>,
+    #[schema(value_type = Option<Object>)]
+    contributed_to_projects: Option<()>,
+    /// owner, administrator or member.
+    role: String,
+}
+
+/// One page of members, ordered by username then id.
+#[derive(ToSchema)]
+pub(super) struct MembershipPage {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<Membership>,
+}
+
+#[derive(ToSchema)]
+pub(super) struct MembershipDetail {
+    user: i64,
+    organization: i64,
+    contributed_projects_count: i64,
+    annotations_count: i64,
+    created_at: String,
+    #[schema(value_type = Option<Object>)]
+    created_projects: Option<()>,
+    #[schema(value_type = Option<Object>)]
+    contributed_to_projects: Option<()>,
+    role: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct OrganizationSummary {
+    id: i64,
+    title: String,
+    contact_info: Option<String>,
+    created_at: String,
+}
+
+/// An organization as its members see it; `token` (the invite token) is
+/// null for those not allowed to see the invite link.
+#[derive(ToSchema)]
+pub(super) struct OrganizationDetail {
+    id: i64,
+    title: String,
+    token: Option<String>,
+    created_at: String,
+    updated_at: String,
+    contact_info: Option<String>,
+    created_by: Option<i64>,
+    /// Member ids.
+    users: Vec<i64>,
+}
+
+#[derive(ToSchema)]
+pub(super) struct InviteLink {
+    token: String,
+    /// Relative to the public URL: `/user/signup/?token=…`.
+    invite_url: String,
+}
+
+/// A legacy API token (shown once).
+#[derive(ToSchema)]
+pub(super) struct ApiToken {
+    token: String,
+}
+
+/// A personal access token: whole when just made, `header.payload` after.
+#[derive(ToSchema)]
+pub(super) struct PersonalToken {
+    token: String,
+    created_at: String,
+    expires_at: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct RefreshBody {
+    /// A personal access token (the refresh token).
+    refresh: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct AccessToken {
+    /// A short-lived access token, sent as `Authorization: Bearer …`.
+    access: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct RotatedToken {
+    refresh: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct JwtSettings {
+    api_tokens_enabled: bool,
+    legacy_api_tokens_enabled: bool,
+    api_token_ttl_days: i64,
+}
+
+#[derive(ToSchema)]
+pub(super) struct JwtSettingsPatch {
+    api_tokens_enabled: Option<bool>,
+    legacy_api_tokens_enabled: Option<bool>,
+    api_token_ttl_days: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub(super) struct Hotkeys {
+    #[schema(value_type = Object)]
+    custom_hotkeys: (),
+}
+
+#[derive(ToSchema)]
+pub(super) struct UserCreate {
+    username: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// Checked by the password policy; without one the user cannot log in
+    /// until one is set.
+    password: Option<String>,
+    /// member (default) or administrator.
+    role: Option<String>,
+}
+
+/// The fields a user may change; `email` is read-only (405).
+#[derive(ToSchema)]
+pub(super) struct UserPatch {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    username: Option<String>,
+    phone: Option<String>,
+    allow_newsletters: Option<bool>,
+    /// An organization the user is a member of.
+    active_organization: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub(super) struct OrganizationCreate {
+    title: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct OrganizationPatch {
+    title: Option<String>,
+    /// An email address, or null.
+    contact_info: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub(super) struct MembershipPatch {
+    /// owner, administrator or member.
+    role: String,
+}
+
+#[derive(ToSchema)]
+pub(super) struct Health {
+    /// `UP`.
+    status: String,
+}
+
+/// `GET /health`: up (no authentication).
+#[utoipa::path(get, path = "/health", tag = "server", security(()),
+    responses((status = 200, description = "The server is up", body = Health), Errors))]
+fn health_doc() {}
+
+/// `GET /api/version`: the version, in the shape Label Studio's SDK reads.
+#[utoipa::path(get, path = "/api/version", tag = "server", security(()),
+    responses((status = 200, description = "Versions", body = Object), Errors))]
+fn version_doc() {}
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Token <key>`: the user's API token (also accepted as `X-Api-Key: <key>`)",
+            ))),
+        );
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An access token from POST /api/token/refresh (a personal access token's)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ls-users",
+        description = "Label Studio's user-management API: users, organizations and their \
+            members, the invite link, API tokens and personal access tokens. Every route also \
+            answers with a trailing slash. A browser session (the `sessionid` cookie) \
+            authenticates too; its unsafe methods need the CSRF token (`X-CSRFToken`).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        health_doc,
+        version_doc,
+        current_user::whoami,
+        current_user::current_user,
+        current_user::patch_current_user,
+        current_user::current_token,
+        current_user::reset_token,
+        current_user::get_hotkeys,
+        current_user::patch_hotkeys,
+        users::list_users,
+        users::create_user,
+        users::get_user,
+        users::patch_user,
+        users::delete_user,
+        organizations::list_orgs,
+        organizations::create_org,
+        organizations::get_org,
+        organizations::patch_org,
+        organizations::list_memberships,
+        organizations::get_membership,
+        organizations::patch_membership,
+        organizations::delete_membership,
+        organizations::invite,
+        organizations::reset_invite,
+        tokens::list_personal_tokens,
+        tokens::create_personal_token,
+        tokens::refresh_token,
+        tokens::rotate_token,
+        tokens::blacklist_token,
+        tokens::get_jwt_settings,
+        tokens::set_jwt_settings,
+    ),
+    components(schemas(ErrorEnvelope)),
+    modifiers(&Security),
+    security(("token" = []), ("bearer" = [])),
+)]
+struct ApiDoc;
+
+/// The document, built once.
+pub(crate) fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = crate::VERSION.to_owned();
+        doc
+    });
+    &DOC
+}
+
+/// `GET /api/schema`: the document as JSON (public: it holds no secret).
+pub(super) async fn schema() -> Response {
+    static JSON: LazyLock<String> =
+        LazyLock::new(|| document().to_pretty_json().unwrap_or_default());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        JSON.as_str(),
+    )
+        .into_response()
+}
