@@ -68,6 +68,8 @@ enum Command {
     /// Bring people over from another system.
     #[command(subcommand)]
     Import(ImportCommand),
+    #[command(flatten)]
+    Docs(infra::cli_docs::DocsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +230,20 @@ impl PasswordSource {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Docs(what) = &cli.command {
+        return match infra::cli_docs::run(<Cli as clap::CommandFactory>::command(), what) {
+            Ok(written) => {
+                for p in written {
+                    println!("{}", p.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ls-admin: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match infra::config::load_common(&cli.common) {
         Ok(s) => s,
         Err(e) => {
@@ -550,6 +566,7 @@ async fn run(
         Command::Doctor => doctor(settings).await?,
         Command::Backup { to, without_secret } => backup(settings, &to, !without_secret).await?,
         Command::Restore { from } => restore(settings, &from).await?,
+        Command::Docs(_) => {}
         Command::Import(ImportCommand::LabelStudio(args)) => import::run(services, args).await?,
         Command::Invite(InviteCommand::Reset) => {
             let (_, token) = services.operator_reset_invite().await?;

@@ -62,6 +62,8 @@ struct Cli {
 enum Command {
     /// Serve (the default). With --username and --password, first create that account.
     Start(StartArgs),
+    #[command(flatten)]
+    Docs(infra::cli_docs::DocsCommand),
 }
 
 #[derive(Debug, Default, Serialize, clap::Args)]
@@ -107,6 +109,20 @@ fn main() -> ExitCode {
     let flags = match cli.command {
         Some(Command::Start(args)) => args,
         None => StartArgs::default(),
+        Some(Command::Docs(what)) => {
+            return match infra::cli_docs::run(<Cli as clap::CommandFactory>::command(), &what) {
+                Ok(written) => {
+                    for p in written {
+                        println!("{}", p.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ls-server: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     if flags.user_token.as_deref() == Some("") {
         eprintln!(

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+pub mod cli_docs;
 pub mod config;
 pub mod data_dir;
 pub mod db;
