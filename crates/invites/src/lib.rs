@@ -5,6 +5,29 @@
 //! which the old token matches nothing.
 //!
 //! Architecture invariant: no I/O; the key and random salt are parameters.
+//!
+//! # Example
+//!
+//! ```
+//! use invites::{InviteState, InviteToken, SALT_LEN};
+//!
+//! let key = [7u8; 32]; // the deployment's secret
+//! let state = InviteState::initial([1u8; SALT_LEN]); // salt from your RNG
+//! let link = state.token(&key);
+//! assert!(link.signup_path().starts_with("/user/signup/?token="));
+//!
+//! // What a visitor presents is parsed, then compared (in constant time)
+//! // with the current token.
+//! let presented = InviteToken::parse_presented(link.expose()).unwrap();
+//! assert!(presented == state.token(&key));
+//! assert!(InviteToken::parse_presented("not a token").is_err());
+//!
+//! // Reset Link: the next generation with a fresh salt; the old link
+//! // matches nothing any more. Store `generation()` and `salt()`.
+//! let reset = state.rotated([2u8; SALT_LEN]);
+//! assert_eq!(reset.generation(), 2);
+//! assert!(presented != reset.token(&key));
+//! ```
 #![forbid(unsafe_code)]
 
 use base64::Engine as _;

@@ -1,6 +1,27 @@
 //! Organizations: titles, roles, and what each role may do.
 //!
 //! Architecture invariant: no I/O here; the rules are plain functions.
+//!
+//! # Example
+//!
+//! ```
+//! use orgs::{Action, OrgTitle, Role, RolePolicy};
+//!
+//! // Label Studio's default: every member sees the invite link; only the
+//! // owner and administrators reset it.
+//! let policy = RolePolicy::default();
+//! let member = Role::parse("member").unwrap();
+//! assert!(policy.may(member, Action::ViewInviteLink));
+//! assert!(!policy.may(member, Action::ResetInviteLink));
+//! assert!(policy.may(Role::Administrator, Action::ResetInviteLink));
+//! // A deployment may keep the link to managers.
+//! let strict = RolePolicy { members_see_invite_link: false };
+//! assert!(!strict.may(member, Action::ViewInviteLink));
+//!
+//! assert!(Role::parse("superuser").is_err());
+//! assert!(OrgTitle::parse("").is_err());
+//! assert_eq!(OrgTitle::parse("Annotators").unwrap().as_str(), "Annotators");
+//! ```
 #![forbid(unsafe_code)]
 
 use thiserror::Error;

@@ -1,6 +1,30 @@
 //! The sign-up decision: one pure function from the instance's policy and
 //! the request to allow or deny, with the reason. Every path that creates an
 //! account goes through the use-case that calls it.
+//!
+//! # Example
+//!
+//! The caller looks the presented invite up in its own storage, then asks:
+//!
+//! ```
+//! use signup_policy::{Allow, Channel, Decision, Deny, Invite, Mode, Request, decide};
+//!
+//! // LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true: no link, no account.
+//! let stranger = Request { channel: Channel::SelfService, invite: Invite::<u64>::Absent };
+//! assert_eq!(decide(Mode::InviteOnly, stranger), Decision::Deny(Deny::InviteRequired));
+//!
+//! // The current link of organization 7: the account joins it.
+//! let invited = Request { channel: Channel::SelfService, invite: Invite::Valid(7u64) };
+//! assert_eq!(decide(Mode::InviteOnly, invited), Decision::Allow(Allow::JoinByInvite(7)));
+//!
+//! // A link from before a reset is refused whatever the mode.
+//! let stale = Request { channel: Channel::SelfService, invite: Invite::<u64>::Stale };
+//! assert!(!decide(Mode::Open, stale).is_allowed());
+//!
+//! // An administrator creating someone is allowed on purpose.
+//! let admin = Request { channel: Channel::AdministratorCreated, invite: Invite::<u64>::Absent };
+//! assert_eq!(decide(Mode::InviteOnly, admin), Decision::Allow(Allow::AdministratorCreated));
+//! ```
 #![forbid(unsafe_code)]
 
 /// Who may sign themselves up.
