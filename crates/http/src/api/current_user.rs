@@ -97,7 +97,7 @@ fn refuse_project(q: &HotkeysQuery) -> Result<()> {
 }
 
 /// The caller's hotkeys.
-#[utoipa::path(get, path = "/api/current-user/hotkeys", tag = "current user", params(("project" = Option<String>, Query, description = "Refused: this server has no projects")), responses((status = 200, description = "The caller's hotkeys", body = super::schema::Hotkeys), super::schema::Errors))]
+#[utoipa::path(get, path = "/api/current-user/hotkeys", tag = "current user", responses((status = 200, description = "The caller's hotkeys", body = super::schema::Hotkeys), super::schema::Errors))]
 pub(super) async fn get_hotkeys(
     auth: Authenticated,
     Query(q): Query<HotkeysQuery>,
@@ -108,7 +108,7 @@ pub(super) async fn get_hotkeys(
 }
 
 /// Change the caller's hotkeys.
-#[utoipa::path(patch, path = "/api/current-user/hotkeys", tag = "current user", params(("project" = Option<String>, Query, description = "Refused: this server has no projects")), request_body(content = super::schema::Hotkeys, content_type = "application/json", description = "The hotkeys"), responses((status = 200, description = "The hotkeys, changed", body = super::schema::Hotkeys), super::schema::Errors))]
+#[utoipa::path(patch, path = "/api/current-user/hotkeys", tag = "current user", request_body(content = super::schema::HotkeysPatch, content_type = "application/json", description = "The hotkeys"), responses((status = 200, description = "The hotkeys, changed", body = super::schema::Hotkeys), super::schema::Errors))]
 pub(super) async fn patch_hotkeys<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,

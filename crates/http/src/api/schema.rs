@@ -189,6 +189,7 @@ pub(super) struct PersonalToken {
 #[derive(ToSchema)]
 pub(super) struct RefreshBody {
     /// A personal access token (the refresh token).
+    #[schema(min_length = 1)]
     refresh: String,
 }
 
@@ -223,25 +224,64 @@ pub(super) struct Hotkeys {
     custom_hotkeys: (),
 }
 
+/// The hotkeys, and nothing else (another field is refused).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HotkeysPatch {
+    #[schema(value_type = Object)]
+    custom_hotkeys: serde_json::Value,
+}
+
+/// A role a new user can be given (there is one owner).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(super) enum NewRole {
+    Administrator,
+    Member,
+}
+
 #[derive(ToSchema)]
 pub(super) struct UserCreate {
+    #[schema(
+        max_length = 150,
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]+\\s*$"
+    )]
     username: String,
+    /// Unique, whatever its case (400 when taken, as in Label Studio).
+    #[schema(
+        max_length = 254,
+        pattern = "^[a-z0-9]{1,30}([._+-][a-z0-9]{1,30})?@([a-z0-9]{1,30}(-[a-z0-9]{1,30})?\\.){1,4}[a-z]{2,20}$"
+    )]
     email: String,
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     first_name: Option<String>,
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     last_name: Option<String>,
-    /// Checked by the password policy; without one the user cannot log in
-    /// until one is set.
+    /// Checked by the password policy (8 to 128 characters by default);
+    /// without one the user cannot log in until one is set.
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     password: Option<String>,
     /// member (default) or administrator.
-    role: Option<String>,
+    role: Option<NewRole>,
 }
 
 /// The fields a user may change; `email` is read-only (405).
 #[derive(ToSchema)]
 pub(super) struct UserPatch {
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     first_name: Option<String>,
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     last_name: Option<String>,
+    #[schema(
+        max_length = 150,
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]+\\s*$"
+    )]
     username: Option<String>,
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     phone: Option<String>,
     allow_newsletters: Option<bool>,
     /// An organization the user is a member of.
@@ -250,20 +290,32 @@ pub(super) struct UserPatch {
 
 #[derive(ToSchema)]
 pub(super) struct OrganizationCreate {
+    #[schema(
+        max_length = 1000,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     title: String,
 }
 
 #[derive(ToSchema)]
 pub(super) struct OrganizationPatch {
+    #[schema(
+        max_length = 1000,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     title: Option<String>,
-    /// An email address, or null.
+    /// An email address; null or "" clears it.
+    #[schema(
+        max_length = 254,
+        pattern = "^([a-z0-9]{1,30}([._+-][a-z0-9]{1,30})?@([a-z0-9]{1,30}(-[a-z0-9]{1,30})?\\.){1,4}[a-z]{2,20})?$"
+    )]
     contact_info: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub(super) struct MembershipPatch {
-    /// owner, administrator or member.
-    role: String,
+    /// There is one owner: ownership is not given here.
+    role: NewRole,
 }
 
 #[derive(ToSchema)]
@@ -286,6 +338,19 @@ struct Security;
 
 impl utoipa::Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        // A PATCH without a body changes nothing and answers the resource:
+        // its body is optional (utoipa marks every body required).
+        for item in doc.paths.paths.values_mut() {
+            let patch = item.patch.as_mut().filter(|op| {
+                // The hotkeys are the body: that one is required.
+                op.operation_id.as_deref() != Some("patch_hotkeys")
+            });
+            if let Some(utoipa::openapi::RefOr::T(body)) =
+                patch.and_then(|op| op.request_body.as_mut())
+            {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
         let c = doc.components.get_or_insert_with(Default::default);
         c.add_security_scheme(
             "token",

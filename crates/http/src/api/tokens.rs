@@ -53,7 +53,7 @@ fn refresh_field(body: &serde_json::Map<String, Value>) -> Result<String> {
 }
 
 /// Unauthenticated, like simplejwt's: the refresh token is the credential.
-#[utoipa::path(post, path = "/api/token/refresh", tag = "personal access tokens", request_body(content = super::schema::RefreshBody, content_type = "application/json", description = "The personal access token"), responses((status = 200, description = "A short-lived access token", body = super::schema::AccessToken), super::schema::Errors))]
+#[utoipa::path(post, path = "/api/token/refresh", tag = "personal access tokens", security(()), request_body(content = super::schema::RefreshBody, content_type = "application/json", description = "The personal access token"), responses((status = 200, description = "A short-lived access token", body = super::schema::AccessToken), super::schema::Errors))]
 pub(super) async fn refresh_token<S: Store>(
     State(st): State<Shared<S>>,
     JsonObject(body): JsonObject,
