@@ -81,6 +81,33 @@ fn free_port() -> u16 {
 }
 
 impl TlsPostgres {
+    /// Whether this machine can run one: root (the server runs as
+    /// `postgres` through `runuser`), Debian's server binaries, `openssl`.
+    pub fn available() -> Result<(), String> {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        if !root {
+            return Err("not root (the test's PostgreSQL runs as the postgres user)".into());
+        }
+        for tool in ["runuser", "openssl"] {
+            let found = Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !found {
+                return Err(format!("{tool} is not installed"));
+            }
+        }
+        if !Path::new("/usr/lib/postgresql").is_dir() {
+            return Err(
+                "PostgreSQL's server binaries (/usr/lib/postgresql) are not installed".into(),
+            );
+        }
+        Ok(())
+    }
+
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();

@@ -44,19 +44,33 @@ pub fn command(name: &str, home: &Path) -> Command {
 /// owner `owner@example.com`, password `owner-password-1`, token `owner-token-1`.
 pub fn owner_server(home: &Path, data: &Path) -> Command {
     let mut cmd = command("ls-server", home);
-    cmd.arg("--data-dir").arg(data).args([
-        "start",
-        "-p",
-        "0",
-        "--username",
-        "owner@example.com",
-        "--password",
-        "owner-password-1",
-        "--user-token",
-        "owner-token-1",
-    ]);
+    cmd.arg("--data-dir").arg(data).args(FIRST_RUN_START);
     cmd
 }
+
+/// [`owner_server`] on the PostgreSQL database at `url`, with the
+/// deployment secret `secret` (`LS_SECRET_KEY`).
+pub fn owner_server_on(home: &Path, url: &str, secret: &str) -> Command {
+    let mut cmd = command("ls-server", home);
+    cmd.env("LS_SECRET_KEY", secret)
+        .arg("--database-url")
+        .arg(url)
+        .args(FIRST_RUN_START);
+    cmd
+}
+
+/// `start` on a free port with the first-run owner.
+const FIRST_RUN_START: [&str; 9] = [
+    "start",
+    "-p",
+    "0",
+    "--username",
+    "owner@example.com",
+    "--password",
+    "owner-password-1",
+    "--user-token",
+    "owner-token-1",
+];
 
 /// `ls-admin --data-dir DATA ARGS…` with `home` as its home.
 pub fn admin(home: &Path, data: &Path, args: &[&str], stdin: Option<&str>) -> Output {

@@ -11,7 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ls_integration::http::Client;
-use ls_integration::process::{Server, admin, admin_ok, command, owner_server, without_throttling};
+use ls_integration::process::{
+    Server, admin, admin_ok, command, owner_server, owner_server_on, without_throttling,
+};
 use sea_orm::ConnectionTrait as _;
 use serde_json::json;
 
@@ -109,11 +111,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_write() {
         None,
     );
     assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(
-        out.stderr.contains("ls-server is running"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("is using"), "{}", out.stderr);
     let live_emails = emails(addr);
     assert_eq!(
         live_emails.len(),
@@ -274,22 +272,8 @@ fn restores_that_cannot_be_right_are_refused_and_change_nothing() {
 
 const SECRET: &str = "5e1f2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-fn pg_server(home: &Path, url: &str, first_run: bool) -> Server {
-    let mut cmd = command("ls-server", home);
-    cmd.env("LS_SECRET_KEY", SECRET)
-        .arg("--database-url")
-        .arg(url)
-        .args(["start", "-p", "0"]);
-    if first_run {
-        cmd.args([
-            "--username",
-            "owner@example.com",
-            "--password",
-            "owner-password-1",
-            "--user-token",
-            "owner-token-1",
-        ]);
-    }
+fn pg_server(home: &Path, url: &str) -> Server {
+    let mut cmd = owner_server_on(home, url, SECRET);
     without_throttling(&mut cmd);
     Server::start(cmd).unwrap()
 }
@@ -302,7 +286,7 @@ fn postgres_backs_up_with_pg_dump_and_restores_with_pg_restore() {
     let source = rt.block_on(ls_integration::pg::PgDatabase::create("dump_src"));
     let target = rt.block_on(ls_integration::pg::PgDatabase::create("dump_dst"));
     let home = tempfile::tempdir().unwrap();
-    let live = pg_server(home.path(), &source.url, true);
+    let live = pg_server(home.path(), &source.url);
     let mut client = Client::with_token(live.addr, "owner-token-1");
     for i in 0..25 {
         let resp = client.json(
@@ -341,9 +325,43 @@ fn postgres_backs_up_with_pg_dump_and_restores_with_pg_restore() {
         .status()
         .unwrap();
     assert!(status.success());
-    let restored = pg_server(home.path(), &target.url, false);
+    let restored = pg_server(home.path(), &target.url);
     assert_eq!(emails(restored.addr), want);
     restored.stop();
     rt.block_on(source.drop_database());
     rt.block_on(target.drop_database());
+}
+
+/// While a restore holds the directory, a server does not start on it and
+/// `ls-admin` does not open it (they never wait: they say so).
+#[test]
+fn nothing_opens_the_database_while_a_restore_holds_the_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    server(home.path(), &data).stop();
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(data.join("ls-server.lock"))
+        .unwrap();
+    lock.lock().unwrap(); // what `ls-admin restore` takes
+    let out = ls_integration::process::run_limited(
+        owner_server(home.path(), &data),
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("restore is bringing a backup"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(home.path(), &data, &["user", "list"], None);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("restore is bringing a backup"),
+        "{}",
+        out.stderr
+    );
+    lock.unlock().unwrap();
+    admin_ok(home.path(), &data, &["user", "list"], None);
 }

@@ -14,23 +14,7 @@ const SDK: &str = "label-studio-sdk==2.1.2";
 #[test]
 fn label_studio_sdk_drives_the_server() {
     let home = tempfile::tempdir().unwrap();
-    let venv = home.path().join("venv");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let status = Command::new(&python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .expect("python3 is needed for the SDK test");
-    assert!(status.success(), "python3 -m venv failed");
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", SDK])
-        .output()
-        .unwrap();
-    assert!(
-        pip.status.success(),
-        "pip install {SDK} failed:\n{}",
-        String::from_utf8_lossy(&pip.stderr)
-    );
+    let bin = ls_integration::python::venv(home.path(), &[SDK]);
 
     let mut cmd = command("ls-server", home.path());
     cmd.arg("--data-dir").arg(home.path().join("data")).args([
@@ -46,7 +30,7 @@ fn label_studio_sdk_drives_the_server() {
     ]);
     let server = Server::start(cmd).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk/drive_sdk.py");
-    let out = Command::new(venv.join("bin/python"))
+    let out = Command::new(bin.join("python"))
         .arg(&script)
         .env("LS_URL", format!("http://{}", server.addr))
         .env("LS_TOKEN", "owner-token-0001")

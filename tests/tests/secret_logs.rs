@@ -12,7 +12,7 @@ use serde_json::json;
 fn a_full_session_at_trace_level_logs_no_secret() {
     let log = full_session("text");
     assert!(
-        log.matches("request").count() >= 10,
+        log.matches("ls_http::access").count() >= 10,
         "requests are logged:\n{log}"
     );
 }

@@ -231,18 +231,7 @@ impl PasswordSource {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Docs(what) = &cli.command {
-        return match infra::cli_docs::run(<Cli as clap::CommandFactory>::command(), what) {
-            Ok(written) => {
-                for p in written {
-                    println!("{}", p.display());
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("ls-admin: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return infra::cli_docs::answer(<Cli as clap::CommandFactory>::command(), what);
     }
     let settings = match infra::config::load_common(&cli.common) {
         Ok(s) => s,
@@ -300,6 +289,15 @@ fn main() -> ExitCode {
         Command::Restore { from } => return finish(runtime.block_on(restore(&settings, from))),
         _ => {}
     }
+    // A restore waits for this command, and this command refuses while
+    // a restore runs.
+    let _data_dir_lock = match infra::backup::hold_data_dir(&settings, false) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("ls-admin: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = runtime.block_on(async {
         let opened = match (infra::services_as(&settings, open).await, &scratch) {
             (Err(infra::InfraError::NoDeployment(_)), Some(dir)) => {

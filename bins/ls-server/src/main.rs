@@ -110,18 +110,7 @@ fn main() -> ExitCode {
         Some(Command::Start(args)) => args,
         None => StartArgs::default(),
         Some(Command::Docs(what)) => {
-            return match infra::cli_docs::run(<Cli as clap::CommandFactory>::command(), &what) {
-                Ok(written) => {
-                    for p in written {
-                        println!("{}", p.display());
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("ls-server: {e}");
-                    ExitCode::FAILURE
-                }
-            };
+            return infra::cli_docs::answer(<Cli as clap::CommandFactory>::command(), &what);
         }
     };
     if flags.user_token.as_deref() == Some("") {
@@ -214,6 +203,15 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `ls-admin restore` refuses while this is held (and this start while
+    // a restore runs): taken before the database is opened.
+    let _data_dir_lock = match infra::backup::hold_data_dir(&settings, true) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("ls-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let services = match infra::services_as(&settings, open).await {
         Ok(s) => Arc::new(s),
         Err(e @ (infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_))) => {
@@ -224,19 +222,6 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
             eprintln!("ls-server: {e}");
             return ExitCode::FAILURE;
         }
-    };
-    // `ls-admin restore` refuses while this is held.
-    let _server_lock = match &settings.database {
-        infra::DatabaseTarget::Sqlite(path) => {
-            match infra::data_dir::hold_server_lock(path.parent().unwrap_or(&settings.data_dir)) {
-                Ok(lock) => Some(lock),
-                Err(e) => {
-                    eprintln!("ls-server: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        infra::DatabaseTarget::Postgres(_) => None,
     };
     if let Some(m) = &metrics {
         let s = Arc::clone(&services);

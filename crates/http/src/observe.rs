@@ -36,6 +36,24 @@ pub(crate) async fn record_route(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The method as a label: the standard ones, and `other` for the rest (a
+/// client could otherwise make a new series with every made-up method).
+fn known_method(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// A request id a proxy may hand us: 1 to 128 visible ASCII characters
 /// with no quote or backslash (it goes into log lines as is).
 fn sane(id: &str) -> bool {
@@ -72,8 +90,10 @@ pub(crate) async fn observe(req: Request, next: Next, trusted: Arc<[ipnet::IpNet
         .and_then(|v| v.to_str().ok())
         .filter(|v| from_proxy && sane(v))
         .map_or_else(generated, str::to_owned);
-    let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %id);
+    let method = known_method(req.method());
+    // At error level, so that it is there whatever the filter: every line
+    // logged while serving the request carries its id.
+    let span = tracing::error_span!("request", request_id = %id);
     let mut resp = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let route = resp
@@ -91,7 +111,7 @@ pub(crate) async fn observe(req: Request, next: Next, trusted: Arc<[ipnet::IpNet
             "request"
         );
     });
-    crate::metrics::record_request(method.as_str(), route, status, elapsed);
+    crate::metrics::record_request(method, route, status, elapsed);
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }

@@ -110,6 +110,27 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
+/// The shared lock of the data directory that holds `settings`' SQLite
+/// database, taken before the database is opened by a server or an
+/// `ls-admin` command; `None` on PostgreSQL, or when the directory does not
+/// exist and `create` is false. Refused while a restore runs.
+pub fn hold_data_dir(
+    settings: &Settings,
+    create: bool,
+) -> Result<Option<crate::data_dir::ServerLock>, InfraError> {
+    let DatabaseTarget::Sqlite(db) = &settings.database else {
+        return Ok(None);
+    };
+    let dir = db.parent().unwrap_or(&settings.data_dir);
+    if !dir.is_dir() {
+        if !create {
+            return Ok(None);
+        }
+        crate::data_dir::ensure(dir)?;
+    }
+    crate::data_dir::share(dir).map(Some)
+}
+
 /// A consistent copy of the live database into the new file `to`, made
 /// while the server serves. `include_secret` puts the data directory's
 /// deployment secret in it too. Never overwrites a file.
@@ -122,6 +143,7 @@ pub async fn backup(
     if !crate::deployment::sqlite_database_present(db) {
         return Err(crate::deployment::no_deployment(db, &settings.data_dir));
     }
+    let _shared = hold_data_dir(settings, false)?;
     if to.exists() {
         return Err(InfraError::Backup(format!(
             "{} exists already: name a new file (a backup never overwrites one)",
@@ -162,7 +184,13 @@ pub async fn backup(
         }
     };
     // Linked into place: a file that appeared meanwhile is not replaced.
-    let linked = std::fs::hard_link(&tmp, to);
+    // Where the filesystem has no hard links, renamed (checked just before).
+    let linked = match std::fs::hard_link(&tmp, to) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !to.exists() => {
+            std::fs::rename(&tmp, to)
+        }
+        other => other,
+    };
     let _ = std::fs::remove_file(&tmp);
     linked.map_err(io(to))?;
     sync_dir(parent);
@@ -344,7 +372,7 @@ async fn examine(from: &Path) -> Result<Examined, InfraError> {
 /// directory, when the file is not an intact ls-users backup, when its
 /// schema is newer than this binary's, or when its deployment secret is
 /// not the one the directory (or `LS_SECRET_KEY`) has. The database that
-/// was there is kept beside it (`…before-restore-<time>`).
+/// was there is kept beside it (`…before-restore-<time>-<pid>`).
 pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, InfraError> {
     let db = sqlite_only(settings)?;
     if !from.is_file() {
@@ -355,14 +383,6 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
     }
     let examined = examine(from).await?;
     let dir = db.parent().unwrap_or(&settings.data_dir).to_owned();
-    crate::data_dir::ensure(&dir)?;
-    let Some(_lock) = crate::data_dir::try_exclusive_lock(&dir)? else {
-        return Err(InfraError::Backup(format!(
-            "an ls-server is running on {}: stop it (every instance) before restoring; nothing \
-             was changed",
-            dir.display()
-        )));
-    };
     let configured = settings.secret_key.as_ref().map(app::SecretString::expose);
     let present = secret::load(configured, &settings.data_dir)?;
     let carried = match examined.facts.get("secret_key") {
@@ -396,6 +416,15 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
             }
         )));
     }
+    // Every check passed: only now is anything written.
+    crate::data_dir::ensure(&dir)?;
+    let Some(_lock) = crate::data_dir::try_exclusive_lock(&dir)? else {
+        return Err(InfraError::Backup(format!(
+            "an ls-server (or another ls-admin) is using {}: stop every server on it before \
+             restoring; nothing was changed",
+            dir.display()
+        )));
+    };
     // A private copy, made ready beside the database, then renamed in.
     let tmp = dir.join(format!(".ls-users.restore-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
@@ -404,28 +433,31 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    let previous = if db.exists() {
-        let stamp = now_micros() / 1_000_000;
-        let aside = with_suffix(db, &format!(".before-restore-{stamp}"));
-        std::fs::rename(db, &aside).map_err(io(db))?;
-        // Its WAL goes with it (SQLite finds it by name), so the set-aside
-        // database keeps its last commits.
-        for suffix in ["-wal", "-shm"] {
-            let from = with_suffix(db, suffix);
-            if from.exists() {
-                std::fs::rename(&from, with_suffix(&aside, suffix)).map_err(io(&from))?;
+    let secret_written = present.is_none();
+    if secret_written && secret::install(&settings.data_dir, key)? != key {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(InfraError::Backup(format!(
+            "another deployment secret appeared in {} meanwhile; nothing was changed",
+            settings.data_dir.display()
+        )));
+    }
+    // What was there goes aside under a name of its own, the WAL and shared
+    // memory with it (SQLite finds them by name), even without a database
+    // beside them: a stale WAL next to the new file would be replayed into it.
+    let stamp = format!(".before-restore-{}-{}", now_micros(), std::process::id());
+    let aside = with_suffix(db, &stamp);
+    let mut previous = None;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let from = with_suffix(db, suffix);
+        if from.exists() {
+            std::fs::rename(&from, with_suffix(&aside, suffix)).map_err(io(&from))?;
+            if suffix.is_empty() {
+                previous = Some(aside.clone());
             }
         }
-        Some(aside)
-    } else {
-        None
-    };
+    }
     std::fs::rename(&tmp, db).map_err(io(db))?;
     sync_dir(&dir);
-    let secret_written = present.is_none();
-    if secret_written {
-        secret::install(&settings.data_dir, key)?;
-    }
     Ok(RestoreReport {
         database: db.to_owned(),
         users: examined.users,
@@ -437,13 +469,26 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
 }
 
 async fn prepare(from: &Path, tmp: &Path) -> Result<(), InfraError> {
-    {
-        let mut out = create_private(tmp).map_err(io(tmp))?;
-        let mut src = std::fs::File::open(from).map_err(io(from))?;
-        std::io::copy(&mut src, &mut out).map_err(io(tmp))?;
-    }
+    let tmp_str = tmp
+        .to_str()
+        .ok_or_else(|| InfraError::Backup(format!("{}: the path is not UTF-8", tmp.display())))?;
+    // Through SQLite, not a byte copy: a source with commits still in its
+    // WAL (a set-aside database, say) comes whole.
+    create_private(tmp).map_err(io(tmp))?;
+    let mut src = connect(from, true).await?;
+    sea_orm::sqlx::query("VACUUM INTO ?1")
+        .bind(tmp_str)
+        .execute(&mut src)
+        .await
+        .map_err(fail(from))?;
+    let _ = src.close().await;
     let mut conn = connect(tmp, false).await?;
     let f = fail(tmp);
+    // The carried secret leaves no trace in free pages.
+    sea_orm::sqlx::query("PRAGMA secure_delete = ON")
+        .execute(&mut conn)
+        .await
+        .map_err(&f)?;
     sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(format!(
         "DROP TABLE IF EXISTS {META}"
     )))

@@ -23,6 +23,24 @@ pub enum DocsCommand {
     },
 }
 
+/// A binary's whole answer to `what`: the files written (one a line), or
+/// the error on stderr and a failing exit code.
+pub fn answer(cmd: clap::Command, what: &DocsCommand) -> std::process::ExitCode {
+    let name = cmd.get_name().to_owned();
+    match run(cmd, what) {
+        Ok(written) => {
+            for p in written {
+                println!("{}", p.display());
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs `what` for the binary described by `cmd`: what it wrote, or the error.
 pub fn run(mut cmd: clap::Command, what: &DocsCommand) -> std::io::Result<Vec<PathBuf>> {
     match what {

@@ -49,26 +49,31 @@ pub fn ensure(dir: &Path) -> Result<(), crate::InfraError> {
     Ok(())
 }
 
-/// The file a running `ls-server` holds a shared lock on, so that
-/// `ls-admin restore` can tell that a server uses the directory.
+/// The file every `ls-server` and `ls-admin` using the directory holds a
+/// shared lock on, so that `ls-admin restore` can tell that it is in use.
 pub fn server_lock_path(dir: &Path) -> PathBuf {
     dir.join("ls-server.lock")
 }
 
-/// Held while a server runs on the data directory: a shared lock (several
-/// servers may share a directory), released when the process ends, even
-/// by a crash.
+/// Held while a server (or an `ls-admin` command) uses the data
+/// directory: a shared lock (several may share it), released when the
+/// process ends, even by a crash.
 #[derive(Debug)]
 pub struct ServerLock(#[allow(dead_code)] std::fs::File);
 
-/// Take the shared server lock of `dir`. `ls-admin restore` takes it
-/// exclusively and so refuses while a server holds it.
-pub fn hold_server_lock(dir: &Path) -> Result<ServerLock, crate::InfraError> {
+/// The shared lock of `dir` (which exists); `Err` naming the restore
+/// while `ls-admin restore` holds it exclusively (never waited for).
+pub fn share(dir: &Path) -> Result<ServerLock, crate::InfraError> {
     let path = server_lock_path(dir);
     let file = open_lock(&path)?;
-    file.lock_shared()
-        .map_err(|source| crate::InfraError::Io { path, source })?;
-    Ok(ServerLock(file))
+    match file.try_lock_shared() {
+        Ok(()) => Ok(ServerLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(crate::InfraError::Backup(format!(
+            "ls-admin restore is bringing a backup into {}: wait until it has finished",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(source)) => Err(crate::InfraError::Io { path, source }),
+    }
 }
 
 /// The exclusive lock, when no server holds the shared one; `None` while

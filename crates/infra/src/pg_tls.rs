@@ -5,6 +5,11 @@
 //! One libpq rule sqlx does not follow is applied here: `sslmode=require`
 //! with an `sslrootcert` verifies the server's certificate against it (as
 //! `verify-ca`); sqlx alone would encrypt without checking anything.
+//!
+//! One difference remains, and is warned about at start: sqlx trusts the
+//! system's roots *and* the `sslrootcert`, where libpq trusts only the
+//! latter. `verify-full` is unaffected (the name must match too); with
+//! `verify-ca` any publicly trusted certificate passes.
 
 /// libpq's modes.
 const MODES: &[&str] = &[
@@ -41,11 +46,12 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `url` with libpq's TLS rules applied, or what is wrong with its TLS
-/// parameters (never the URL itself: it may hold a password).
-pub(crate) fn libpq_rules(url: &str) -> Result<String, String> {
+/// `url` with libpq's TLS rules applied, and warnings for the log; or
+/// what is wrong with its TLS parameters (never the URL itself: it may
+/// hold a password).
+pub(crate) fn libpq_rules(url: &str) -> Result<(String, Vec<String>), String> {
     let Some((base, query)) = url.split_once('?') else {
-        return Ok(url.to_owned());
+        return Ok((url.to_owned(), Vec::new()));
     };
     let mut mode: Option<(usize, String)> = None;
     let mut root_cert = None;
@@ -73,13 +79,18 @@ pub(crate) fn libpq_rules(url: &str) -> Result<String, String> {
             _ => {}
         }
     }
+    let ca_only = "database_url: sslmode=verify-ca (or require with an sslrootcert) checks \
+        the certificate's chain but not its name, and the system's trusted roots count as \
+        well as sslrootcert: a certificate from any public CA passes. Use sslmode=verify-full"
+        .to_owned();
     match (mode, root_cert) {
         (Some((i, m)), Some(_)) if m == "require" => {
             let mut params: Vec<String> = params.iter().map(|p| (*p).to_owned()).collect();
             params[i] = "sslmode=verify-ca".into();
-            Ok(format!("{base}?{}", params.join("&")))
+            Ok((format!("{base}?{}", params.join("&")), vec![ca_only]))
         }
-        _ => Ok(url.to_owned()),
+        (Some((_, m)), _) if m == "verify-ca" => Ok((url.to_owned(), vec![ca_only])),
+        _ => Ok((url.to_owned(), Vec::new())),
     }
 }
 
@@ -90,9 +101,9 @@ mod tests {
     #[test]
     fn modes_and_root_certs() {
         let u = "postgres://u:p@h/db";
-        assert_eq!(libpq_rules(u).unwrap(), u);
+        assert_eq!(libpq_rules(u).unwrap(), (u.to_owned(), vec![]));
         let prefer = format!("{u}?sslmode=prefer&application_name=x");
-        assert_eq!(libpq_rules(&prefer).unwrap(), prefer);
+        assert_eq!(libpq_rules(&prefer).unwrap(), (prefer, vec![]));
         let e = libpq_rules(&format!("{u}?sslmode=verify_full")).unwrap_err();
         assert!(e.contains("verify-full") && !e.contains("u:p"), "{e}");
         let e =
@@ -102,11 +113,10 @@ mod tests {
         let ca = dir.path().join("ca dir.crt");
         std::fs::write(&ca, "x").unwrap();
         let enc = ca.display().to_string().replace(' ', "%20");
-        assert_eq!(
-            libpq_rules(&format!("{u}?sslmode=require&sslrootcert={enc}")).unwrap(),
-            format!("{u}?sslmode=verify-ca&sslrootcert={enc}")
-        );
+        let (url, warned) = libpq_rules(&format!("{u}?sslmode=require&sslrootcert={enc}")).unwrap();
+        assert_eq!(url, format!("{u}?sslmode=verify-ca&sslrootcert={enc}"));
+        assert!(warned[0].contains("verify-full"));
         let full = format!("{u}?sslrootcert={enc}&sslmode=verify-full");
-        assert_eq!(libpq_rules(&full).unwrap(), full);
+        assert_eq!(libpq_rules(&full).unwrap(), (full, vec![]));
     }
 }

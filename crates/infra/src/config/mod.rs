@@ -265,7 +265,7 @@ pub fn load(common: &CommonArgs, flags: &impl Serialize) -> Result<Settings, Con
     let fig = figment(common, flags);
     let raw: Raw = fig.extract().map_err(describe)?;
     let mut settings = validate(raw)?;
-    settings.warnings = warnings;
+    settings.warnings.extend(warnings);
     Ok(settings)
 }
 
@@ -367,12 +367,15 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
     let configured_dir = raw.data_dir.filter(|p| !p.as_os_str().is_empty());
     let data_dir_explicit = configured_dir.is_some();
     let data_dir = configured_dir.unwrap_or_else(default_data_dir);
+    let mut tls_warnings = Vec::new();
     let database = match non_empty(raw.database_url) {
         None => DatabaseTarget::Sqlite(crate::data_dir::sqlite_path(&data_dir)),
         Some(url) => {
             let u = url.expose();
             if u.starts_with("postgres://") || u.starts_with("postgresql://") {
-                let url = crate::pg_tls::libpq_rules(u).map_err(|m| invalid("database_url", m))?;
+                let (url, warned) =
+                    crate::pg_tls::libpq_rules(u).map_err(|m| invalid("database_url", m))?;
+                tls_warnings = warned;
                 DatabaseTarget::Postgres(SecretString::new(url))
             } else if let Some(path) = u.strip_prefix("sqlite://") {
                 DatabaseTarget::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path)))
@@ -493,15 +496,28 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         "json" => crate::telemetry::LogFormat::Json,
         _ => return Err(invalid("log_format", "expected \"text\" or \"json\"")),
     };
-    let metrics_listen = match raw.metrics_listen.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(a) => Some(a.parse().map_err(|_| {
-            invalid(
-                "metrics_listen",
-                "expected an address and port such as 127.0.0.1:9464",
-            )
-        })?),
-    };
+    let metrics_listen: Option<std::net::SocketAddr> =
+        match raw.metrics_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(a.parse().map_err(|_| {
+                invalid(
+                    "metrics_listen",
+                    "expected an IP address and a port such as 127.0.0.1:9464 (not a host name)",
+                )
+            })?),
+        };
+    if let Some(m) = metrics_listen
+        && m.port() != 0
+        && m.port() == raw.port
+    {
+        return Err(invalid(
+            "metrics_listen",
+            format!(
+                "port {} is the server's own (port): give metrics another one",
+                m.port()
+            ),
+        ));
+    }
     let metrics_token = non_empty(raw.metrics_token);
     if metrics_token.as_ref().is_some_and(|t| {
         t.expose().chars().count() < 16 || t.expose().contains(char::is_whitespace)
@@ -557,7 +573,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         log_format,
         metrics_listen,
         metrics_token,
-        warnings: Vec::new(),
+        warnings: tls_warnings,
     })
 }
 
