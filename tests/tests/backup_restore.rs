@@ -364,4 +364,12 @@ fn nothing_opens_the_database_while_a_restore_holds_the_directory() {
     );
     lock.unlock().unwrap();
     admin_ok(home.path(), &data, &["user", "list"], None);
+
+    // A directory without a deployment gets no lock file from ls-admin
+    // (nor anything else): a mistyped --data-dir stays as it was.
+    let other = home.path().join("not-a-deployment");
+    std::fs::create_dir(&other).unwrap();
+    let out = admin(home.path(), &other, &["user", "list"], None);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0);
 }

@@ -282,7 +282,17 @@ fn main() -> ExitCode {
         infra::Open::Existing
     };
     match &cli.command {
-        Command::Doctor => return finish(runtime.block_on(doctor(&settings))),
+        Command::Doctor => {
+            // Doctor migrates an intact database: not while a restore swaps it.
+            let _lock = match infra::backup::hold_data_dir(&settings, false) {
+                Ok(lock) => lock,
+                Err(e) => {
+                    eprintln!("ls-admin: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            return finish(runtime.block_on(doctor(&settings)));
+        }
         Command::Backup { to, without_secret } => {
             return finish(runtime.block_on(backup(&settings, to, !without_secret)));
         }
@@ -291,8 +301,12 @@ fn main() -> ExitCode {
     }
     // A restore waits for this command, and this command refuses while
     // a restore runs.
-    let _data_dir_lock = match infra::backup::hold_data_dir(&settings, false) {
+    let _data_dir_lock = match infra::backup::hold_data_dir(&settings, creates && !dry_run) {
         Ok(lock) => lock,
+        Err(e @ (infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_))) => {
+            eprintln!("ls-admin: {e}");
+            return ExitCode::from(USAGE);
+        }
         Err(e) => {
             eprintln!("ls-admin: {e}");
             return ExitCode::FAILURE;

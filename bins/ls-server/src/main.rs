@@ -207,6 +207,10 @@ async fn run(settings: Settings, open: infra::Open) -> ExitCode {
     // a restore runs): taken before the database is opened.
     let _data_dir_lock = match infra::backup::hold_data_dir(&settings, true) {
         Ok(lock) => lock,
+        Err(e @ (infra::InfraError::NoDeployment(_) | infra::InfraError::NotADirectory(_))) => {
+            eprintln!("ls-server: {e}");
+            return ExitCode::from(USAGE);
+        }
         Err(e) => {
             eprintln!("ls-server: {e}");
             return ExitCode::FAILURE;

@@ -91,8 +91,8 @@ pub(crate) async fn observe(req: Request, next: Next, trusted: Arc<[ipnet::IpNet
         .filter(|v| from_proxy && sane(v))
         .map_or_else(generated, str::to_owned);
     let method = known_method(req.method());
-    // At error level, so that it is there whatever the filter: every line
-    // logged while serving the request carries its id.
+    // At error level, so that a filter by level (`warn`, say) keeps it:
+    // every line logged while serving the request carries its id.
     let span = tracing::error_span!("request", request_id = %id);
     let mut resp = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();

@@ -112,8 +112,9 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// The shared lock of the data directory that holds `settings`' SQLite
 /// database, taken before the database is opened by a server or an
-/// `ls-admin` command; `None` on PostgreSQL, or when the directory does not
-/// exist and `create` is false. Refused while a restore runs.
+/// `ls-admin` command; `None` on PostgreSQL. With `create` false, nothing
+/// is written where there is no database yet (a mistyped `--data-dir`
+/// stays untouched): `None` then too. Refused while a restore runs.
 pub fn hold_data_dir(
     settings: &Settings,
     create: bool,
@@ -122,13 +123,12 @@ pub fn hold_data_dir(
         return Ok(None);
     };
     let dir = db.parent().unwrap_or(&settings.data_dir);
-    if !dir.is_dir() {
-        if !create {
-            return Ok(None);
-        }
+    if create {
         crate::data_dir::ensure(dir)?;
+    } else if !crate::deployment::sqlite_database_present(db) {
+        return Ok(None);
     }
-    crate::data_dir::share(dir).map(Some)
+    crate::data_dir::share(dir)
 }
 
 /// A consistent copy of the live database into the new file `to`, made
@@ -140,10 +140,10 @@ pub async fn backup(
     include_secret: bool,
 ) -> Result<BackupReport, InfraError> {
     let db = sqlite_only(settings)?;
+    let _shared = hold_data_dir(settings, false)?;
     if !crate::deployment::sqlite_database_present(db) {
         return Err(crate::deployment::no_deployment(db, &settings.data_dir));
     }
-    let _shared = hold_data_dir(settings, false)?;
     if to.exists() {
         return Err(InfraError::Backup(format!(
             "{} exists already: name a new file (a backup never overwrites one)",
@@ -434,12 +434,19 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
         return Err(e);
     }
     let secret_written = present.is_none();
-    if secret_written && secret::install(&settings.data_dir, key)? != key {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(InfraError::Backup(format!(
-            "another deployment secret appeared in {} meanwhile; nothing was changed",
-            settings.data_dir.display()
-        )));
+    if secret_written {
+        let installed = secret::install(&settings.data_dir, key);
+        if !matches!(installed, Ok(k) if k == key) {
+            // The prepared copy holds the password hashes: never left behind.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(match installed {
+                Err(e) => e,
+                Ok(_) => InfraError::Backup(format!(
+                    "another deployment secret appeared in {} meanwhile; nothing was changed",
+                    settings.data_dir.display()
+                )),
+            });
+        }
     }
     // What was there goes aside under a name of its own, the WAL and shared
     // memory with it (SQLite finds them by name), even without a database
@@ -447,16 +454,27 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
     let stamp = format!(".before-restore-{}-{}", now_micros(), std::process::id());
     let aside = with_suffix(db, &stamp);
     let mut previous = None;
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let from = with_suffix(db, suffix);
-        if from.exists() {
-            std::fs::rename(&from, with_suffix(&aside, suffix)).map_err(io(&from))?;
-            if suffix.is_empty() {
-                previous = Some(aside.clone());
+    let swapped = (|| {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let from = with_suffix(db, suffix);
+            if from.exists() {
+                std::fs::rename(&from, with_suffix(&aside, suffix))?;
+                if suffix.is_empty() {
+                    previous = Some(aside.clone());
+                }
             }
         }
+        std::fs::rename(&tmp, db)
+    })();
+    if let Err(e) = swapped {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(InfraError::Backup(format!(
+            "the restore stopped while swapping the files ({e}): what was in {} is kept as {}*; \
+             run it again once the cause is fixed",
+            dir.display(),
+            aside.display()
+        )));
     }
-    std::fs::rename(&tmp, db).map_err(io(db))?;
     sync_dir(&dir);
     Ok(RestoreReport {
         database: db.to_owned(),

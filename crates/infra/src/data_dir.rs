@@ -63,11 +63,25 @@ pub struct ServerLock(#[allow(dead_code)] std::fs::File);
 
 /// The shared lock of `dir` (which exists); `Err` naming the restore
 /// while `ls-admin restore` holds it exclusively (never waited for).
-pub fn share(dir: &Path) -> Result<ServerLock, crate::InfraError> {
+/// `None` where the lock file cannot be made (a directory nothing may be
+/// written in, where no restore can happen either): opening the database
+/// then says what is wrong.
+pub fn share(dir: &Path) -> Result<Option<ServerLock>, crate::InfraError> {
     let path = server_lock_path(dir);
-    let file = open_lock(&path)?;
+    let file = match open_lock(&path) {
+        Ok(f) => f,
+        Err(crate::InfraError::Io { source, .. })
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
     match file.try_lock_shared() {
-        Ok(()) => Ok(ServerLock(file)),
+        Ok(()) => Ok(Some(ServerLock(file))),
         Err(std::fs::TryLockError::WouldBlock) => Err(crate::InfraError::Backup(format!(
             "ls-admin restore is bringing a backup into {}: wait until it has finished",
             dir.display()
@@ -88,16 +102,26 @@ pub fn try_exclusive_lock(dir: &Path) -> Result<Option<ServerLock>, crate::Infra
     }
 }
 
+/// The lock file, opened for reading (a lock needs no more): one made by
+/// another user (`ls-admin` run as root, say) still serves the server's
+/// user. It holds nothing, so it is readable by others (0644) in a
+/// directory that is not.
 fn open_lock(path: &Path) -> Result<std::fs::File, crate::InfraError> {
+    let io = |source| crate::InfraError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::File::open(path) {
+        Ok(f) => return Ok(f),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        Err(_) => {}
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(0o644);
     }
-    opts.open(path).map_err(|source| crate::InfraError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    opts.open(path).map_err(io)
 }

@@ -247,10 +247,12 @@ pub(super) struct UserCreate {
         pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]+\\s*$"
     )]
     username: String,
-    /// Unique, whatever its case (400 when taken, as in Label Studio).
+    /// Unique, whatever its case (400 when taken, as in Label Studio);
+    /// stored in lower case. At most 64 characters before the `@` and 63 in
+    /// a domain label.
     #[schema(
         max_length = 254,
-        pattern = "^[a-z0-9]{1,30}([._+-][a-z0-9]{1,30})?@([a-z0-9]{1,30}(-[a-z0-9]{1,30})?\\.){1,4}[a-z]{2,20}$"
+        pattern = "^\\s*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+([A-Za-z]{2,}|xn--[A-Za-z0-9-]+)\\s*$"
     )]
     email: String,
     #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
@@ -292,7 +294,7 @@ pub(super) struct UserPatch {
 pub(super) struct OrganizationCreate {
     #[schema(
         max_length = 1000,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*\\s*$"
     )]
     title: String,
 }
@@ -301,13 +303,13 @@ pub(super) struct OrganizationCreate {
 pub(super) struct OrganizationPatch {
     #[schema(
         max_length = 1000,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*\\s*$"
     )]
     title: Option<String>,
     /// An email address; null or "" clears it.
     #[schema(
         max_length = 254,
-        pattern = "^([a-z0-9]{1,30}([._+-][a-z0-9]{1,30})?@([a-z0-9]{1,30}(-[a-z0-9]{1,30})?\\.){1,4}[a-z]{2,20})?$"
+        pattern = "^(\\s*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+([A-Za-z]{2,}|xn--[A-Za-z0-9-]+)\\s*)?$"
     )]
     contact_info: Option<String>,
 }
@@ -342,8 +344,11 @@ impl utoipa::Modify for Security {
         // its body is optional (utoipa marks every body required).
         for item in doc.paths.paths.values_mut() {
             let patch = item.patch.as_mut().filter(|op| {
-                // The hotkeys are the body: that one is required.
-                op.operation_id.as_deref() != Some("patch_hotkeys")
+                // These bodies have a required field: they stay required.
+                !matches!(
+                    op.operation_id.as_deref(),
+                    Some("patch_hotkeys" | "patch_membership")
+                )
             });
             if let Some(utoipa::openapi::RefOr::T(body)) =
                 patch.and_then(|op| op.request_body.as_mut())

@@ -506,9 +506,12 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
                 )
             })?),
         };
+    let server_ip = raw.internal_host.trim().parse::<std::net::IpAddr>().ok();
     if let Some(m) = metrics_listen
         && m.port() != 0
         && m.port() == raw.port
+        && (m.ip().is_unspecified()
+            || server_ip.is_none_or(|ip| ip == m.ip() || ip.is_unspecified()))
     {
         return Err(invalid(
             "metrics_listen",
