@@ -204,39 +204,58 @@ pub async fn backup(
     })
 }
 
+/// `src` copied into the empty file `tmp` by SQLite (`VACUUM INTO`: one
+/// read transaction, WAL included, so the copy is the database as of one
+/// commit); a connection to the copy.
+async fn vacuum_into(
+    src: &Path,
+    read_only: bool,
+    tmp: &Path,
+) -> Result<SqliteConnection, InfraError> {
+    let tmp_str = tmp
+        .to_str()
+        .ok_or_else(|| InfraError::Backup(format!("{}: the path is not UTF-8", tmp.display())))?;
+    let mut from = connect(src, read_only).await?;
+    sea_orm::sqlx::query("VACUUM INTO ?1")
+        .bind(tmp_str)
+        .execute(&mut from)
+        .await
+        .map_err(fail(src))?;
+    let _ = from.close().await;
+    connect(tmp, false).await
+}
+
+/// The first column of `sql`'s one row.
+async fn scalar<T>(
+    conn: &mut SqliteConnection,
+    path: &Path,
+    sql: &'static str,
+) -> Result<T, InfraError>
+where
+    T: for<'r> sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Sqlite>
+        + sea_orm::sqlx::Type<sea_orm::sqlx::Sqlite>,
+{
+    sea_orm::sqlx::query(sql)
+        .fetch_one(conn)
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(fail(path))
+}
+
 async fn copy_into(
     db: &Path,
     tmp: &Path,
     key: Option<[u8; 32]>,
 ) -> Result<(i64, String), InfraError> {
-    let tmp_str = tmp
-        .to_str()
-        .ok_or_else(|| InfraError::Backup(format!("{}: the path is not UTF-8", tmp.display())))?;
-    let mut live = connect(db, false).await?;
-    // One read transaction: the copy is the database as of one commit.
-    sea_orm::sqlx::query("VACUUM INTO ?1")
-        .bind(tmp_str)
-        .execute(&mut live)
-        .await
-        .map_err(fail(db))?;
-    let _ = live.close().await;
-    let mut out = connect(tmp, false).await?;
+    let mut out = vacuum_into(db, false, tmp).await?;
     let f = fail(tmp);
     // One file, no -wal beside it.
     sea_orm::sqlx::query("PRAGMA journal_mode = DELETE")
         .execute(&mut out)
         .await
         .map_err(&f)?;
-    let schema: String = sea_orm::sqlx::query("SELECT max(version) FROM seaql_migrations")
-        .fetch_one(&mut out)
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(&f)?;
-    let users: i64 = sea_orm::sqlx::query("SELECT count(*) FROM users")
-        .fetch_one(&mut out)
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(&f)?;
+    let schema: String = scalar(&mut out, tmp, "SELECT max(version) FROM seaql_migrations").await?;
+    let users: i64 = scalar(&mut out, tmp, "SELECT count(*) FROM users").await?;
     sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(format!(
         "CREATE TABLE {META} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
     )))
@@ -287,10 +306,8 @@ async fn examine(from: &Path) -> Result<Examined, InfraError> {
     };
     let mut src = connect(from, true).await.map_err(|_| not_ours())?;
     let f = fail(from);
-    let check: String = sea_orm::sqlx::query("PRAGMA quick_check")
-        .fetch_one(&mut src)
+    let check: String = scalar(&mut src, from, "PRAGMA quick_check")
         .await
-        .and_then(|r| r.try_get(0))
         .map_err(|_| not_ours())?;
     if check != "ok" {
         return Err(InfraError::Backup(format!(
@@ -353,11 +370,7 @@ async fn examine(from: &Path) -> Result<Examined, InfraError> {
             .await
             .map_err(&f)?
             .and_then(|r| r.try_get(0).ok());
-    let users: i64 = sea_orm::sqlx::query("SELECT count(*) FROM users")
-        .fetch_one(&mut src)
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(&f)?;
+    let users: i64 = scalar(&mut src, from, "SELECT count(*) FROM users").await?;
     let _ = src.close().await;
     Ok(Examined {
         users,
@@ -487,20 +500,10 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<RestoreReport, 
 }
 
 async fn prepare(from: &Path, tmp: &Path) -> Result<(), InfraError> {
-    let tmp_str = tmp
-        .to_str()
-        .ok_or_else(|| InfraError::Backup(format!("{}: the path is not UTF-8", tmp.display())))?;
     // Through SQLite, not a byte copy: a source with commits still in its
     // WAL (a set-aside database, say) comes whole.
     create_private(tmp).map_err(io(tmp))?;
-    let mut src = connect(from, true).await?;
-    sea_orm::sqlx::query("VACUUM INTO ?1")
-        .bind(tmp_str)
-        .execute(&mut src)
-        .await
-        .map_err(fail(from))?;
-    let _ = src.close().await;
-    let mut conn = connect(tmp, false).await?;
+    let mut conn = vacuum_into(from, true, tmp).await?;
     let f = fail(tmp);
     // The carried secret leaves no trace in free pages.
     sea_orm::sqlx::query("PRAGMA secure_delete = ON")
