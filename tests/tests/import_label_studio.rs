@@ -411,20 +411,33 @@ fn an_import_killed_at_any_point_then_rerun_equals_a_clean_one() {
     };
     let (killed, clean) = (home.path().join("killed"), home.path().join("clean"));
     let mut kills = 0;
+    let mut ended = Vec::new();
     for delay_ms in [150, 400, 700, 1000, 1300, 1700] {
         let mut child = run(&killed)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         if child.try_wait().unwrap().is_none() {
             kills += 1;
+            let _ = child.kill();
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() || out.status.code().is_some() {
+            // It ended by itself: say how, for the assertion below.
+            ended.push(format!(
+                "{delay_ms} ms: {:?} {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
     }
-    assert!(kills >= 3, "the import ended before most kills ({kills})");
+    assert!(
+        kills >= 3,
+        "the import ended before most kills ({kills}):\n{}",
+        ended.join("\n")
+    );
     let last = run(&killed).output().unwrap();
     assert!(
         last.status.success(),
