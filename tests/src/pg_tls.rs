@@ -28,6 +28,13 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// `tool` of PostgreSQL's server binaries, run as the `postgres` user.
+fn as_postgres(bin: &Path, tool: &str) -> Command {
+    let mut cmd = Command::new("runuser");
+    cmd.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+    cmd
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     run(Command::new("openssl").current_dir(dir).args(args));
 }
@@ -92,11 +99,7 @@ impl TlsPostgres {
             return Err("not root (the test's PostgreSQL runs as the postgres user)".into());
         }
         for tool in ["runuser", "openssl"] {
-            let found = Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !found {
+            if !crate::process::has(tool) {
                 return Err(format!("{tool} is not installed"));
             }
         }
@@ -173,12 +176,14 @@ impl TlsPostgres {
         run(Command::new("chmod").arg("0755").arg(&root));
         let bin = server_bin();
         let data = pg.join("data");
-        run(Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-N", "--no-instructions"]));
+        run(as_postgres(&bin, "initdb").arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-N",
+            "--no-instructions",
+        ]));
         std::fs::write(
             data.join("pg_hba.conf"),
             "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
@@ -193,9 +198,7 @@ impl TlsPostgres {
             pg.join("server.crt").display(),
             pg.join("server.key").display()
         );
-        run(Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join("pg_ctl"))
+        run(as_postgres(&bin, "pg_ctl")
             .arg("-D")
             .arg(&data)
             .arg("-l")
@@ -219,9 +222,7 @@ impl TlsPostgres {
 
 impl Drop for TlsPostgres {
     fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
+        let _ = as_postgres(&self.bin, "pg_ctl")
             .arg("-D")
             .arg(&self.data)
             .args(["-m", "immediate", "-w", "stop"])

@@ -8,6 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Whether `tool` is on the PATH.
+pub fn has(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Path of a workspace binary.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();

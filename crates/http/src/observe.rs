@@ -97,9 +97,9 @@ pub(crate) async fn observe(req: Request, next: Next, trusted: Arc<[ipnet::IpNet
     let mut resp = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let route = resp
-        .extensions()
-        .get::<RouteTemplate>()
-        .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
+        .extensions_mut()
+        .remove::<RouteTemplate>()
+        .map_or_else(|| "unmatched".to_owned(), |r| r.0);
     let status = resp.status().as_u16();
     span.in_scope(|| {
         tracing::info!(

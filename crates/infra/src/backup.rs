@@ -242,6 +242,21 @@ where
         .map_err(fail(path))
 }
 
+/// The first column of every row of `sql`, as text.
+async fn strings(
+    conn: &mut SqliteConnection,
+    path: &Path,
+    sql: &'static str,
+) -> Result<Vec<String>, InfraError> {
+    Ok(sea_orm::sqlx::query(sql)
+        .fetch_all(conn)
+        .await
+        .map_err(fail(path))?
+        .iter()
+        .filter_map(|r| r.try_get(0).ok())
+        .collect())
+}
+
 async fn copy_into(
     db: &Path,
     tmp: &Path,
@@ -315,25 +330,17 @@ async fn examine(from: &Path) -> Result<Examined, InfraError> {
             from.display()
         )));
     }
-    let tables: Vec<String> =
-        sea_orm::sqlx::query("SELECT name FROM sqlite_schema WHERE type = 'table'")
-            .fetch_all(&mut src)
-            .await
-            .map_err(&f)?
-            .iter()
-            .filter_map(|r| r.try_get(0).ok())
-            .collect();
+    let tables = strings(
+        &mut src,
+        from,
+        "SELECT name FROM sqlite_schema WHERE type = 'table'",
+    )
+    .await?;
     let has = |t: &str| tables.iter().any(|n| n == t);
     if !(has("seaql_migrations") && has("users") && has("deployment")) {
         return Err(not_ours());
     }
-    let versions: Vec<String> = sea_orm::sqlx::query("SELECT version FROM seaql_migrations")
-        .fetch_all(&mut src)
-        .await
-        .map_err(&f)?
-        .iter()
-        .filter_map(|r| r.try_get(0).ok())
-        .collect();
+    let versions = strings(&mut src, from, "SELECT version FROM seaql_migrations").await?;
     let known: Vec<String> = crate::migrations::Migrator::migrations()
         .iter()
         .map(|m| m.name().to_owned())
