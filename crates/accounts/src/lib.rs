@@ -39,6 +39,7 @@ pub mod legacy;
 mod password;
 pub mod pat;
 mod secret;
+pub mod sso;
 pub mod throttle;
 mod token;
 mod username;

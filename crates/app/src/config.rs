@@ -22,6 +22,12 @@ pub struct ServicesConfig {
     /// `POST /api/organizations` creates organizations (off, as in Label Studio).
     pub organization_creation_over_api: bool,
     pub throttle: ThrottleConfig,
+    /// Logging in with a password (`password_login`): off, the login page
+    /// offers the OpenID providers only (`ls-admin` still manages everyone).
+    pub password_login: bool,
+    /// How long a single sign-on flow may take from leaving for the
+    /// provider to coming back (`sso_flow_ttl_secs`).
+    pub sso_flow_ttl_secs: i64,
 }
 
 /// Brute-force and flood limits (`max_events` 0 turns one off). The
@@ -75,6 +81,8 @@ impl Default for ServicesConfig {
             access_token_lifetime_secs: 300,
             organization_creation_over_api: false,
             throttle: ThrottleConfig::default(),
+            password_login: true,
+            sso_flow_ttl_secs: 600,
         }
     }
 }

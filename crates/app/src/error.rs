@@ -88,6 +88,13 @@ pub enum AppError {
     /// Too much work waiting (the hashing queue is full): try again shortly.
     #[error("The server is busy. Try again in {retry_after_secs} seconds.")]
     Busy { retry_after_secs: i64 },
+    /// A single sign-on refused, and why.
+    #[error("{0}")]
+    SsoRefused(crate::sso::SsoRefusal),
+    #[error("The identity provider cannot be reached now. Try again shortly.")]
+    ProviderUnavailable,
+    #[error("Logging in with a password is turned off here: use your organization's sign-in.")]
+    PasswordLoginDisabled,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -33,6 +33,7 @@ mod personal_tokens;
 mod random;
 mod services;
 mod signup;
+pub mod sso;
 pub mod store;
 #[cfg(test)]
 mod testkit;
@@ -54,11 +55,13 @@ pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::Services;
 pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRequest};
+pub use sso::{SsoCallback, SsoLogin, SsoRefusal, SsoStart};
 pub use store::{
-    AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, InviteLookup, InviteStore,
-    MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice, NewSession, OrgRecord,
-    OrgStore, PersonalTokenRecord, SessionStore, Store, StoreError, ThrottleStore,
-    TokenSettingsChange, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
+    AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, IdentityRecord, InviteLookup,
+    InviteStore, MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice, NewIdentity,
+    NewSession, NewSsoFlow, OrgRecord, OrgStore, PersonalTokenRecord, SessionStore, SsoFlowRecord,
+    SsoStore, Store, StoreError, ThrottleStore, TokenSettingsChange, TokenStore, UserChanges,
+    UserRecord, UserStore, UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

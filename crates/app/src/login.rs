@@ -53,6 +53,9 @@ impl<S: Store> Services<S> {
         replacing: Option<&str>,
         device: Option<&str>,
     ) -> Result<LoggedIn, AppError> {
+        if !self.config.password_login {
+            return Err(AppError::PasswordLoginDisabled);
+        }
         let checked = self.check_login(email, password, client, device).await;
         metrics::counter!("ls_logins_total", "result" => match &checked {
             Ok(_) => "ok",

@@ -36,6 +36,8 @@ pub struct Services<S> {
     pub(crate) token_failures: crate::token_failures::TokenFailures,
     /// Whose `last_activity` this process wrote, and when.
     pub(crate) activity: crate::activity_claims::Activity,
+    /// The OpenID providers to log in with, if any are configured.
+    pub(crate) sso: Option<Arc<dyn crate::sso::IdentityProviders>>,
 }
 
 impl<S: Store> Services<S> {
@@ -57,6 +59,7 @@ impl<S: Store> Services<S> {
             config,
             token_failures: crate::token_failures::TokenFailures::default(),
             activity: crate::activity_claims::Activity::default(),
+            sso: None,
         }
     }
 

@@ -76,6 +76,17 @@ pub(crate) fn fixture_with_queue(config: ServicesConfig, max_queued: usize) -> F
 }
 
 impl Fixture {
+    /// The same fixture with OpenID providers to log in with.
+    pub(crate) fn with_identity_providers(
+        self,
+        providers: Arc<dyn crate::sso::IdentityProviders>,
+    ) -> Self {
+        Fixture {
+            svc: self.svc.with_identity_providers(providers),
+            clock: self.clock,
+        }
+    }
+
     pub(crate) fn advance(&self, secs: i64) {
         self.clock.0.fetch_add(secs * 1_000_000, Ordering::SeqCst);
     }

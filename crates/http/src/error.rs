@@ -192,6 +192,11 @@ fn app_error(e: &AppError) -> Response {
         | AppError::OnlyOwnerDeletes
         | AppError::OrgCreationDisabled => StatusCode::FORBIDDEN,
         AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::SsoRefused(app::SsoRefusal::Inactive) | AppError::PasswordLoginDisabled => {
+            StatusCode::FORBIDDEN
+        }
+        AppError::SsoRefused(_) => StatusCode::BAD_REQUEST,
+        AppError::ProviderUnavailable => StatusCode::BAD_GATEWAY,
         AppError::CannotRemoveSelf => StatusCode::METHOD_NOT_ALLOWED,
         AppError::NotFound(_)
         | AppError::NoOrganization

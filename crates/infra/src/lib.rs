@@ -14,6 +14,7 @@ pub mod deployment;
 pub mod label_studio;
 pub mod limits;
 pub mod migrations;
+pub mod oidc;
 mod pg_tls;
 pub mod secret;
 pub mod telemetry;
@@ -59,6 +60,8 @@ pub enum InfraError {
     /// what was left unchanged).
     #[error("{0}")]
     Backup(String),
+    #[error("{0}")]
+    Oidc(String),
 }
 
 /// The use-cases on the configured database.
@@ -149,7 +152,8 @@ pub async fn open_services(
         backend = db::backend_name(store.connection()),
         "database ready"
     );
-    Ok(Services::new(
+    let providers = oidc::OidcProviders::new(&settings.oidc).map_err(InfraError::Oidc)?;
+    let services = Services::new(
         store,
         BlockingHasher::new(hasher, settings.hash_concurrency, settings.hash_queue_limit),
         DigestKey::from_bytes(key),
@@ -170,6 +174,12 @@ pub async fn open_services(
             throttle: settings.throttle,
             access_token_lifetime_secs: settings.access_token_lifetime_secs,
             organization_creation_over_api: settings.organization_creation_over_api,
+            password_login: settings.password_login,
+            sso_flow_ttl_secs: settings.sso_flow_ttl_secs,
         },
-    ))
+    );
+    Ok(match providers {
+        Some(p) => services.with_identity_providers(Arc::new(p)),
+        None => services,
+    })
 }

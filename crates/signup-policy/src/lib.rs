@@ -45,6 +45,11 @@ pub enum Channel {
     AdministratorCreated,
     /// The first-run account from `ls-server start --username … --password …`.
     Bootstrap,
+    /// A person coming in from an OpenID provider with no account here yet.
+    /// The provider vouches for who they are, not for whether they may join:
+    /// the same rule as [`Channel::SelfService`] (an invite in invite-only
+    /// mode), so a provider is never a way around the policy.
+    SingleSignOn,
 }
 
 /// What the request carried as an invite, after the caller looked it up.
@@ -117,7 +122,7 @@ pub fn decide<O>(mode: Mode, request: Request<O>) -> Decision<O> {
     match request.channel {
         Channel::Bootstrap => Decision::Allow(Allow::Bootstrap),
         Channel::AdministratorCreated => Decision::Allow(Allow::AdministratorCreated),
-        Channel::SelfService => match (request.invite, mode) {
+        Channel::SelfService | Channel::SingleSignOn => match (request.invite, mode) {
             (Invite::Valid(org), _) => Decision::Allow(Allow::JoinByInvite(org)),
             (Invite::Stale, _) => Decision::Deny(Deny::InviteStale),
             (Invite::Invalid, _) => Decision::Deny(Deny::InviteInvalid),
@@ -228,7 +233,8 @@ mod tests {
         prop_oneof![
             Just(SelfService),
             Just(AdministratorCreated),
-            Just(Bootstrap)
+            Just(Bootstrap),
+            Just(SingleSignOn)
         ]
     }
     fn any_invite() -> impl Strategy<Value = Invite<u32>> {
@@ -244,12 +250,23 @@ mod tests {
         /// Invite-only means invite-only: a self-service sign-up is allowed
         /// only with a valid invite, and then joins that invite's organization.
         #[test]
-        fn invite_only_needs_a_valid_invite(invite in any_invite()) {
-            let d = decide(InviteOnly, Request { channel: SelfService, invite });
+        fn invite_only_needs_a_valid_invite(invite in any_invite(), sso in any::<bool>()) {
+            let channel = if sso { SingleSignOn } else { SelfService };
+            let d = decide(InviteOnly, Request { channel, invite });
             match invite {
                 Invite::Valid(o) => prop_assert_eq!(d, Decision::Allow(Allow::JoinByInvite(o))),
                 _ => prop_assert!(!d.is_allowed()),
             }
+        }
+
+        /// Single sign-on is held to exactly the self-service rule: a provider
+        /// is never a way around invite-only sign-up.
+        #[test]
+        fn single_sign_on_is_self_service(mode in any_mode(), invite in any_invite()) {
+            prop_assert_eq!(
+                decide(mode, Request { channel: SingleSignOn, invite }),
+                decide(mode, Request { channel: SelfService, invite })
+            );
         }
 
         /// A bad invite is never waved through, in any mode.

@@ -168,14 +168,38 @@ impl<S: Store> Services<S> {
         Ok((state, digest))
     }
 
-    /// The one place that writes a new account.
     async fn create_account(
         &self,
         admission: Admission,
         organization: Option<i64>,
         draft: AccountDraft,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
+        self.write_account(admission, organization, draft, None)
+            .await
+    }
+
+    /// A new account with an identity from an OpenID provider, linked in
+    /// the same transaction.
+    async fn create_account_linked(
+        &self,
+        admission: Admission,
+        draft: AccountDraft,
+        identity: crate::store::NewIdentity,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        self.write_account(admission, None, draft, Some(identity))
+            .await
+    }
+
+    /// The one place that writes a new account.
+    async fn write_account(
+        &self,
+        admission: Admission,
+        organization: Option<i64>,
+        draft: AccountDraft,
+        identity: Option<crate::store::NewIdentity>,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
         let channel = match admission.0 {
+            _ if identity.is_some() => "sso",
             Allow::OpenSignup => "open",
             Allow::JoinByInvite(_) => "invite",
             Allow::Bootstrap => "first_run",
@@ -220,6 +244,7 @@ impl<S: Store> Services<S> {
                 password_hash,
                 token_digest: self.token_digest(token.expose()),
                 placement,
+                identity,
                 now: self.now_micros(),
             })
             .await
@@ -398,6 +423,8 @@ impl<S: Store> Services<S> {
         self.create_account(admission, organization, draft).await
     }
 }
+
+mod sso;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ mod invites;
 pub mod memory;
 mod orgs;
 mod sessions;
+mod sso;
 mod throttle;
 mod tokens;
 mod users;
@@ -19,6 +20,7 @@ pub use orgs::{
     MemberCursor, MemberScan, MembershipRecord, OrgRecord, OrgStore, TokenSettingsChange,
 };
 pub use sessions::{DEVICES_PER_USER, NewDevice, NewSession, SessionStore};
+pub use sso::{IdentityRecord, NewIdentity, NewSsoFlow, SsoFlowRecord, SsoStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{CallerRecord, PersonalTokenRecord, TokenStore};
 pub use users::{
@@ -58,6 +60,7 @@ pub trait Store:
     + SessionStore
     + TokenStore
     + ThrottleStore
+    + SsoStore
     + Send
     + Sync
     + 'static
@@ -71,6 +74,7 @@ impl<T> Store for T where
         + SessionStore
         + TokenStore
         + ThrottleStore
+        + SsoStore
         + Send
         + Sync
         + 'static

@@ -65,6 +65,8 @@ pub struct NewAccount {
     pub password_hash: Option<PasswordHashString>,
     pub token_digest: SecretDigest,
     pub placement: AccountPlacement,
+    /// An identity from an OpenID provider, linked in the account's transaction.
+    pub identity: Option<super::NewIdentity>,
     pub now: i64,
 }
 

@@ -3,7 +3,7 @@
 
 use app::{AppError, Caller, Store, UserPatch};
 use askama::Template;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 
 use super::forms::Form;
@@ -21,6 +21,36 @@ struct AccountPage<'a> {
     saved: bool,
     error: Option<String>,
     new_token: Option<String>,
+    identities: Vec<IdentityView>,
+}
+
+/// A linked identity as the account page lists it.
+struct IdentityView {
+    id: i64,
+    provider: String,
+    email: String,
+    linked: String,
+    last_login: String,
+}
+
+async fn identities<S: Store>(st: &Shared<S>, user_id: i64) -> Result<Vec<IdentityView>, AppError> {
+    let providers = st.services.identity_providers();
+    Ok(st
+        .services
+        .linked_identities(user_id)
+        .await?
+        .into_iter()
+        .map(|i| IdentityView {
+            id: i.id,
+            provider: providers
+                .iter()
+                .find(|p| p.name == i.provider)
+                .map_or_else(|| i.provider.clone(), |p| p.label.clone()),
+            email: i.email.unwrap_or_default(),
+            linked: app::time::iso8601(i.created_at),
+            last_login: i.last_login_at.map(app::time::iso8601).unwrap_or_default(),
+        })
+        .collect())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -28,7 +58,7 @@ pub(super) struct SavedQuery {
     saved: Option<String>,
 }
 
-fn account_page<S>(
+async fn account_page<S: Store>(
     st: &Shared<S>,
     headers: &HeaderMap,
     caller: &Caller,
@@ -36,6 +66,7 @@ fn account_page<S>(
     error: Option<String>,
     new_token: Option<String>,
 ) -> Page {
+    let identities = identities(st, caller.user.id).await?;
     let u = &caller.user;
     page(st, headers, Some(caller), StatusCode::OK, |layout| {
         AccountPage {
@@ -47,6 +78,7 @@ fn account_page<S>(
             saved,
             error,
             new_token,
+            identities,
         }
     })
 }
@@ -67,6 +99,7 @@ pub(super) async fn account<S: Store>(
         None,
         None,
     )
+    .await
 }
 
 pub(super) async fn save_account<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
@@ -92,7 +125,7 @@ pub(super) async fn save_account<S: Store>(State(st): State<Shared<S>>, req: Req
                 .map(|(f, m)| format!("{f}: {m}"))
                 .collect::<Vec<_>>()
                 .join(" ");
-            account_page(&st, &form.headers, &caller, false, Some(text), None)
+            account_page(&st, &form.headers, &caller, false, Some(text), None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -110,4 +143,35 @@ pub(super) async fn reset_token<S: Store>(State(st): State<Shared<S>>, req: Requ
         None,
         Some(token.expose().to_owned()),
     )
+    .await
+}
+
+/// Unlinks one of the caller's identities (when another way in remains).
+pub(super) async fn unlink_identity<S: Store>(
+    State(st): State<Shared<S>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Page {
+    let (form, caller) = Form::signed_in(&st, req, "/user/account/").await?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(AppError::NotFound("Linked identity").into());
+    };
+    match st.services.unlink_identity(&caller.user, id).await {
+        Ok(()) => Ok(redirect(&format!(
+            "{}/user/account/?saved=1",
+            st.url.prefix
+        ))),
+        Err(AppError::SsoRefused(r)) => {
+            account_page(
+                &st,
+                &form.headers,
+                &caller,
+                false,
+                Some(r.to_string()),
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

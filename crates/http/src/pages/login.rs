@@ -20,9 +20,39 @@ struct LoginPage<'a> {
     email: &'a str,
     error: Option<&'a str>,
     signup_open: bool,
+    password_login: bool,
+    /// (label, link) for each OpenID provider: "Log in with <label>".
+    providers: Vec<(String, String)>,
 }
 
-fn login_page<S: Store>(
+/// Each provider's "Log in with …" link, carrying `next` on.
+pub(super) fn provider_links<S: Store>(
+    st: &Shared<S>,
+    next: Option<&str>,
+    invite: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(n) = next {
+        query.append_pair("next", n);
+    }
+    if let Some(t) = invite {
+        query.append_pair("token", t);
+    }
+    let query = query.finish();
+    st.services
+        .identity_providers()
+        .iter()
+        .map(|p| {
+            let mut href = format!("{}/user/sso/{}/login", st.url.prefix, p.name);
+            if !query.is_empty() {
+                href = format!("{href}?{query}");
+            }
+            (p.label.clone(), href)
+        })
+        .collect()
+}
+
+pub(super) fn login_page<S: Store>(
     st: &Shared<S>,
     headers: &HeaderMap,
     uri: &Uri,
@@ -35,7 +65,10 @@ fn login_page<S: Store>(
         action: form_action(st, "/user/login/", uri),
         email,
         error,
-        signup_open: st.services.config().signup_mode == Mode::Open,
+        signup_open: st.services.config().signup_mode == Mode::Open
+            && st.services.config().password_login,
+        password_login: st.services.config().password_login,
+        providers: provider_links(st, query_next(uri).as_deref(), None),
     })
 }
 
@@ -157,7 +190,18 @@ pub(super) async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) 
     if let Some(sid) = cookie(&form.headers, SESSION_COOKIE) {
         st.services.end_session(&sid).await?;
     }
-    let mut resp = redirect(&format!("{}/", st.url.prefix));
+    // A session that came from an OpenID provider: log out there too
+    // (RP-initiated logout), when it advertises how; it sends the browser
+    // back to our login page.
+    let at_provider = match cookie(&form.headers, super::sso::PROVIDER_COOKIE) {
+        Some(p) => {
+            let back = format!("{}/user/login/", st.url.base);
+            st.services.sso_end_session_url(&p, &back).await
+        }
+        None => None,
+    };
+    let mut resp = redirect(&at_provider.unwrap_or_else(|| format!("{}/", st.url.prefix)));
     set_cookie(&mut resp, &session_cookie(&st, String::new(), Some(0)));
+    set_cookie(&mut resp, &super::sso::forget_provider(&st));
     Ok(resp)
 }

@@ -13,6 +13,7 @@ pub(crate) mod forms;
 mod login;
 mod organization;
 mod signup;
+mod sso;
 
 use app::{AppError, Caller, Store};
 use askama::Template;
@@ -100,6 +101,13 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         post(organization::reset_link::<S>),
     );
     r = both(r, "/docs/api", get(api_docs::api_docs::<S>));
+    r = both(r, "/user/sso/{provider}/login", get(sso::begin::<S>));
+    r = both(r, "/user/sso/{provider}/callback", get(sso::callback::<S>));
+    r = both(
+        r,
+        "/user/account/identities/{id}/unlink",
+        post(account::unlink_identity::<S>),
+    );
     r.route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
 }

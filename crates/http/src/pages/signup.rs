@@ -30,6 +30,9 @@ struct SignupPage<'a> {
     error: Option<&'a str>,
     email_error: Option<String>,
     password_error: Option<String>,
+    password_login: bool,
+    /// (label, link): "Sign up with <label>", the invite carried through.
+    providers: Vec<(String, String)>,
 }
 
 /// What the page shows besides its layout.
@@ -71,7 +74,7 @@ impl Shown<'_> {
     }
 }
 
-fn signup_page<S>(
+fn signup_page<S: Store>(
     st: &Shared<S>,
     headers: &HeaderMap,
     uri: &Uri,
@@ -87,6 +90,12 @@ fn signup_page<S>(
         error: shown.error,
         email_error: shown.email_error,
         password_error: shown.password_error,
+        password_login: st.services.config().password_login,
+        providers: super::login::provider_links(
+            st,
+            query_next(uri).as_deref(),
+            presented_invite(uri).as_deref(),
+        ),
     })
 }
 

@@ -55,6 +55,8 @@ pub(super) const KEYS: &[&str] = &[
     "log_format",
     "metrics_listen",
     "metrics_token",
+    "password_login",
+    "sso_flow_ttl_secs",
 ];
 
 /// Variables in our prefix that are not settings and are left alone: GNU

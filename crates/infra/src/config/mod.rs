@@ -13,6 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 mod keys;
+mod oidc;
+
+pub use oidc::OidcProvider;
 
 use keys::{KEYS, LABEL_STUDIO_VARS};
 
@@ -92,6 +95,11 @@ struct Raw {
     log_format: String,
     metrics_listen: Option<String>,
     metrics_token: Option<SecretString>,
+    #[serde(deserialize_with = "label_studio_bool")]
+    password_login: bool,
+    sso_flow_ttl_secs: i64,
+    #[serde(default)]
+    oidc: Vec<oidc::RawProvider>,
 }
 
 /// Most whole lists written at once: each holds one connection of the pool
@@ -211,6 +219,12 @@ pub struct Settings {
     /// The bearer token `/metrics` asks for (and serves on the public
     /// listener with).
     pub metrics_token: Option<SecretString>,
+    /// Logging in with a password; off, only through the OpenID providers.
+    pub password_login: bool,
+    /// How long a single sign-on flow may take.
+    pub sso_flow_ttl_secs: i64,
+    /// The OpenID providers to log in with (`[[oidc]]`).
+    pub oidc: Vec<OidcProvider>,
     /// What the configuration ignored, for the log once it is set up.
     pub warnings: Vec<String>,
 }
@@ -530,6 +544,19 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be at least 16 characters, without spaces",
         ));
     }
+    let oidc = oidc::validate(raw.oidc)?;
+    if !raw.password_login && oidc.is_empty() {
+        return Err(invalid(
+            "password_login",
+            "is off, and no [[oidc]] provider is configured: nobody could log in",
+        ));
+    }
+    if !(60..=3600).contains(&raw.sso_flow_ttl_secs) {
+        return Err(invalid(
+            "sso_flow_ttl_secs",
+            "must be between 60 and 3600 seconds",
+        ));
+    }
     let secret_key = non_empty(raw.secret_key);
     if let Some(k) = &secret_key {
         crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
@@ -576,6 +603,9 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         log_format,
         metrics_listen,
         metrics_token,
+        password_login: raw.password_login,
+        sso_flow_ttl_secs: raw.sso_flow_ttl_secs,
+        oidc,
         warnings: tls_warnings,
     })
 }

@@ -11,6 +11,7 @@ mod m20261206_000006_throttle_expiry_devices;
 mod m20261206_000007_label_studio_import;
 mod m20261206_000008_member_index;
 mod m20261206_000009_key_changes;
+mod m20261206_000010_sso;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_label_studio_import::Migration),
             Box::new(m20261206_000008_member_index::Migration),
             Box::new(m20261206_000009_key_changes::Migration),
+            Box::new(m20261206_000010_sso::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ use super::{
 };
 
 mod sessions;
+mod sso;
 
 #[derive(Debug, Clone)]
 struct Session {
@@ -39,6 +40,8 @@ struct State {
     throttle: HashMap<String, Counter>,
     /// Device cookies: digest -> (user, expires at, created in order).
     devices: HashMap<SecretDigest, (i64, i64, i64)>,
+    sso_flows: HashMap<SecretDigest, super::SsoFlowRecord>,
+    identities: Vec<super::IdentityRecord>,
 }
 
 impl State {
@@ -180,6 +183,13 @@ impl UserStore for MemoryStore {
         if s.users.values().any(|u| u.email == new.email) {
             return Err(StoreError::EmailTaken);
         }
+        if let Some(i) = &new.identity
+            && s.identities
+                .iter()
+                .any(|l| l.issuer == i.issuer && l.subject == i.subject)
+        {
+            return Err(StoreError::Conflict("identity already linked"));
+        }
         let user_id = s.id();
         let (org_id, role, created_organization) = match &new.placement {
             AccountPlacement::Join {
@@ -226,6 +236,9 @@ impl UserStore for MemoryStore {
         s.users.insert(user_id, user.clone());
         s.add_member(user_id, org_id, role, new.now);
         s.api_tokens.insert(user_id, new.token_digest);
+        if let Some(i) = new.identity {
+            s.link(user_id, i);
+        }
         Ok(CreatedAccount {
             user,
             organization_id: org_id,
@@ -354,6 +367,7 @@ impl UserStore for MemoryStore {
         s.devices.retain(|_, (u, _, _)| *u != user_id);
         s.api_tokens.remove(&user_id);
         s.personal_tokens.retain(|t| t.user_id != user_id);
+        s.identities.retain(|i| i.user_id != user_id);
         s.memberships.retain(|m| m.user_id != user_id);
         for (org, _) in s.orgs.values_mut() {
             if org.created_by == Some(user_id) {

@@ -9,6 +9,7 @@ mod member_scan;
 mod orgs;
 mod rows;
 mod sessions;
+mod sso;
 mod throttle;
 mod tokens;
 mod txn;

@@ -164,6 +164,9 @@ impl SeaStore {
         .insert(&**w)
         .await
         .map_err(backend)?;
+        if let Some(identity) = new.identity {
+            super::sso::insert_identity(w, user.id, identity).await?;
+        }
         Ok(CreatedAccount {
             user: user_record(user)?,
             organization_id: org.id,
