@@ -7,6 +7,7 @@
 pub mod http;
 pub mod label_studio;
 pub mod module_graph;
+pub mod oidc;
 pub mod pg;
 pub mod pg_tls;
 pub mod process;

@@ -30,6 +30,10 @@ pub struct Options {
     pub throttle: Option<app::ThrottleConfig>,
     /// Session (absolute lifetime, idle timeout) in seconds.
     pub session_secs: Option<(i64, i64)>,
+    /// OpenID providers to log in with (`[[oidc]]`).
+    pub oidc: Vec<infra::config::OidcProvider>,
+    /// `password_login` (default: on).
+    pub password_login: Option<bool>,
 }
 
 /// Every throttle off, for tests of something else that make many logins,
@@ -86,6 +90,10 @@ impl TestApp {
         }
         if let Some(v) = opts.members_see_invite_link {
             settings.members_see_invite_link = v;
+        }
+        settings.oidc = opts.oidc.clone();
+        if let Some(v) = opts.password_login {
+            settings.password_login = v;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -15,6 +15,10 @@ const QUERIES: &[&str] = &[
     "SELECT id, jti, user_id, expires_at, revoked_at FROM personal_tokens ORDER BY id",
     "SELECT id, organization_id, digest FROM retired_invites ORDER BY id",
     "SELECT id, digest, user_id, expires_at FROM sessions ORDER BY id",
+    "SELECT id, user_id, provider, issuer, subject, email, created_at, last_login_at \
+     FROM sso_identities ORDER BY id",
+    "SELECT state_digest, provider, invite_digest, next, created_at, expires_at \
+     FROM sso_flows ORDER BY state_digest",
 ];
 
 pub async fn take(db: &DatabaseConnection) -> Vec<String> {

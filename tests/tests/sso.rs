@@ -1,0 +1,322 @@
+//! Single sign-on against real OpenID providers on loopback (see
+//! `ls_integration::oidc`): the npm `oidc-provider` for the flows, and a
+//! hostile provider for the ID tokens that must be refused. Each refusal
+//! stores nothing: the stored-rows snapshot before the flow began equals
+//! the one after the refused callback (the flow itself is gone by then).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use ls_integration::http::{Client, Response};
+use ls_integration::oidc::{
+    Provider, free_port, hostile_provider, log_in_at_provider, provider_config, real_provider,
+    split_url,
+};
+use ls_integration::server::{OWNER_EMAIL, Options, TestApp};
+use orgs::Role;
+use serde_json::json;
+
+/// Our server with the provider `name` at `issuer` (the provider itself is
+/// started after, once our redirect URI is known).
+fn server(name: &str, issuer: &str, opts: Options) -> TestApp {
+    TestApp::with(Options {
+        oidc: vec![provider_config(name, issuer)],
+        ..opts
+    })
+}
+
+fn callback_uri(app: &TestApp, name: &str) -> String {
+    format!("http://{}/user/sso/{name}/callback", app.addr)
+}
+
+/// A server and the real provider, with our client registered there.
+fn with_real_provider(opts: Options) -> (TestApp, Provider) {
+    let port = free_port();
+    let app = server("local", &format!("http://127.0.0.1:{port}"), opts);
+    let provider = real_provider(port, &[callback_uri(&app, "local")]);
+    (app, provider)
+}
+
+/// Leaves our server for the provider: the browser's client for us and the
+/// authorization URL.
+fn begin(app: &TestApp, query: &str) -> (Client, String) {
+    let mut browser = Client::new(app.addr);
+    let r = browser.get(&format!("/user/sso/local/login{query}"));
+    assert_eq!(r.status, 302, "{}", r.body);
+    let url = r.header("location").unwrap().to_owned();
+    assert!(browser.cookie("ls_sso_state").is_some());
+    (browser, url)
+}
+
+/// Delivers the provider's redirect back to our server.
+fn deliver(browser: &mut Client, callback_url: &str) -> Response {
+    let (addr, path) = split_url(callback_url);
+    assert_eq!(
+        addr, browser.addr,
+        "the provider sent the browser elsewhere: {callback_url}"
+    );
+    browser.get(&path)
+}
+
+/// The whole login as `login` at the real provider.
+fn sso_login(app: &TestApp, provider: &Provider, login: &str, query: &str) -> (Client, Response) {
+    let (mut browser, url) = begin(app, query);
+    let mut at_provider = Client::new(provider.addr());
+    let back = log_in_at_provider(&mut at_provider, &url, login);
+    let r = deliver(&mut browser, &back);
+    (browser, r)
+}
+
+fn whoami(browser: &mut Client) -> serde_json::Value {
+    let r = browser.get("/api/current-user/whoami");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+fn role_of(app: &TestApp, email: &str) -> Role {
+    use app::OrgStore as _;
+    let user = app.block_on(app.services.find_user(email)).unwrap();
+    let org = user.active_organization.unwrap();
+    app.block_on(app.services.store().membership(user.id, org))
+        .unwrap()
+        .unwrap()
+        .role
+}
+
+#[test]
+fn the_real_provider_links_by_verified_email_and_makes_new_accounts_in_open_mode() {
+    let (app, provider) = with_real_provider(Options::default());
+
+    // The owner's verified email links the existing account.
+    let (mut owner, r) = sso_login(&app, &provider, "owner", "?next=/user/account/");
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/user/account/"));
+    assert!(owner.cookie("sessionid").is_some());
+    assert!(
+        owner.cookie("ls_sso_state").is_none(),
+        "the flow's cookie goes"
+    );
+    assert_eq!(whoami(&mut owner)["email"], OWNER_EMAIL);
+    let page = owner.get("/user/account/");
+    assert!(page.body.contains("Linked identities") && page.body.contains("Test ID (local)"));
+
+    // A stranger gets a new account (open mode), a member.
+    let users = app.user_count();
+    let (mut erin, r) = sso_login(&app, &provider, "erin", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(whoami(&mut erin)["email"], "erin@example.com");
+    assert_eq!(app.user_count(), users + 1);
+    assert_eq!(role_of(&app, "erin@example.com"), Role::Member);
+
+    // The groups claim maps to administrator.
+    let (_, r) = sso_login(&app, &provider, "dave", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(role_of(&app, "dave@example.com"), Role::Administrator);
+
+    // An unverified email never reaches the existing account.
+    let before = app.snapshot();
+    let (mallory, r) = sso_login(&app, &provider, "mallory", "");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("has not verified the email"), "{}", r.body);
+    assert!(mallory.cookie("sessionid").is_none());
+    assert_eq!(app.snapshot(), before);
+
+    // Logging out ends our session and goes to the provider's logout.
+    let csrf = owner.cookie("csrftoken").unwrap();
+    let r = owner.form("/logout/", &[("csrfmiddlewaretoken", &csrf)]);
+    assert_eq!(r.status, 302, "{}", r.body);
+    let to = r.header("location").unwrap();
+    assert!(
+        to.starts_with(&format!("{}/session/end?", provider.issuer))
+            && to.contains("client_id=ls-users"),
+        "{to}"
+    );
+    assert_eq!(owner.get("/api/current-user/whoami").status, 401);
+}
+
+#[test]
+fn invite_only_refuses_a_stranger_and_admits_one_with_the_link_once_it_is_current() {
+    let (app, provider) = with_real_provider(Options {
+        invite_only: true,
+        ..Options::default()
+    });
+    let before = app.snapshot();
+    let (carol, r) = sso_login(&app, &provider, "carol", "");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("needs an invite link"), "{}", r.body);
+    assert!(carol.cookie("sessionid").is_none());
+    assert_eq!(
+        app.snapshot(),
+        before,
+        "nothing stored for a refused stranger"
+    );
+
+    // The owner's invite link, through its sign-up page's "Sign up with".
+    let mut owner = Client::with_token(app.addr, ls_integration::server::OWNER_TOKEN);
+    let link = owner.get("/api/invite").json();
+    let token = link["token"].as_str().unwrap().to_owned();
+    let signup = Client::new(app.addr).get(&format!("/user/signup/?token={token}"));
+    assert!(
+        signup
+            .body
+            .contains(&format!("/user/sso/local/login?token={token}")),
+        "{}",
+        signup.body
+    );
+    let (mut carol, r) = sso_login(&app, &provider, "carol", &format!("?token={token}"));
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(whoami(&mut carol)["email"], "carol@example.com");
+
+    // After Reset Link the old link lets nobody else in, by this path either.
+    let r = owner.send("POST", "/api/invite/reset-token", &[], None);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut frank = Client::new(app.addr);
+    let r = frank.get(&format!("/user/sso/local/login?token={token}"));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(frank.cookie("ls_sso_state").is_none());
+    assert_eq!(app.user_count(), 2);
+}
+
+#[test]
+fn a_deactivated_account_cannot_come_back_through_its_provider() {
+    let (app, provider) = with_real_provider(Options::default());
+    let (_, r) = sso_login(&app, &provider, "erin", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    app.block_on(app.services.set_active("erin@example.com", false))
+        .unwrap();
+    let before = app.snapshot();
+    let (erin, r) = sso_login(&app, &provider, "erin", "");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(erin.cookie("sessionid").is_none());
+    assert_eq!(app.snapshot(), before);
+}
+
+/// One refused callback: nothing stored, no session.
+fn assert_refused(app: &TestApp, browser: &mut Client, r: &Response, before: &[String], why: &str) {
+    assert_eq!(r.status, 400, "{why}: {}", r.body);
+    assert!(browser.cookie("sessionid").is_none(), "{why}");
+    assert_eq!(app.snapshot(), before, "{why}: something was stored");
+}
+
+#[test]
+fn callbacks_with_a_wrong_replayed_expired_or_foreign_state_are_refused() {
+    let (app, provider) = with_real_provider(Options::default());
+    app.add_user("erin@example.com", Role::Member, None);
+
+    // A made-up state, with and without our cookie.
+    let (mut browser, url) = begin(&app, "");
+    let before = app.snapshot();
+    let mut at_provider = Client::new(provider.addr());
+    let back = log_in_at_provider(&mut at_provider, &url, "erin");
+    let forged = back.replace("state=", "state=0");
+    let r = deliver(&mut browser, &forged);
+    assert_refused(&app, &mut browser, &r, &before, "a made-up state");
+    // The same callback in another browser (no state cookie): refused, and
+    // the flow is still there for its own browser.
+    let mut other = Client::new(app.addr);
+    let r = deliver(&mut other, &back);
+    assert_refused(&app, &mut other, &r, &before, "another browser's callback");
+    // (The first refusal cleared this browser's state cookie: put it back,
+    // as the browser that started the flow still has it.)
+    let state = back
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    browser.cookies.push(("ls_sso_state".into(), state.into()));
+    let r = deliver(&mut browser, &back);
+    assert_eq!(r.status, 302, "the flow's own browser: {}", r.body);
+
+    // Replayed: refused, nothing changes.
+    let after = app.snapshot();
+    let mut replay = Client::new(app.addr);
+    replay.cookies.push(("ls_sso_state".into(), state.into()));
+    let r = deliver(&mut replay, &back);
+    assert_refused(&app, &mut replay, &r, &after, "a replayed callback");
+
+    // Expired: the flow's time runs out at the provider.
+    let before = app.snapshot();
+    let (mut late, url) = begin(&app, "");
+    let back = log_in_at_provider(&mut at_provider, &url, "erin");
+    let db = app.services.store().connection().clone();
+    app.block_on(async {
+        use sea_orm::ConnectionTrait as _;
+        db.execute_unprepared("UPDATE sso_flows SET expires_at = 1")
+            .await
+            .unwrap();
+    });
+    let r = deliver(&mut late, &back);
+    assert_refused(&app, &mut late, &r, &before, "an expired state");
+}
+
+#[test]
+fn an_authorization_code_is_good_once() {
+    let (app, provider) = with_real_provider(Options::default());
+    let (mut first, url) = begin(&app, "");
+    let mut at_provider = Client::new(provider.addr());
+    let back = log_in_at_provider(&mut at_provider, &url, "erin");
+    assert_eq!(deliver(&mut first, &back).status, 302);
+    let code = back
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // A new flow, finished with the used code: the provider refuses it.
+    let before = app.snapshot();
+    let (mut second, url) = begin(&app, "");
+    let fresh = log_in_at_provider(&mut at_provider, &url, "erin");
+    let fresh_code = fresh
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let replayed = fresh.replace(&fresh_code, &code);
+    let r = deliver(&mut second, &replayed);
+    assert_refused(&app, &mut second, &r, &before, "a used authorization code");
+}
+
+#[test]
+fn id_tokens_that_fail_a_check_are_refused_with_nothing_stored() {
+    let port = free_port();
+    let app = server(
+        "local",
+        &format!("http://127.0.0.1:{port}"),
+        Options::default(),
+    );
+    let hostile = hostile_provider(port, &callback_uri(&app, "local"));
+    let stranger = json!({"sub": "h-1", "email": "stranger@example.com", "email_verified": true});
+    for flaw in [
+        "other-key",
+        "alg-none",
+        "audience",
+        "expired",
+        "issuer",
+        "nonce",
+    ] {
+        hostile.set_flaw(flaw, stranger.clone());
+        let before = app.snapshot();
+        let (mut browser, url) = begin(&app, "");
+        // The hostile provider sends the browser straight back.
+        let (addr, path) = split_url(&url);
+        let back = Client::new(addr).get(&path);
+        let r = deliver(&mut browser, back.header("location").unwrap());
+        assert_refused(&app, &mut browser, &r, &before, flaw);
+    }
+    // The same provider, honest: the account is made (the checks above
+    // refused the flaws, not the provider).
+    hostile.set_flaw("none", stranger);
+    let (mut browser, url) = begin(&app, "");
+    let (addr, path) = split_url(&url);
+    let back = Client::new(addr).get(&path);
+    let r = deliver(&mut browser, back.header("location").unwrap());
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(whoami(&mut browser)["email"], "stranger@example.com");
+}
