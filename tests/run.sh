@@ -30,10 +30,12 @@ fi
 pg_ready || { echo "tests/run.sh: PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
 
 # The browser tests drive Debian's Chromium through chromedriver; the
-# scale-out test puts nginx in front of two servers.
+# scale-out tests put nginx in front of two servers.
 missing=()
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium chromium-driver)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+# The single sign-on tests run OpenID providers on Node.js (npm's oidc-provider).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "tests/run.sh: installing ${missing[*]} from Debian's packages"

@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod chromium;
 pub mod http;
 pub mod label_studio;
 pub mod module_graph;
+pub mod nginx;
 pub mod oidc;
 pub mod pg;
 pub mod pg_tls;

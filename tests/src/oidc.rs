@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 use crate::http::{Client, Response};
+pub use crate::nginx::free_port;
 
 pub const CLIENT_ID: &str = "ls-users";
 pub const CLIENT_SECRET: &str = "test-client-secret-1";
@@ -190,15 +191,6 @@ pub fn provider_config(name: &str, issuer: &str) -> infra::config::OidcProvider 
         role_claim: Some("groups".into()),
         administrator_values: vec!["ls-admins".into()],
     }
-}
-
-/// An unused loopback port (for a process that binds it next).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `(addr, path and query)` of an absolute `http://` URL.
