@@ -320,3 +320,102 @@ fn id_tokens_that_fail_a_check_are_refused_with_nothing_stored() {
     assert_eq!(r.status, 302, "{}", r.body);
     assert_eq!(whoami(&mut browser)["email"], "stranger@example.com");
 }
+
+#[test]
+fn with_password_login_off_only_the_providers_let_anyone_in() {
+    let (app, provider) = with_real_provider(Options {
+        password_login: Some(false),
+        ..Options::default()
+    });
+    let mut browser = Client::new(app.addr);
+    let page = browser.get("/user/login/");
+    assert!(!page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(page.body.contains("Log in with Test ID (local)"));
+    let r = browser.form(
+        "/user/login/",
+        &[
+            ("email", OWNER_EMAIL),
+            ("password", ls_integration::server::OWNER_PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("turned off"), "{}", r.body);
+    assert!(browser.cookie("sessionid").is_none());
+    let users = app.user_count();
+    let r = browser.form(
+        "/user/signup/",
+        &[
+            ("email", "pat@example.com"),
+            ("password", "a-long-password-1"),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(app.user_count(), users);
+
+    // An SSO-only account cannot unlink its only way in.
+    let (mut erin, r) = sso_login(&app, &provider, "erin", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    let page = erin.get("/user/account/");
+    let id = page
+        .body
+        .split("/user/account/identities/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = erin.cookie("csrftoken").unwrap();
+    let before = app.snapshot();
+    let r = erin.form(
+        &format!("/user/account/identities/{id}/unlink"),
+        &[("csrfmiddlewaretoken", &csrf)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("only way to log in"), "{}", r.body);
+    assert_eq!(app.snapshot(), before);
+}
+
+#[test]
+fn an_account_with_a_password_can_unlink_its_identity_and_only_its_own() {
+    let (app, provider) = with_real_provider(Options::default());
+    let (mut owner, r) = sso_login(&app, &provider, "owner", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    let (mut erin, _) = sso_login(&app, &provider, "erin", "");
+    let page = owner.get("/user/account/");
+    let id = page
+        .body
+        .split("/user/account/identities/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let path = format!("/user/account/identities/{id}/unlink");
+
+    // Not erin's to unlink, and not without the CSRF token.
+    let csrf = erin.cookie("csrftoken").unwrap();
+    let r = erin.form(&path, &[("csrfmiddlewaretoken", &csrf)]);
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = owner.send(
+        "POST",
+        &path,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(b""),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    let csrf = owner.cookie("csrftoken").unwrap();
+    let r = owner.form(&path, &[("csrfmiddlewaretoken", &csrf)]);
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(
+        !owner
+            .get("/user/account/")
+            .body
+            .contains("Linked identities")
+    );
+    // Logging in through the provider again links it again (verified email).
+    let (_, r) = sso_login(&app, &provider, "owner", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+}

@@ -320,6 +320,10 @@ impl<S: Store> Services<S> {
         &self,
         req: SignupRequest,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
+        // An account made with a password where passwords log no one in.
+        if !self.config.password_login {
+            return Err(AppError::PasswordLoginDisabled);
+        }
         let admission = self
             .admit(
                 Channel::SelfService,

@@ -156,6 +156,10 @@ pub(super) async fn login<S: Store>(State(st): State<Shared<S>>, req: Request) -
             "The email and password you entered don't match.",
             StatusCode::OK,
         ),
+        Err(AppError::PasswordLoginDisabled) => (
+            "Logging in with a password is turned off here: use your organization's sign-in.",
+            StatusCode::FORBIDDEN,
+        ),
         Err(AppError::Throttled { retry_after_secs }) => {
             retry_after = Some(retry_after_secs);
             (

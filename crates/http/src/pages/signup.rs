@@ -160,6 +160,10 @@ pub(super) async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) 
             let (shown, status) = Shown::denied(d);
             return signup_page(&st, &form.headers, &form.uri, shown, status);
         }
+        Err(AppError::PasswordLoginDisabled) => {
+            shown.error = Some("Accounts here are made through your organization's sign-in.");
+            return signup_page(&st, &form.headers, &form.uri, shown, StatusCode::FORBIDDEN);
+        }
         Err(AppError::Invalid {
             field: Field::Email,
             source,
