@@ -38,6 +38,9 @@ pub fn accounts() -> Value {
                   "name": "Erin", "groups": [] },
         "frank": { "sub": "sub-frank", "email": "frank@example.com", "email_verified": true,
                    "name": "Frank", "groups": [] },
+        // A stranger whose email the provider has not verified.
+        "gina": { "sub": "sub-gina", "email": "gina@example.com", "email_verified": false,
+                  "name": "Gina", "groups": [] },
     })
 }
 

@@ -91,6 +91,76 @@ pub fn violations(metadata: &Value) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// The domain crates' dependency graphs as each resolves **on its own**
+/// (`cargo tree -p <crate>`: the features a service embedding it gets), in
+/// the shape [`violations`] reads from `cargo metadata`. The workspace's
+/// `cargo metadata` unifies features across every member: there, since the
+/// OpenID Connect client came into `infra`, `p256` turns on
+/// `crypto-common`'s `getrandom` feature for every user of `crypto-common`,
+/// the domain crates' `hmac` included, though no domain crate asks for it.
+pub fn domain_metadata() -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut packages = BTreeSet::new();
+    let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
+    for domain in DOMAIN_CRATES {
+        let out = std::process::Command::new(&cargo)
+            .args([
+                "tree",
+                "-p",
+                domain,
+                "-e",
+                "normal,build",
+                "--prefix",
+                "depth",
+                "-f",
+                "{p}",
+            ])
+            .current_dir(&root)
+            .output()
+            .expect("run cargo tree");
+        assert!(
+            out.status.success(),
+            "cargo tree -p {domain} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Each line: the depth, then `name vX.Y.Z [(path)] [(*)]`.
+        let mut path: Vec<String> = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let digits = line.chars().take_while(char::is_ascii_digit).count();
+            let Ok(depth) = line[..digits].parse::<usize>() else {
+                continue;
+            };
+            let mut words = line[digits..].split_whitespace();
+            let (Some(name), Some(version)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let id = format!("{name} {version}");
+            packages.insert((id.clone(), name.to_owned()));
+            path.truncate(depth);
+            if let Some(parent) = path.last() {
+                edges.insert((parent.clone(), id.clone()));
+            }
+            path.push(id);
+        }
+    }
+    let nodes: Vec<Value> = packages
+        .iter()
+        .map(|(id, _)| {
+            let deps: Vec<Value> = edges
+                .iter()
+                .filter(|(from, _)| from == id)
+                .map(|(_, to)| serde_json::json!({"pkg": to, "dep_kinds": [{"kind": null}]}))
+                .collect();
+            serde_json::json!({"id": id, "deps": deps})
+        })
+        .collect();
+    serde_json::json!({
+        "packages": packages.iter().map(|(id, name)| serde_json::json!({"id": id, "name": name})).collect::<Vec<_>>(),
+        "resolve": {"nodes": nodes},
+    })
+}
+
 /// `cargo metadata` of this workspace.
 pub fn workspace_metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -119,6 +119,17 @@ fn the_real_provider_links_by_verified_email_and_makes_new_accounts_in_open_mode
     assert!(r.body.contains("has not verified the email"), "{}", r.body);
     assert!(mallory.cookie("sessionid").is_none());
     assert_eq!(app.snapshot(), before);
+    // Nor does it make a new account (one waiting for its real owner's
+    // verified login to be linked into).
+    let (gina, r) = sso_login(&app, &provider, "gina", "");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("has not verified your email address"),
+        "{}",
+        r.body
+    );
+    assert!(gina.cookie("sessionid").is_none());
+    assert_eq!(app.snapshot(), before);
 
     // Logging out ends our session and goes to the provider's logout.
     let csrf = owner.cookie("csrftoken").unwrap();
@@ -190,11 +201,46 @@ fn a_deactivated_account_cannot_come_back_through_its_provider() {
     assert_eq!(app.snapshot(), before);
 }
 
-/// One refused callback: nothing stored, no session.
-fn assert_refused(app: &TestApp, browser: &mut Client, r: &Response, before: &[String], why: &str) {
+/// Why a callback was refused, as the page says it.
+#[derive(Debug, Clone, Copy)]
+enum Refused {
+    /// Our flow: none for this state, another browser's, used or expired.
+    Flow,
+    /// The provider's answer: the code refused, or the ID token failed a check.
+    Provider,
+}
+
+/// One refused callback: the page says why, nothing stored, no session.
+fn assert_refused(
+    app: &TestApp,
+    browser: &mut Client,
+    r: &Response,
+    before: &[String],
+    kind: Refused,
+    why: &str,
+) {
     assert_eq!(r.status, 400, "{why}: {}", r.body);
+    let text = match kind {
+        Refused::Flow => "expired or was already used",
+        Refused::Provider => "did not confirm who you are",
+    };
+    assert!(
+        r.body.contains(text),
+        "{why}: expected {kind:?}: {}",
+        r.body
+    );
     assert!(browser.cookie("sessionid").is_none(), "{why}");
     assert_eq!(app.snapshot(), before, "{why}: something was stored");
+}
+
+fn param(url: &str, name: &str) -> String {
+    url.split(&format!("{name}="))
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -202,38 +248,66 @@ fn callbacks_with_a_wrong_replayed_expired_or_foreign_state_are_refused() {
     let (app, provider) = with_real_provider(Options::default());
     app.add_user("erin@example.com", Role::Member, None);
 
-    // A made-up state, with and without our cookie.
     let (mut browser, url) = begin(&app, "");
+    let secret = browser.cookie("ls_sso_state").unwrap();
     let before = app.snapshot();
     let mut at_provider = Client::new(provider.addr());
     let back = log_in_at_provider(&mut at_provider, &url, "erin");
-    let forged = back.replace("state=", "state=0");
-    let r = deliver(&mut browser, &forged);
-    assert_refused(&app, &mut browser, &r, &before, "a made-up state");
-    // The same callback in another browser (no state cookie): refused, and
-    // the flow is still there for its own browser.
+    let state = param(&back, "state");
+    assert_ne!(state, secret, "the state is not the browser's secret");
+    // A made-up state.
+    let r = deliver(&mut browser, &back.replace("state=", "state=0"));
+    assert_refused(
+        &app,
+        &mut browser,
+        &r,
+        &before,
+        Refused::Flow,
+        "a made-up state",
+    );
+    // The callback in another browser: without our cookie, or with the
+    // state as the cookie (all that someone who saw the redirect has).
     let mut other = Client::new(app.addr);
     let r = deliver(&mut other, &back);
-    assert_refused(&app, &mut other, &r, &before, "another browser's callback");
-    // (The first refusal cleared this browser's state cookie: put it back,
-    // as the browser that started the flow still has it.)
-    let state = back
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    browser.cookies.push(("ls_sso_state".into(), state.into()));
+    assert_refused(
+        &app,
+        &mut other,
+        &r,
+        &before,
+        Refused::Flow,
+        "another browser",
+    );
+    other.cookies.push(("ls_sso_state".into(), state.clone()));
+    let r = deliver(&mut other, &back);
+    assert_refused(
+        &app,
+        &mut other,
+        &r,
+        &before,
+        Refused::Flow,
+        "an intercepted redirect",
+    );
+    // The flow is still there for its own browser (whose cookie the first
+    // refusal cleared: the browser that left still has it).
+    browser
+        .cookies
+        .push(("ls_sso_state".into(), secret.clone()));
     let r = deliver(&mut browser, &back);
     assert_eq!(r.status, 302, "the flow's own browser: {}", r.body);
 
-    // Replayed: refused, nothing changes.
+    // Replayed, even with the right cookie: the flow was taken.
     let after = app.snapshot();
     let mut replay = Client::new(app.addr);
-    replay.cookies.push(("ls_sso_state".into(), state.into()));
+    replay.cookies.push(("ls_sso_state".into(), secret));
     let r = deliver(&mut replay, &back);
-    assert_refused(&app, &mut replay, &r, &after, "a replayed callback");
+    assert_refused(
+        &app,
+        &mut replay,
+        &r,
+        &after,
+        Refused::Flow,
+        "a replayed callback",
+    );
 
     // Expired: the flow's time runs out at the provider.
     let before = app.snapshot();
@@ -247,7 +321,28 @@ fn callbacks_with_a_wrong_replayed_expired_or_foreign_state_are_refused() {
             .unwrap();
     });
     let r = deliver(&mut late, &back);
-    assert_refused(&app, &mut late, &r, &before, "an expired state");
+    assert_refused(
+        &app,
+        &mut late,
+        &r,
+        &before,
+        Refused::Flow,
+        "an expired state",
+    );
+
+    // The provider named on the way back (RFC 9207 `iss`) is another one.
+    let (mut mixed, url) = begin(&app, "");
+    let back = log_in_at_provider(&mut at_provider, &url, "erin");
+    let iss = param(&back, "iss");
+    let r = deliver(&mut mixed, &back.replace(&iss, "http%3A%2F%2Fevil.example"));
+    assert_refused(
+        &app,
+        &mut mixed,
+        &r,
+        &before,
+        Refused::Provider,
+        "another issuer's callback",
+    );
 }
 
 #[test]
@@ -280,7 +375,14 @@ fn an_authorization_code_is_good_once() {
         .to_owned();
     let replayed = fresh.replace(&fresh_code, &code);
     let r = deliver(&mut second, &replayed);
-    assert_refused(&app, &mut second, &r, &before, "a used authorization code");
+    assert_refused(
+        &app,
+        &mut second,
+        &r,
+        &before,
+        Refused::Provider,
+        "a used authorization code",
+    );
 }
 
 #[test]
@@ -308,7 +410,7 @@ fn id_tokens_that_fail_a_check_are_refused_with_nothing_stored() {
         let (addr, path) = split_url(&url);
         let back = Client::new(addr).get(&path);
         let r = deliver(&mut browser, back.header("location").unwrap());
-        assert_refused(&app, &mut browser, &r, &before, flaw);
+        assert_refused(&app, &mut browser, &r, &before, Refused::Provider, flaw);
     }
     // The same provider, honest: the account is made (the checks above
     // refused the flaws, not the provider).

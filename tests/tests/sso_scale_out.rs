@@ -96,6 +96,11 @@ async fn a_login_leaves_from_one_instance_and_returns_to_the_other_once() {
     // Replayed on A: the flow was taken on B.
     let r = on(a.addr, &start.cookies).get(&path);
     assert_eq!(r.status, 400, "a replay on the first instance: {}", r.body);
+    assert!(
+        r.body.contains("already used"),
+        "refused by our flow, not by the provider: {}",
+        r.body
+    );
     assert!(r.cookie("sessionid").is_none());
 
     // One callback reaching both instances at the same moment: one session.
@@ -122,7 +127,11 @@ async fn a_login_leaves_from_one_instance_and_returns_to_the_other_once() {
         "exactly one instance takes the flow: {statuses:?} {:?}",
         answers.iter().map(|r| &r.body).collect::<Vec<_>>()
     );
-    assert!(statuses.contains(&400), "{statuses:?}");
+    // The other found no flow (had both taken it, the provider would have
+    // refused the second exchange of the code instead).
+    let loser = answers.iter().find(|r| r.status != 302).unwrap();
+    assert_eq!(loser.status, 400, "{}", loser.body);
+    assert!(loser.body.contains("already used"), "{}", loser.body);
 
     // The whole login through the balancer (round robin between the two).
     let mut browser = Client::new(lb);

@@ -5,14 +5,14 @@
 
 #[test]
 fn domain_crates_are_free_of_io() {
-    let meta = ls_integration::tidy::workspace_metadata();
-    let found = ls_integration::tidy::violations(&meta);
+    let found = ls_integration::tidy::violations(&ls_integration::tidy::domain_metadata());
     assert!(
         found.is_empty(),
         "domain crates must not depend on I/O crates (see ARCHITECTURE.md):\n  {}",
         found.join("\n  ")
     );
     // The rule looked at real crates: each domain crate is in the graph.
+    let meta = ls_integration::tidy::domain_metadata();
     let names: Vec<&str> = meta["packages"]
         .as_array()
         .unwrap()
@@ -22,6 +22,25 @@ fn domain_crates_are_free_of_io() {
     for c in ls_integration::tidy::DOMAIN_CRATES {
         assert!(names.contains(c), "{c} missing from the workspace");
     }
+    // ... with their dependencies: accounts hashes with argon2.
+    let accounts = meta["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("accounts v"))
+        })
+        .unwrap();
+    assert!(
+        accounts["deps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["pkg"].as_str().is_some_and(|p| p.starts_with("argon2 v"))),
+        "{accounts}"
+    );
 }
 
 /// Every library crate forbids unsafe code.

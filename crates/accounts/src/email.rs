@@ -19,7 +19,13 @@ impl Email {
         if trimmed.chars().count() > MAX_LEN {
             return Err(AccountError::EmailTooLong);
         }
-        let lowered = trimmed.to_lowercase();
+        // ASCII only, before lower-casing: Unicode lower-casing folds some
+        // characters onto ASCII ones (the Kelvin sign K onto k), which would
+        // make two mailboxes one address here.
+        if !trimmed.is_ascii() {
+            return Err(AccountError::InvalidEmail);
+        }
+        let lowered = trimmed.to_ascii_lowercase();
         let (local, domain) = lowered.rsplit_once('@').ok_or(AccountError::InvalidEmail)?;
         if !valid_local(local) || !valid_domain(domain) {
             return Err(AccountError::InvalidEmail);

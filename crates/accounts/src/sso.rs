@@ -5,8 +5,11 @@
 //! wins. Otherwise the identity may take over an existing account only by an
 //! email the provider says it **verified**: an unverified email is whatever
 //! the person typed at the provider, and linking by it would hand anyone
-//! the account of the address they typed. Whether a stranger may get a new
-//! account is not decided here but by `signup-policy`, as for every path.
+//! the account of the address they typed. A new account too needs a
+//! verified email: one made for an unverified address would be waiting for
+//! its real owner's first (verified) login to be linked into, with whoever
+//! made it still inside. Whether a stranger with a verified email may get a
+//! new account is not decided here but by `signup-policy`, as for every path.
 //!
 //! ```
 //! use accounts::sso::{EmailClaim, Linking, Refusal, link};
@@ -20,8 +23,13 @@
 //!     link::<i64>(None, Some(9), EmailClaim::Unverified),
 //!     Linking::Refuse(Refusal::EmailUnverified)
 //! );
-//! // Nobody here with that email: a new account, if the sign-up policy allows.
+//! // Nobody here with that email: a new account, if the sign-up policy allows,
+//! // and only for a verified email.
 //! assert_eq!(link::<i64>(None, None, EmailClaim::Verified), Linking::SignUp);
+//! assert_eq!(
+//!     link::<i64>(None, None, EmailClaim::Unverified),
+//!     Linking::Refuse(Refusal::NewEmailUnverified)
+//! );
 //! ```
 
 /// What the provider said about the email.
@@ -40,6 +48,8 @@ pub enum EmailClaim {
 pub enum Refusal {
     /// An account has this email, but the provider has not verified it.
     EmailUnverified,
+    /// Nobody here has this email, and the provider has not verified it.
+    NewEmailUnverified,
     /// The provider gave no email: an account here needs one.
     NoEmail,
 }
@@ -50,6 +60,10 @@ impl std::fmt::Display for Refusal {
             Refusal::EmailUnverified => {
                 "An account with this email exists here, but your identity provider has not \
                  verified the email: log in with your password, or ask the provider to verify it."
+            }
+            Refusal::NewEmailUnverified => {
+                "Your identity provider has not verified your email address: an account here \
+                 needs a verified one."
             }
             Refusal::NoEmail => {
                 "Your identity provider did not give an email address: an account here needs one."
@@ -66,7 +80,8 @@ pub enum Linking<U> {
     /// Not linked yet; this account has the provider's verified email: link
     /// the identity to it, then log in.
     LinkByVerifiedEmail(U),
-    /// Nobody here has the email: a new account, if the sign-up policy allows.
+    /// Nobody here has the (verified) email: a new account, if the sign-up
+    /// policy allows.
     SignUp,
     Refuse(Refusal),
 }
@@ -82,7 +97,8 @@ pub fn link<U>(by_subject: Option<U>, by_email: Option<U>, email: EmailClaim) ->
         (_, EmailClaim::Absent) => Linking::Refuse(Refusal::NoEmail),
         (Some(user), EmailClaim::Verified) => Linking::LinkByVerifiedEmail(user),
         (Some(_), EmailClaim::Unverified) => Linking::Refuse(Refusal::EmailUnverified),
-        (None, _) => Linking::SignUp,
+        (None, EmailClaim::Unverified) => Linking::Refuse(Refusal::NewEmailUnverified),
+        (None, EmailClaim::Verified) => Linking::SignUp,
     }
 }
 
@@ -115,11 +131,12 @@ mod tests {
                     prop_assert_eq!(Some(u), by_email);
                     prop_assert_eq!(claim, EmailClaim::Verified);
                 }
-                // A new account never takes an email somebody here has.
+                // A new account never takes an email somebody here has,
+                // and only a verified one.
                 Linking::SignUp => {
                     prop_assert_eq!(by_subject, None);
                     prop_assert_eq!(by_email, None);
-                    prop_assert_ne!(claim, EmailClaim::Absent);
+                    prop_assert_eq!(claim, EmailClaim::Verified);
                 }
                 Linking::Refuse(_) => prop_assert_eq!(by_subject, None),
             }

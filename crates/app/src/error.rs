@@ -1,4 +1,5 @@
 use accounts::AccountError;
+use accounts::sso::Refusal;
 use orgs::OrgError;
 use signup_policy::Deny;
 use thiserror::Error;
@@ -90,7 +91,7 @@ pub enum AppError {
     Busy { retry_after_secs: i64 },
     /// A single sign-on refused, and why.
     #[error("{0}")]
-    SsoRefused(crate::sso::SsoRefusal),
+    SsoRefused(SsoRefusal),
     #[error("The identity provider cannot be reached now. Try again shortly.")]
     ProviderUnavailable,
     #[error("Logging in with a password is turned off here: use your organization's sign-in.")]
@@ -113,6 +114,42 @@ pub enum Unauthenticated {
     LegacyTokensDisabled,
     #[error("personal access tokens are disabled for the user's organization")]
     PersonalTokensDisabled,
+}
+
+/// Why a single sign-on was refused (each is a plain page for the person;
+/// the details go to the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoRefusal {
+    /// No flow for this state, one another browser started, one used or
+    /// expired already.
+    Flow,
+    /// The provider said no (the person cancelled), or its answer failed a check.
+    Provider,
+    /// The identity reaches no account here (see `accounts::sso`).
+    Linking(Refusal),
+    /// The account is deactivated.
+    Inactive,
+    /// Unlinking would leave the account no way to log in.
+    LastWayIn,
+}
+
+impl std::fmt::Display for SsoRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SsoRefusal::Flow => f.write_str(
+                "This sign-in has expired or was already used, or it was started in another \
+                 browser: start again from the login page.",
+            ),
+            SsoRefusal::Provider => f.write_str(
+                "The identity provider did not confirm who you are: start again from the login page.",
+            ),
+            SsoRefusal::Linking(r) => r.fmt(f),
+            SsoRefusal::Inactive => f.write_str("This account is deactivated."),
+            SsoRefusal::LastWayIn => f.write_str(
+                "This is the account's only way to log in: set a password or link another identity first.",
+            ),
+        }
+    }
 }
 
 impl AppError {

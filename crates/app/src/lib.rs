@@ -23,6 +23,7 @@ mod config;
 mod devices;
 mod error;
 mod hashing;
+pub mod identity_providers;
 pub mod import;
 mod invites;
 mod login;

@@ -37,7 +37,7 @@ pub struct Services<S> {
     /// Whose `last_activity` this process wrote, and when.
     pub(crate) activity: crate::activity_claims::Activity,
     /// The OpenID providers to log in with, if any are configured.
-    pub(crate) sso: Option<Arc<dyn crate::sso::IdentityProviders>>,
+    pub(crate) sso: Option<Arc<dyn crate::identity_providers::IdentityProviders>>,
 }
 
 impl<S: Store> Services<S> {

@@ -79,7 +79,7 @@ impl Fixture {
     /// The same fixture with OpenID providers to log in with.
     pub(crate) fn with_identity_providers(
         self,
-        providers: Arc<dyn crate::sso::IdentityProviders>,
+        providers: Arc<dyn crate::identity_providers::IdentityProviders>,
     ) -> Self {
         Fixture {
             svc: self.svc.with_identity_providers(providers),

@@ -178,7 +178,7 @@ impl OidcProviders {
         // RFC 9207: a provider that names itself on the redirect must be
         // the one this flow went to (a mix-up attack otherwise).
         if let Some(iss) = req.issuer
-            && iss.trim_end_matches('/') != config.issuer
+            && iss != config.issuer
         {
             return Err(refused(format!("the callback's iss is {iss:?}")));
         }
@@ -233,7 +233,7 @@ impl OidcProviders {
             .as_deref()
             .map(|claim| is_administrator(id_token, claim, &config.administrator_values));
         Ok(VerifiedIdentity {
-            issuer: claims.issuer().as_str().trim_end_matches('/').to_owned(),
+            issuer: claims.issuer().as_str().to_owned(),
             subject: claims.subject().as_str().to_owned(),
             email,
             email_verified,

@@ -73,7 +73,9 @@ impl<S: Store> Services<S> {
         };
         match self.create_account_linked(admission, draft, link).await {
             Ok((created, _token)) => Ok(created.user),
-            Err(AppError::Store(StoreError::Conflict(_))) => {
+            // Two first logins of one new person racing: the second starts
+            // again, and finds the account the first made.
+            Err(AppError::Store(StoreError::Conflict(_)) | AppError::EmailTaken) => {
                 Err(AppError::SsoRefused(crate::sso::SsoRefusal::Flow))
             }
             Err(e) => Err(e),

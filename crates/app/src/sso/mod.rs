@@ -2,16 +2,17 @@
 //! ([`Services::sso_begin`]), coming back ([`Services::sso_complete`]),
 //! and the identities linked to an account.
 //!
-//! The flow's `state` is 256 random bits, given to the browser twice (in
-//! the provider's redirect and in a cookie of ours, which the callback must
-//! match: a callback someone else started is refused) and stored only as a
-//! keyed digest, taken back once. The PKCE verifier and the nonce are
-//! derived from the state with the deployment key, so a database dump holds
-//! neither, and any instance can finish a flow another began.
+//! Each flow starts from a browser secret: 256 random bits kept only in an
+//! HttpOnly cookie of the browser that left. The `state` sent to the
+//! provider is a keyed digest of it, and the PKCE verifier and the nonce are
+//! derived from it with the deployment key: someone who sees the provider's
+//! redirect back (code and state) can neither finish the flow in another
+//! browser (the callback must bring the secret whose digest the state is)
+//! nor compute the verifier. The flow is stored only as a digest of its
+//! state, taken back once; a database dump holds no secret of it, and any
+//! instance can finish a flow another began.
 //! Who the identity is here follows `accounts::sso::link`; a new account
 //! is made only as `signup-policy` allows (`Channel::SingleSignOn`).
-
-mod port;
 
 use std::sync::Arc;
 
@@ -19,65 +20,32 @@ use accounts::Email;
 use accounts::sso::{EmailClaim, Linking, Refusal};
 use orgs::Role;
 
-pub use port::{
+pub use crate::identity_providers::{
     AuthorizeRequest, BoxFuture, CodeExchange, IdentityProviders, ProviderError, ProviderInfo,
     VerifiedIdentity,
 };
 
 use crate::SecretString;
 use crate::error::AppError;
+pub use crate::error::SsoRefusal;
 use crate::login::LoggedIn;
 use crate::services::Services;
-use crate::store::{IdentityRecord, NewIdentity, NewSsoFlow, Store, UserRecord};
+use crate::store::{IdentityRecord, NewIdentity, NewSsoFlow, Store, StoreError, UserRecord};
 
 /// Digest purposes of the flow's values.
 const STATE: &str = "sso-state";
+/// The state sent to the provider, from the browser secret.
+const STATE_OF: &str = "sso-state-of-browser-secret";
 const PKCE: &str = "sso-pkce-verifier";
 const NONCE: &str = "sso-nonce";
 const STATE_BYTES: usize = 32;
 
-/// Why a single sign-on was refused (each is a plain page for the person;
-/// the details go to the log).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SsoRefusal {
-    /// No flow for this state, one another browser started, one used or
-    /// expired already.
-    Flow,
-    /// The provider said no (the person cancelled), or its answer failed a check.
-    Provider,
-    /// The identity reaches no account here (see `accounts::sso`).
-    Linking(Refusal),
-    /// The account is deactivated.
-    Inactive,
-    /// Unlinking would leave the account no way to log in.
-    LastWayIn,
-}
-
-impl std::fmt::Display for SsoRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SsoRefusal::Flow => f.write_str(
-                "This sign-in has expired or was already used, or it was started in another \
-                 browser: start again from the login page.",
-            ),
-            SsoRefusal::Provider => f.write_str(
-                "The identity provider did not confirm who you are: start again from the login page.",
-            ),
-            SsoRefusal::Linking(r) => r.fmt(f),
-            SsoRefusal::Inactive => f.write_str("This account is deactivated."),
-            SsoRefusal::LastWayIn => f.write_str(
-                "This is the account's only way to log in: set a password or link another identity first.",
-            ),
-        }
-    }
-}
-
-/// Leaving for the provider: where to send the browser, and the state to
+/// Leaving for the provider: where to send the browser, and the secret to
 /// keep in its cookie.
 #[derive(Debug)]
 pub struct SsoStart {
     pub url: String,
-    pub state: SecretString,
+    pub browser_secret: SecretString,
 }
 
 /// What came back to `/user/sso/<name>/callback`.
@@ -90,8 +58,8 @@ pub struct SsoCallback<'a> {
     pub error: Option<&'a str>,
     /// The provider's `iss` parameter (RFC 9207), if it sent one.
     pub issuer: Option<&'a str>,
-    /// The state in our cookie.
-    pub browser_state: Option<&'a str>,
+    /// The browser secret in our cookie.
+    pub browser_secret: Option<&'a str>,
     pub redirect_uri: &'a str,
     /// The browser's current session, which the new one replaces.
     pub replacing: Option<&'a str>,
@@ -129,11 +97,11 @@ impl<S: Store> Services<S> {
         }
     }
 
-    /// The PKCE verifier and the nonce of the flow with this state.
-    fn flow_secrets(&self, state: &str) -> (String, String) {
+    /// The PKCE verifier and the nonce of the flow with this browser secret.
+    fn flow_secrets(&self, browser_secret: &str) -> (String, String) {
         (
-            self.key.digest(PKCE, state.as_bytes()).to_hex(),
-            self.key.digest(NONCE, state.as_bytes()).to_hex(),
+            self.key.digest(PKCE, browser_secret.as_bytes()).to_hex(),
+            self.key.digest(NONCE, browser_secret.as_bytes()).to_hex(),
         )
     }
 
@@ -152,8 +120,9 @@ impl<S: Store> Services<S> {
             Some(raw) => Some(self.sso_invite(raw).await?),
             None => None,
         };
-        let state = hex::encode(self.random::<STATE_BYTES>()?);
-        let (pkce_verifier, nonce) = self.flow_secrets(&state);
+        let secret = hex::encode(self.random::<STATE_BYTES>()?);
+        let state = self.key.digest(STATE_OF, secret.as_bytes()).to_hex();
+        let (pkce_verifier, nonce) = self.flow_secrets(&secret);
         let url = port
             .authorize_url(AuthorizeRequest {
                 provider,
@@ -178,7 +147,7 @@ impl<S: Store> Services<S> {
             .await?;
         Ok(SsoStart {
             url,
-            state: SecretString::new(state),
+            browser_secret: SecretString::new(secret),
         })
     }
 
@@ -192,18 +161,20 @@ impl<S: Store> Services<S> {
             .state
             .filter(|s| !s.is_empty())
             .ok_or(refused(SsoRefusal::Flow))?;
-        let digest = self.key.digest(STATE, state.as_bytes());
-        // Digests compare in constant time.
-        let same_browser = cb
-            .browser_state
-            .is_some_and(|b| self.key.digest(STATE, b.as_bytes()) == digest);
-        if !same_browser {
+        // The state must be the digest of this browser's secret (digests
+        // compare in constant time).
+        let secret = cb.browser_secret.filter(|b| {
+            accounts::SecretDigest::from_hex(state)
+                .is_some_and(|given| self.key.digest(STATE_OF, b.as_bytes()) == given)
+        });
+        let Some(secret) = secret else {
             tracing::info!(
                 provider = cb.provider,
                 "single sign-on refused: the state is not this browser's"
             );
             return Err(refused(SsoRefusal::Flow));
-        }
+        };
+        let digest = self.key.digest(STATE, state.as_bytes());
         let flow = self
             .store
             .take_sso_flow(&digest, self.now_micros())
@@ -217,14 +188,20 @@ impl<S: Store> Services<S> {
                 refused(SsoRefusal::Flow)
             })?;
         if let Some(error) = cb.error {
-            tracing::info!(provider = cb.provider, error = %error.chars().take(64).collect::<String>(), "the identity provider refused");
+            // RFC 6749's characters for `error` only: nothing else reaches the log.
+            let error: String = error
+                .chars()
+                .filter(|c| matches!(c, ' ' | '!' | '#'..='[' | ']'..='~'))
+                .take(64)
+                .collect();
+            tracing::info!(provider = cb.provider, error = %error, "the identity provider refused");
             return Err(refused(SsoRefusal::Provider));
         }
         let code = cb
             .code
             .filter(|c| !c.is_empty())
             .ok_or(refused(SsoRefusal::Provider))?;
-        let (pkce_verifier, nonce) = self.flow_secrets(state);
+        let (pkce_verifier, nonce) = self.flow_secrets(secret);
         let identity = port
             .exchange(CodeExchange {
                 provider: cb.provider,
@@ -305,7 +282,17 @@ impl<S: Store> Services<S> {
             }
             Linking::LinkByVerifiedEmail((_, user_id)) => {
                 let user = self.active_user(user_id).await?;
-                self.store.link_identity(user.id, new_identity).await?;
+                // Two first logins racing to link: the second starts again
+                // (and finds the link); a user deleted meanwhile is gone.
+                self.store
+                    .link_identity(user.id, new_identity)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict(_) | StoreError::NotFound(_) => {
+                            refused(SsoRefusal::Flow)
+                        }
+                        e => e.into(),
+                    })?;
                 tracing::info!(
                     user_id = user.id,
                     provider,
@@ -336,10 +323,13 @@ impl<S: Store> Services<S> {
         }
     }
 
-    /// The role claim's word on the user's role in their active
-    /// organization: administrator or member. An owner stays owner.
+    /// The role claim's word on the user's role in the deployment's first
+    /// organization (the one single sign-on joins without an invite, Label
+    /// Studio Community's one organization): administrator or member. An
+    /// owner stays owner; other organizations are theirs to manage, so a
+    /// claim never makes anyone an administrator of one by switching to it.
     async fn sso_apply_role(&self, user: &UserRecord, administrator: bool) -> Result<(), AppError> {
-        let Some(org) = user.active_organization else {
+        let Some(org) = self.store.first_organization().await?.map(|o| o.id) else {
             return Ok(());
         };
         let Some(m) = self.store.membership(user.id, org).await? else {
@@ -373,12 +363,24 @@ impl<S: Store> Services<S> {
         if !linked.iter().any(|i| i.id == identity_id) {
             return Err(AppError::NotFound("Linked identity"));
         }
+        // Ways in that remain: a password (while password login is on), or
+        // another identity of a provider still configured.
+        let configured = self.identity_providers();
+        let others = linked
+            .iter()
+            .filter(|i| i.id != identity_id)
+            .filter(|i| configured.iter().any(|p| p.name == i.provider))
+            .count();
         let password = user.password_hash.is_some() && self.config.password_login;
-        if !password && linked.len() < 2 {
+        if !password && others == 0 {
             return Err(refused(SsoRefusal::LastWayIn));
         }
-        if !self.store.unlink_identity(user.id, identity_id).await? {
-            return Err(AppError::NotFound("Linked identity"));
+        if !self
+            .store
+            .unlink_identity(user.id, identity_id, !password)
+            .await?
+        {
+            return Err(refused(SsoRefusal::LastWayIn));
         }
         tracing::info!(user_id = user.id, identity_id, "identity unlinked");
         Ok(())

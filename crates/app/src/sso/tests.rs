@@ -83,18 +83,24 @@ fn setup(mode: Mode) -> (Fixture, Arc<StandIn>) {
     (f, p)
 }
 
+/// The browser secret (the cookie) and the state the provider got.
+fn split(start: &SsoStart) -> (String, String) {
+    let state = start.url.split("state=").nth(1).unwrap().to_owned();
+    (start.browser_secret.expose().to_owned(), state)
+}
+
 async fn round_trip(f: &Fixture, invite: Option<&str>) -> Result<SsoLogin, AppError> {
     let start = f
         .svc
         .sso_begin("company", invite, Some("/projects".into()), REDIRECT)
         .await?;
-    let state = start.state.expose().to_owned();
+    let (secret, state) = split(&start);
     f.svc
         .sso_complete(SsoCallback {
             provider: "company",
             code: Some("code-1"),
             state: Some(&state),
-            browser_state: Some(&state),
+            browser_secret: Some(&secret),
             redirect_uri: REDIRECT,
             ..SsoCallback::default()
         })
@@ -182,14 +188,14 @@ async fn a_link_reset_while_away_stops_the_sign_up() {
         .await
         .unwrap();
     f.svc.reset_invite(&owner).await.unwrap();
-    let state = start.state.expose();
+    let (secret, state) = split(&start);
     let err = f
         .svc
         .sso_complete(SsoCallback {
             provider: "company",
             code: Some("c"),
-            state: Some(state),
-            browser_state: Some(state),
+            state: Some(&state),
+            browser_secret: Some(&secret),
             redirect_uri: REDIRECT,
             ..SsoCallback::default()
         })
@@ -203,42 +209,52 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
     let (f, p) = setup(Mode::Open);
     f.owner().await;
     *p.identity.lock().unwrap() = Some(person("s-5", "five@example.com", true));
-    let cb = |state: &'static str, browser: Option<&'static str>| SsoCallback {
-        provider: "company",
-        code: Some("c"),
-        state: Some(state),
-        browser_state: browser,
-        redirect_uri: REDIRECT,
-        ..SsoCallback::default()
+    let complete = |state: String, browser: Option<String>| {
+        let svc = &f.svc;
+        async move {
+            svc.sso_complete(SsoCallback {
+                provider: "company",
+                code: Some("c"),
+                state: Some(&state),
+                browser_secret: browser.as_deref(),
+                redirect_uri: REDIRECT,
+                ..SsoCallback::default()
+            })
+            .await
+        }
     };
     let start = f
         .svc
         .sso_begin("company", None, None, REDIRECT)
         .await
         .unwrap();
-    let state: &'static str = Box::leak(start.state.expose().to_owned().into_boxed_str());
-    // Another browser (no cookie, or another flow's): refused, flow kept.
-    for browser in [None, Some("0".repeat(64).leak() as &'static str)] {
-        let err = f.svc.sso_complete(cb(state, browser)).await.unwrap_err();
+    let (secret, state) = split(&start);
+    // Another browser: no cookie, another flow's secret, or the state
+    // itself as the cookie (what someone who saw the redirect back has).
+    let other = split(
+        &f.svc
+            .sso_begin("company", None, None, REDIRECT)
+            .await
+            .unwrap(),
+    )
+    .0;
+    for browser in [None, Some(other), Some(state.clone())] {
+        let err = complete(state.clone(), browser).await.unwrap_err();
         assert!(matches!(err, AppError::SsoRefused(SsoRefusal::Flow)));
     }
-    f.svc.sso_complete(cb(state, Some(state))).await.unwrap();
+    complete(state.clone(), Some(secret.clone())).await.unwrap();
     // Replayed: refused.
-    let err = f
-        .svc
-        .sso_complete(cb(state, Some(state)))
-        .await
-        .unwrap_err();
+    let err = complete(state.clone(), Some(secret)).await.unwrap_err();
     assert!(matches!(err, AppError::SsoRefused(SsoRefusal::Flow)));
     // Expired: refused, and gone.
-    let late = f
-        .svc
-        .sso_begin("company", None, None, REDIRECT)
-        .await
-        .unwrap();
-    let late: &'static str = Box::leak(late.state.expose().to_owned().into_boxed_str());
+    let (late_secret, late) = split(
+        &f.svc
+            .sso_begin("company", None, None, REDIRECT)
+            .await
+            .unwrap(),
+    );
     f.advance(601);
-    let err = f.svc.sso_complete(cb(late, Some(late))).await.unwrap_err();
+    let err = complete(late.clone(), Some(late_secret)).await.unwrap_err();
     assert!(matches!(err, AppError::SsoRefused(SsoRefusal::Flow)));
     let digest = f.svc.key.digest(STATE, late.as_bytes());
     assert!(

@@ -73,8 +73,10 @@ pub trait SsoStore {
         issuer: &str,
         subject: &str,
     ) -> impl Future<Output = R<Option<IdentityRecord>>> + Send;
-    /// Links an identity to an existing user (`Conflict` if the issuer and
-    /// subject are linked already, `NotFound` if the user is gone).
+    /// Links an identity to an existing user and ends every session the
+    /// user had (a new way in: whoever was inside before must log in
+    /// again), in one transaction. `Conflict` if the issuer and subject are
+    /// linked already, `NotFound` if the user is gone.
     fn link_identity(
         &self,
         user_id: i64,
@@ -83,6 +85,13 @@ pub trait SsoStore {
     /// A login through this identity.
     fn touch_identity(&self, id: i64, now: i64) -> impl Future<Output = R<()>> + Send;
     fn identities_of(&self, user_id: i64) -> impl Future<Output = R<Vec<IdentityRecord>>> + Send;
-    /// Unlinks one of the user's identities; false if it is not theirs.
-    fn unlink_identity(&self, user_id: i64, id: i64) -> impl Future<Output = R<bool>> + Send;
+    /// Unlinks one of the user's identities; false if it is not theirs, or
+    /// if `keep_another` and it is their last one (decided in the write, so
+    /// two racing unlinks cannot both go).
+    fn unlink_identity(
+        &self,
+        user_id: i64,
+        id: i64,
+        keep_another: bool,
+    ) -> impl Future<Output = R<bool>> + Send;
 }

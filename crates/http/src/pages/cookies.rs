@@ -67,3 +67,26 @@ pub(super) fn csrf_for(headers: &HeaderMap) -> Result<(String, bool), ApiError> 
         _ => Ok((random_hex()?, true)),
     }
 }
+
+/// Which provider this browser's session came from (not a secret): logging
+/// out also logs out there, when the provider offers it.
+pub(super) const PROVIDER_COOKIE: &str = "ls_sso_provider";
+
+pub(super) fn provider_cookie<S>(
+    st: &Shared<S>,
+    name: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    Cookie::build((PROVIDER_COOKIE, name))
+        .path(format!("{}/", st.url.prefix))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(st.url.https)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build()
+}
+
+/// A session that did not come from a provider (or is over).
+pub(super) fn forget_provider<S>(st: &Shared<S>) -> Cookie<'static> {
+    provider_cookie(st, String::new(), 0)
+}

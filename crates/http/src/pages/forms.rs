@@ -108,7 +108,9 @@ pub(crate) fn query_next(uri: &Uri) -> Option<String> {
 pub(crate) fn safe_next(next: Option<&str>, prefix: &str) -> String {
     let fallback = format!("{prefix}/");
     let Some(n) = next else { return fallback };
-    let ok = n.starts_with('/')
+    // ASCII only: it goes into a Location header as it is.
+    let ok = n.is_ascii()
+        && n.starts_with('/')
         && !n.starts_with("//")
         && !n.contains('\\')
         && !n.chars().any(|c| c.is_control() || c.is_whitespace())

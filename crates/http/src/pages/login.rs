@@ -117,6 +117,8 @@ fn session_started<S: Store>(
         &session_cookie(st, sid.expose().to_owned(), lifetime),
     );
     set_cookie(&mut resp, &csrf_cookie(st, random_hex()?));
+    // Not a provider's session: logging out stays here.
+    set_cookie(&mut resp, &super::cookies::forget_provider(st));
     Ok(resp)
 }
 
@@ -197,7 +199,7 @@ pub(super) async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) 
     // A session that came from an OpenID provider: log out there too
     // (RP-initiated logout), when it advertises how; it sends the browser
     // back to our login page.
-    let at_provider = match cookie(&form.headers, super::sso::PROVIDER_COOKIE) {
+    let at_provider = match cookie(&form.headers, super::cookies::PROVIDER_COOKIE) {
         Some(p) => {
             let back = format!("{}/user/login/", st.url.base);
             st.services.sso_end_session_url(&p, &back).await
@@ -206,6 +208,6 @@ pub(super) async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) 
     };
     let mut resp = redirect(&at_provider.unwrap_or_else(|| format!("{}/", st.url.prefix)));
     set_cookie(&mut resp, &session_cookie(&st, String::new(), Some(0)));
-    set_cookie(&mut resp, &super::sso::forget_provider(&st));
+    set_cookie(&mut resp, &super::cookies::forget_provider(&st));
     Ok(resp)
 }

@@ -10,18 +10,19 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use cookie::{Cookie, SameSite};
 use signup_policy::Deny;
 
-use super::cookies::{csrf_cookie, device_cookie, random_hex, session_cookie, set_cookie};
+use super::cookies::{
+    csrf_cookie, device_cookie, provider_cookie, random_hex, session_cookie, set_cookie,
+};
 use super::forms::{presented_invite, query_next, safe_next};
 use super::login::login_page;
 use super::{Page, redirect};
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::state::Shared;
 
-/// The flow's state, for the callback to match.
+/// The flow's browser secret, whose digest the state must be.
 const STATE_COOKIE: &str = "ls_sso_state";
-/// Which provider this browser's session came from (not a secret): logging
-/// out also logs out there, when the provider offers it.
-pub(super) const PROVIDER_COOKIE: &str = "ls_sso_provider";
+/// Longest `next` kept for the return (a longer one goes to the home page).
+const MAX_NEXT: usize = 1024;
 
 fn sso_path<S>(st: &Shared<S>) -> String {
     format!("{}/user/sso/", st.url.prefix)
@@ -41,21 +42,6 @@ fn state_cookie<S: Store>(st: &Shared<S>, value: String, max_age_secs: i64) -> C
         .secure(st.url.https)
         .max_age(cookie::time::Duration::seconds(max_age_secs))
         .build()
-}
-
-fn provider_cookie<S>(st: &Shared<S>, name: String, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((PROVIDER_COOKIE, name))
-        .path(format!("{}/", st.url.prefix))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(st.url.https)
-        .max_age(cookie::time::Duration::seconds(max_age_secs))
-        .build()
-}
-
-/// Logging out: the session no longer came from a provider.
-pub(super) fn forget_provider<S>(st: &Shared<S>) -> Cookie<'static> {
-    provider_cookie(st, String::new(), 0)
 }
 
 /// One query parameter exactly once; repeated, it is nobody's.
@@ -95,7 +81,9 @@ pub(super) async fn begin<S: Store>(
     headers: HeaderMap,
     uri: Uri,
 ) -> Page {
-    let next = query_next(&uri).map(|n| safe_next(Some(&n), &st.url.prefix));
+    let next = query_next(&uri)
+        .filter(|n| n.len() <= MAX_NEXT)
+        .map(|n| safe_next(Some(&n), &st.url.prefix));
     let invite = presented_invite(&uri);
     let started = st
         .services
@@ -112,7 +100,7 @@ pub(super) async fn begin<S: Store>(
             let ttl = st.services.config().sso_flow_ttl_secs;
             set_cookie(
                 &mut resp,
-                &state_cookie(&st, start.state.expose().to_owned(), ttl),
+                &state_cookie(&st, start.browser_secret.expose().to_owned(), ttl),
             );
             Ok(resp)
         }
@@ -133,7 +121,7 @@ pub(super) async fn callback<S: Store>(
         one(&uri, "error"),
         one(&uri, "iss"),
     );
-    let browser_state = cookie(&headers, STATE_COOKIE);
+    let browser_secret = cookie(&headers, STATE_COOKIE);
     let old = cookie(&headers, SESSION_COOKIE);
     let redirect_to = redirect_uri(&st, &provider);
     let done = st
@@ -144,7 +132,7 @@ pub(super) async fn callback<S: Store>(
             state: state.as_deref(),
             error: error.as_deref(),
             issuer: issuer.as_deref(),
-            browser_state: browser_state.as_deref(),
+            browser_secret: browser_secret.as_deref(),
             redirect_uri: &redirect_to,
             replacing: old.as_deref(),
         })

@@ -58,9 +58,10 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// `https://host[:port][/path]` (plain `http` only on a loopback address,
-/// for a provider on the same machine), without a trailing slash.
+/// for a provider on the same machine), exactly as given: discovery and the
+/// ID token's `iss` must match it to the character (Authentik's ends in `/`).
 fn issuer_url(key: &str, raw: &str) -> Result<String, ConfigError> {
-    let raw = raw.trim().trim_end_matches('/');
+    let raw = raw.trim();
     let bad = || {
         invalid(
             key,
@@ -217,7 +218,7 @@ mod tests {
     #[test]
     fn providers_are_checked_and_named_in_every_refusal() {
         let ok = validate(vec![raw("company", "https://id.example.com/realms/main/")]).unwrap();
-        assert_eq!(ok[0].issuer, "https://id.example.com/realms/main");
+        assert_eq!(ok[0].issuer, "https://id.example.com/realms/main/");
         assert_eq!(ok[0].label, "company");
         assert_eq!(ok[0].scopes, ["openid", "email", "profile"]);
         validate(vec![raw("local", "http://127.0.0.1:9000")]).unwrap();

@@ -72,6 +72,7 @@ impl SsoStore for MemoryStore {
         {
             return Err(StoreError::Conflict("identity already linked"));
         }
+        s.end_sessions(user_id);
         Ok(s.link(user_id, identity))
     }
 
@@ -92,8 +93,11 @@ impl SsoStore for MemoryStore {
             .collect())
     }
 
-    async fn unlink_identity(&self, user_id: i64, id: i64) -> R<bool> {
+    async fn unlink_identity(&self, user_id: i64, id: i64, keep_another: bool) -> R<bool> {
         let mut s = self.state();
+        if keep_another && s.identities.iter().filter(|i| i.user_id == user_id).count() < 2 {
+            return Ok(false);
+        }
         let before = s.identities.len();
         s.identities
             .retain(|i| !(i.id == id && i.user_id == user_id));

@@ -3,11 +3,13 @@
 
 use accounts::SecretDigest;
 use app::{IdentityRecord, NewIdentity, NewSsoFlow, SsoFlowRecord, SsoStore, StoreError};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 
 use super::txn::Write;
 use super::{R, SeaStore, backend, is_unique_violation};
-use crate::db::entities::{sso_flows, sso_identities, users};
+use crate::db::entities::{sessions, sso_flows, sso_identities, users};
 
 fn identity_record(m: sso_identities::Model) -> IdentityRecord {
     IdentityRecord {
@@ -144,6 +146,11 @@ impl SsoStore for SeaStore {
                 .await
                 .map_err(backend)?
                 .ok_or(StoreError::NotFound("User"))?;
+            sessions::Entity::delete_many()
+                .filter(sessions::Column::UserId.eq(user_id))
+                .exec(&*w)
+                .await
+                .map_err(backend)?;
             insert_identity(&w, user_id, identity).await
         }
         .await;
@@ -177,15 +184,30 @@ impl SsoStore for SeaStore {
             .collect())
     }
 
-    async fn unlink_identity(&self, user_id: i64, id: i64) -> R<bool> {
-        let w = self.independent_write().await?;
-        let work = sso_identities::Entity::delete_many()
-            .filter(sso_identities::Column::Id.eq(id))
-            .filter(sso_identities::Column::UserId.eq(user_id))
-            .exec(&*w)
-            .await
-            .map(|r| r.rows_affected == 1)
-            .map_err(backend);
+    async fn unlink_identity(&self, user_id: i64, id: i64, keep_another: bool) -> R<bool> {
+        // The serialised write: two unlinks of one user's last two
+        // identities cannot both see the other one still there.
+        let w = self.write().await?;
+        let work = async {
+            if keep_another {
+                let mine = sso_identities::Entity::find()
+                    .filter(sso_identities::Column::UserId.eq(user_id))
+                    .count(&*w)
+                    .await
+                    .map_err(backend)?;
+                if mine < 2 {
+                    return Ok(false);
+                }
+            }
+            sso_identities::Entity::delete_many()
+                .filter(sso_identities::Column::Id.eq(id))
+                .filter(sso_identities::Column::UserId.eq(user_id))
+                .exec(&*w)
+                .await
+                .map(|r| r.rows_affected == 1)
+                .map_err(backend)
+        }
+        .await;
         w.finish(work).await
     }
 }
