@@ -4,7 +4,6 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod chromium;
 pub mod http;
 pub mod label_studio;
 pub mod module_graph;

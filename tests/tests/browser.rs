@@ -5,12 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+#[path = "support/chromium.rs"]
+mod chromium;
+
 use std::path::Path;
 
-use fantoccini::{Client, Locator};
-use ls_integration::chromium::{
+use chromium::{
     browser, chromedriver, clean_console, fill, page_text, shot, wait_copied, wait_path,
 };
+use fantoccini::{Client, Locator};
 use ls_integration::process::{Server, command};
 use serde_json::json;
 

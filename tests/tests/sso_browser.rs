@@ -6,10 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+#[path = "support/chromium.rs"]
+mod chromium;
+
 use std::time::{Duration, Instant};
 
+use chromium::{browser, chromedriver, clean_console, page_text, shot, wait_path};
 use fantoccini::{Client, Locator};
-use ls_integration::chromium::{browser, chromedriver, clean_console, page_text, shot, wait_path};
 use ls_integration::oidc::{Provider, free_port, provider_config, real_provider};
 use ls_integration::server::{OWNER_EMAIL, OWNER_TOKEN, Options, TestApp};
 use orgs::Role;

@@ -1,6 +1,8 @@
 //! Real headless Chromium (Debian's `chromium` and `chromium-driver`)
 //! driven through WebDriver (fantoccini), for the browser tests:
-//! screenshots land in `target/screenshots/`.
+//! screenshots land in `target/screenshots/`. Included by each browser test
+//! (`#[path]`), so that fantoccini stays a dev-dependency; each uses some.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,10 +11,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::nginx::free_port;
+use ls_integration::nginx::free_port;
 
 #[derive(Debug)]
-pub struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     _profile: tempfile::TempDir,
@@ -25,7 +27,7 @@ impl Drop for Driver {
     }
 }
 
-pub fn chromedriver() -> Driver {
+pub(crate) fn chromedriver() -> Driver {
     let bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -52,7 +54,7 @@ pub fn chromedriver() -> Driver {
     }
 }
 
-pub async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let profile = tempfile::tempdir().unwrap().keep();
     let caps = json!({
         "browserName": "chrome",
@@ -77,7 +79,7 @@ pub async fn browser(driver: &Driver) -> Client {
         .expect("a WebDriver session")
 }
 
-pub fn screenshots_dir() -> PathBuf {
+pub(crate) fn screenshots_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test> -> target/screenshots
     let dir = exe.ancestors().nth(3).unwrap().join("screenshots");
@@ -85,13 +87,13 @@ pub fn screenshots_dir() -> PathBuf {
     dir
 }
 
-pub async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
 /// No JavaScript error and no CSP violation on this page, and app.js ran.
-pub async fn clean_console(c: &Client) {
+pub(crate) async fn clean_console(c: &Client) {
     let errors = c
         .execute(
             "return window.lsErrors === undefined ? null : window.lsErrors;",
@@ -107,14 +109,14 @@ pub async fn clean_console(c: &Client) {
     );
 }
 
-pub async fn fill(c: &Client, id: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
     e.clear().await.unwrap();
     e.send_keys(value).await.unwrap();
 }
 
 /// The copy button answers after the clipboard promise settles: wait for it.
-pub async fn wait_copied(button: &fantoccini::elements::Element) {
+pub(crate) async fn wait_copied(button: &fantoccini::elements::Element) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = button.text().await.unwrap();
@@ -129,7 +131,7 @@ pub async fn wait_copied(button: &fantoccini::elements::Element) {
     }
 }
 
-pub async fn page_text(c: &Client) -> String {
+pub(crate) async fn page_text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
         .unwrap()
@@ -138,7 +140,7 @@ pub async fn page_text(c: &Client) -> String {
         .unwrap()
 }
 
-pub async fn wait_path(c: &Client, path: &str) {
+pub(crate) async fn wait_path(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let url = c.current_url().await.unwrap();
