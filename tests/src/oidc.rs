@@ -26,6 +26,10 @@ pub fn accounts() -> Value {
         // The owner of the test server, verified: links to the existing account.
         "owner": { "sub": "sub-owner", "email": "owner@example.com", "email_verified": true,
                    "name": "Olive Owner", "groups": [] },
+        // Another person at the provider given the owner's address, verified
+        // (a recycled address): the owner's account is linked to sub-owner.
+        "owner2": { "sub": "sub-owner-2", "email": "owner@example.com", "email_verified": true,
+                    "name": "Second Owner", "groups": [] },
         // Someone who claims the owner's email without the provider verifying it.
         "mallory": { "sub": "sub-mallory", "email": "OWNER@example.com", "email_verified": false,
                      "name": "Mallory", "groups": [] },

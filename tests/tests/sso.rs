@@ -119,6 +119,13 @@ fn the_real_provider_links_by_verified_email_and_makes_new_accounts_in_open_mode
     assert!(r.body.contains("has not verified the email"), "{}", r.body);
     assert!(mallory.cookie("sessionid").is_none());
     assert_eq!(app.snapshot(), before);
+    // Another identity at the same provider with the owner's (verified)
+    // email does not take over the account already linked to the first.
+    let (owner2, r) = sso_login(&app, &provider, "owner2", "");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("linked to another identity"), "{}", r.body);
+    assert!(owner2.cookie("sessionid").is_none());
+    assert_eq!(app.snapshot(), before);
     // Nor does it make a new account (one waiting for its real owner's
     // verified login to be linked into).
     let (gina, r) = sso_login(&app, &provider, "gina", "");
@@ -231,6 +238,12 @@ fn assert_refused(
     );
     assert!(browser.cookie("sessionid").is_none(), "{why}");
     assert_eq!(app.snapshot(), before, "{why}: something was stored");
+}
+
+/// The first linked identity's id, from the account page's Unlink form.
+fn identity_id(account_page: &Response) -> String {
+    let after = account_page.body.split("/user/account/identities/").nth(1);
+    after.unwrap().split('/').next().unwrap().to_owned()
 }
 
 fn param(url: &str, name: &str) -> String {
@@ -352,27 +365,13 @@ fn an_authorization_code_is_good_once() {
     let mut at_provider = Client::new(provider.addr());
     let back = log_in_at_provider(&mut at_provider, &url, "erin");
     assert_eq!(deliver(&mut first, &back).status, 302);
-    let code = back
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
+    let code = param(&back, "code");
 
     // A new flow, finished with the used code: the provider refuses it.
     let before = app.snapshot();
     let (mut second, url) = begin(&app, "");
     let fresh = log_in_at_provider(&mut at_provider, &url, "erin");
-    let fresh_code = fresh
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
+    let fresh_code = param(&fresh, "code");
     let replayed = fresh.replace(&fresh_code, &code);
     let r = deliver(&mut second, &replayed);
     assert_refused(
@@ -458,15 +457,7 @@ fn with_password_login_off_only_the_providers_let_anyone_in() {
     let (mut erin, r) = sso_login(&app, &provider, "erin", "");
     assert_eq!(r.status, 302, "{}", r.body);
     let page = erin.get("/user/account/");
-    let id = page
-        .body
-        .split("/user/account/identities/")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = identity_id(&page);
     let csrf = erin.cookie("csrftoken").unwrap();
     let before = app.snapshot();
     let r = erin.form(
@@ -485,15 +476,7 @@ fn an_account_with_a_password_can_unlink_its_identity_and_only_its_own() {
     assert_eq!(r.status, 302, "{}", r.body);
     let (mut erin, _) = sso_login(&app, &provider, "erin", "");
     let page = owner.get("/user/account/");
-    let id = page
-        .body
-        .split("/user/account/identities/")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = identity_id(&page);
     let path = format!("/user/account/identities/{id}/unlink");
 
     // Not erin's to unlink, and not without the CSRF token.

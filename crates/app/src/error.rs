@@ -131,6 +131,9 @@ pub enum SsoRefusal {
     Inactive,
     /// Unlinking would leave the account no way to log in.
     LastWayIn,
+    /// The account with this email is linked to another identity at the
+    /// same provider (an address given to someone else there, say).
+    LinkedElsewhere,
 }
 
 impl std::fmt::Display for SsoRefusal {
@@ -145,6 +148,10 @@ impl std::fmt::Display for SsoRefusal {
             ),
             SsoRefusal::Linking(r) => r.fmt(f),
             SsoRefusal::Inactive => f.write_str("This account is deactivated."),
+            SsoRefusal::LinkedElsewhere => f.write_str(
+                "The account with this email is linked to another identity at this provider: \
+                 log in with that one, or ask an administrator.",
+            ),
             SsoRefusal::LastWayIn => f.write_str(
                 "This is the account's only way to log in: set a password or link another identity first.",
             ),

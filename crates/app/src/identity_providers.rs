@@ -16,7 +16,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct ProviderInfo {
     /// `[a-z0-9-]+`: in the redirect URI `<public URL>/user/sso/<name>/callback`.
     pub name: String,
-    /// The button: "Log in with <label>".
+    /// The button: "Log in with" and the label.
     pub label: String,
 }
 

@@ -5,10 +5,10 @@
 //! signature (the provider's published keys, never `alg: none`), issuer,
 //! audience, expiry and nonce checked before any claim is read.
 //!
-//! The provider's metadata and keys are kept for [`METADATA_TTL`]; an ID
-//! token whose check fails is checked once more against freshly fetched
-//! keys (a provider that rotated its keys), at most every [`REFRESH_EVERY`].
-//! The HTTP client follows no redirects and gives up after [`TIMEOUT`].
+//! The provider's metadata and keys are kept for 10 minutes; an ID token
+//! whose check fails is checked once more against freshly fetched keys (a
+//! provider that rotated its keys), fetched at most every 30 s. The HTTP
+//! client follows no redirects and gives up after 10 s.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

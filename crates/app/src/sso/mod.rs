@@ -282,6 +282,18 @@ impl<S: Store> Services<S> {
             }
             Linking::LinkByVerifiedEmail((_, user_id)) => {
                 let user = self.active_user(user_id).await?;
+                // One identity per provider and account: a verified email
+                // that now belongs to another person there (a recycled
+                // address) does not take over the first one's account.
+                let linked = self.store.identities_of(user.id).await?;
+                if linked.iter().any(|i| i.issuer == identity.issuer) {
+                    tracing::info!(
+                        user_id = user.id,
+                        provider,
+                        "single sign-on refused: the account is linked to another identity at this issuer"
+                    );
+                    return Err(refused(SsoRefusal::LinkedElsewhere));
+                }
                 // Two first logins racing to link: the second starts again
                 // (and finds the link); a user deleted meanwhile is gone.
                 self.store

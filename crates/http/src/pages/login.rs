@@ -21,7 +21,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     signup_open: bool,
     password_login: bool,
-    /// (label, link) for each OpenID provider: "Log in with <label>".
+    /// (label, link) for each OpenID provider: "Log in with" and the label.
     providers: Vec<(String, String)>,
 }
 

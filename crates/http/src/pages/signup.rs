@@ -31,7 +31,7 @@ struct SignupPage<'a> {
     email_error: Option<String>,
     password_error: Option<String>,
     password_login: bool,
-    /// (label, link): "Sign up with <label>", the invite carried through.
+    /// (label, link): "Sign up with" and the label, the invite carried through.
     providers: Vec<(String, String)>,
 }
 

@@ -29,7 +29,7 @@ pub(super) struct RawProvider {
 pub struct OidcProvider {
     /// `[a-z0-9-]+`: the redirect URI is `<public URL>/user/sso/<name>/callback`.
     pub name: String,
-    /// The button says "Log in with <label>".
+    /// The button says "Log in with" and the label.
     pub label: String,
     /// Where discovery starts (`<issuer>/.well-known/openid-configuration`);
     /// the ID token's `iss` must be exactly this.
