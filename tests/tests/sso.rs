@@ -504,3 +504,34 @@ fn an_account_with_a_password_can_unlink_its_identity_and_only_its_own() {
     let (_, r) = sso_login(&app, &provider, "owner", "");
     assert_eq!(r.status, 302, "{}", r.body);
 }
+
+#[test]
+fn flows_left_unfinished_are_counted_against_the_address_and_finished_ones_are_not() {
+    let limit = accounts::throttle::Limit {
+        max_events: 3,
+        window_secs: 900,
+        lockout_secs: 900,
+    };
+    let (app, provider) = with_real_provider(Options {
+        throttle: Some(app::ThrottleConfig {
+            login_per_client: limit,
+            ..app::ThrottleConfig::default()
+        }),
+        ..Options::default()
+    });
+    // Two left at the provider, one finished (its count taken back).
+    begin(&app, "");
+    begin(&app, "");
+    let (_, r) = sso_login(&app, &provider, "erin", "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    // The third unfinished one is the last the address may start.
+    begin(&app, "");
+    let before = app.snapshot();
+    let mut browser = Client::new(app.addr);
+    let r = browser.get("/user/sso/local/login");
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    assert!(r.body.contains("Too many sign-ins"), "{}", r.body);
+    assert!(browser.cookie("ls_sso_state").is_none());
+    assert_eq!(app.snapshot(), before, "no flow stored");
+}

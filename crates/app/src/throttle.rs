@@ -56,6 +56,11 @@ pub(crate) fn signup_client_key(ip: IpAddr) -> String {
     format!("signup:client:{}", client_part(ip))
 }
 
+/// Single sign-on flows started from a client address and not finished.
+pub(crate) fn sso_client_key(ip: IpAddr) -> String {
+    format!("sso:client:{}", client_part(ip))
+}
+
 pub(crate) fn token_reset_key(user_id: i64) -> String {
     format!("token-reset:user:{user_id}")
 }

@@ -14,6 +14,7 @@
 //! Who the identity is here follows `accounts::sso::link`; a new account
 //! is made only as `signup-policy` allows (`Channel::SingleSignOn`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use accounts::Email;
@@ -63,6 +64,8 @@ pub struct SsoCallback<'a> {
     pub redirect_uri: &'a str,
     /// The browser's current session, which the new one replaces.
     pub replacing: Option<&'a str>,
+    /// The client's address: a finished flow takes its start's count back.
+    pub client: Option<IpAddr>,
 }
 
 /// A completed single sign-on.
@@ -108,14 +111,25 @@ impl<S: Store> Services<S> {
     /// Leave for `provider`. A presented invite must be valid now (it is
     /// checked again when the account is made); `next` is kept for the
     /// return. Nothing is stored unless the provider could be asked.
+    /// Each start counts against the client address (as failed logins do,
+    /// `login_attempts_per_client`), and a finished flow takes its count
+    /// back: only flows left unfinished add up.
     pub async fn sso_begin(
         &self,
         provider: &str,
         invite: Option<&str>,
         next: Option<String>,
         redirect_uri: &str,
+        client: Option<IpAddr>,
     ) -> Result<SsoStart, AppError> {
         let port = self.provider(provider)?;
+        if let Some(ip) = client {
+            self.throttle(vec![(
+                crate::throttle::sso_client_key(ip),
+                self.config.throttle.login_per_client,
+            )])
+            .await?;
+        }
         let invite_digest = match invite {
             Some(raw) => Some(self.sso_invite(raw).await?),
             None => None,
@@ -218,6 +232,14 @@ impl<S: Store> Services<S> {
             self.sso_apply_role(&user, admin).await?;
         }
         let (session, device) = self.start_first_session(user.id, cb.replacing).await?;
+        if let Some(ip) = cb.client
+            && let Err(e) = self
+                .store
+                .throttle_refund(&crate::throttle::sso_client_key(ip), self.now_secs())
+                .await
+        {
+            tracing::warn!(error = %e, "a single sign-on's throttle count was not taken back");
+        }
         metrics::counter!("ls_logins_total", "result" => "sso").increment(1);
         tracing::info!(
             user_id = user.id,

@@ -92,7 +92,7 @@ fn split(start: &SsoStart) -> (String, String) {
 async fn round_trip(f: &Fixture, invite: Option<&str>) -> Result<SsoLogin, AppError> {
     let start = f
         .svc
-        .sso_begin("company", invite, Some("/projects".into()), REDIRECT)
+        .sso_begin("company", invite, Some("/projects".into()), REDIRECT, None)
         .await?;
     let (secret, state) = split(&start);
     f.svc
@@ -170,7 +170,7 @@ async fn invite_only_refuses_a_stranger_and_admits_one_with_the_link() {
     // A made-up invite is refused before leaving for the provider.
     let err = f
         .svc
-        .sso_begin("company", Some("nope"), None, REDIRECT)
+        .sso_begin("company", Some("nope"), None, REDIRECT, None)
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::SignupDenied(Deny::InviteInvalid)));
@@ -184,7 +184,7 @@ async fn a_link_reset_while_away_stops_the_sign_up() {
     let (_, token) = f.svc.invite_link(&owner).await.unwrap();
     let start = f
         .svc
-        .sso_begin("company", Some(token.expose()), None, REDIRECT)
+        .sso_begin("company", Some(token.expose()), None, REDIRECT, None)
         .await
         .unwrap();
     f.svc.reset_invite(&owner).await.unwrap();
@@ -225,7 +225,7 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
     };
     let start = f
         .svc
-        .sso_begin("company", None, None, REDIRECT)
+        .sso_begin("company", None, None, REDIRECT, None)
         .await
         .unwrap();
     let (secret, state) = split(&start);
@@ -233,7 +233,7 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
     // itself as the cookie (what someone who saw the redirect back has).
     let other = split(
         &f.svc
-            .sso_begin("company", None, None, REDIRECT)
+            .sso_begin("company", None, None, REDIRECT, None)
             .await
             .unwrap(),
     )
@@ -249,7 +249,7 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
     // Expired: refused, and gone.
     let (late_secret, late) = split(
         &f.svc
-            .sso_begin("company", None, None, REDIRECT)
+            .sso_begin("company", None, None, REDIRECT, None)
             .await
             .unwrap(),
     );

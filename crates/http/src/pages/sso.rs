@@ -66,6 +66,19 @@ fn refused<S: Store>(st: &Shared<S>, headers: &HeaderMap, uri: &Uri, e: AppError
         ),
         AppError::SignupDenied(d) => (d.to_string(), StatusCode::FORBIDDEN),
         AppError::ProviderUnavailable => (e.to_string(), StatusCode::BAD_GATEWAY),
+        AppError::Throttled { retry_after_secs } => {
+            let text = "Too many sign-ins were started from your address. Try again later.";
+            let mut resp = login_page(
+                st,
+                headers,
+                uri,
+                "",
+                Some(text),
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            super::retry_after(&mut resp, *retry_after_secs);
+            return Ok(resp);
+        }
         AppError::NotFound(_) => (
             "There is no such sign-in provider here.".to_owned(),
             StatusCode::NOT_FOUND,
@@ -75,12 +88,22 @@ fn refused<S: Store>(st: &Shared<S>, headers: &HeaderMap, uri: &Uri, e: AppError
     login_page(st, headers, uri, "", Some(&text), status)
 }
 
+/// The client's address, as the forms read it (behind trusted proxies).
+fn client<S>(st: &Shared<S>, req: &Request) -> Option<std::net::IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| *a);
+    st.client(req.headers(), peer)
+}
+
 pub(super) async fn begin<S: Store>(
     State(st): State<Shared<S>>,
     Path(provider): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Request,
 ) -> Page {
+    let client = client(&st, &req);
+    let (headers, uri) = (req.headers().clone(), req.uri().clone());
     let next = query_next(&uri)
         .filter(|n| n.len() <= MAX_NEXT)
         .map(|n| safe_next(Some(&n), &st.url.prefix));
@@ -92,6 +115,7 @@ pub(super) async fn begin<S: Store>(
             invite.as_deref(),
             next,
             &redirect_uri(&st, &provider),
+            client,
         )
         .await;
     match started {
@@ -115,6 +139,7 @@ pub(super) async fn callback<S: Store>(
 ) -> Page {
     let headers = req.headers().clone();
     let uri = req.uri().clone();
+    let client = client(&st, &req);
     let (code, state, error, issuer) = (
         one(&uri, "code"),
         one(&uri, "state"),
@@ -135,6 +160,7 @@ pub(super) async fn callback<S: Store>(
             browser_secret: browser_secret.as_deref(),
             redirect_uri: &redirect_to,
             replacing: old.as_deref(),
+            client,
         })
         .await;
     let login_uri: Uri = format!("{}/user/login/", st.url.prefix)
