@@ -215,6 +215,34 @@ pub fn split_url(url: &str) -> (SocketAddr, String) {
     )
 }
 
+/// Where a "continue" page (our answer to the sign-in button and to a
+/// logout that goes on to the provider) sends the browser.
+pub fn continue_url(r: &Response) -> String {
+    assert_eq!(r.status, 200, "{}", r.body);
+    let href = r
+        .body
+        .split("id=\"continue\" class=\"button\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("not a continue page: {}", r.body));
+    // askama escaped it for the attribute: `&#NN;`, `&#xNN;` and `&amp;`.
+    let mut out = String::new();
+    let mut rest = href.replace("&amp;", "&");
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 2..];
+        let end = tail.find(';').unwrap();
+        let code: u32 = match tail[..end].strip_prefix('x') {
+            Some(hex) => u32::from_str_radix(hex, 16).unwrap(),
+            None => tail[..end].parse().unwrap(),
+        };
+        out.push(char::from_u32(code).unwrap());
+        rest = tail[end + 1..].to_owned();
+    }
+    out.push_str(&rest);
+    out
+}
+
 fn location(r: &Response, base: SocketAddr) -> Option<String> {
     let l = r.header("location")?;
     Some(if l.starts_with('/') {

@@ -8,8 +8,8 @@
 
 use ls_integration::http::{Client, Response};
 use ls_integration::oidc::{
-    Provider, free_port, hostile_provider, log_in_at_provider, provider_config, real_provider,
-    split_url,
+    Provider, continue_url, free_port, hostile_provider, log_in_at_provider, provider_config,
+    real_provider, split_url,
 };
 use ls_integration::server::{OWNER_EMAIL, Options, TestApp};
 use orgs::Role;
@@ -36,13 +36,20 @@ fn with_real_provider(opts: Options) -> (TestApp, Provider) {
     (app, provider)
 }
 
+/// The login page's "Log in with" button: a POST with the CSRF token.
+fn press_button(browser: &mut Client, query: &str) -> Response {
+    if browser.cookie("csrftoken").is_none() {
+        browser.get("/user/login/");
+    }
+    browser.form(&format!("/user/sso/local/login{query}"), &[])
+}
+
 /// Leaves our server for the provider: the browser's client for us and the
 /// authorization URL.
 fn begin(app: &TestApp, query: &str) -> (Client, String) {
     let mut browser = Client::new(app.addr);
-    let r = browser.get(&format!("/user/sso/local/login{query}"));
-    assert_eq!(r.status, 302, "{}", r.body);
-    let url = r.header("location").unwrap().to_owned();
+    let r = press_button(&mut browser, query);
+    let url = continue_url(&r);
     assert!(browser.cookie("ls_sso_state").is_some());
     (browser, url)
 }
@@ -86,7 +93,19 @@ fn role_of(app: &TestApp, email: &str) -> Role {
 fn the_real_provider_links_by_verified_email_and_makes_new_accounts_in_open_mode() {
     let (app, provider) = with_real_provider(Options::default());
 
-    // The owner's verified email links the existing account.
+    // The owner's verified email links the existing account, and the link
+    // ends the sessions the account had (a password login's here).
+    let mut by_password = Client::new(app.addr);
+    by_password.get("/user/login/");
+    let r = by_password.form(
+        "/user/login/",
+        &[
+            ("email", OWNER_EMAIL),
+            ("password", ls_integration::server::OWNER_PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(by_password.get("/api/current-user/whoami").status, 200);
     let (mut owner, r) = sso_login(&app, &provider, "owner", "?next=/user/account/");
     assert_eq!(r.status, 302, "{}", r.body);
     assert_eq!(r.header("location"), Some("/user/account/"));
@@ -96,6 +115,11 @@ fn the_real_provider_links_by_verified_email_and_makes_new_accounts_in_open_mode
         "the flow's cookie goes"
     );
     assert_eq!(whoami(&mut owner)["email"], OWNER_EMAIL);
+    assert_eq!(
+        by_password.get("/api/current-user/whoami").status,
+        401,
+        "ended by the link"
+    );
     let page = owner.get("/user/account/");
     assert!(page.body.contains("Linked identities") && page.body.contains("Test ID (local)"));
 
@@ -141,8 +165,7 @@ fn the_real_provider_links_by_verified_email_and_makes_new_accounts_in_open_mode
     // Logging out ends our session and goes to the provider's logout.
     let csrf = owner.cookie("csrftoken").unwrap();
     let r = owner.form("/logout/", &[("csrfmiddlewaretoken", &csrf)]);
-    assert_eq!(r.status, 302, "{}", r.body);
-    let to = r.header("location").unwrap();
+    let to = continue_url(&r);
     assert!(
         to.starts_with(&format!("{}/session/end?", provider.issuer))
             && to.contains("client_id=ls-users"),
@@ -188,7 +211,7 @@ fn invite_only_refuses_a_stranger_and_admits_one_with_the_link_once_it_is_curren
     let r = owner.send("POST", "/api/invite/reset-token", &[], None);
     assert_eq!(r.status, 201, "{}", r.body);
     let mut frank = Client::new(app.addr);
-    let r = frank.get(&format!("/user/sso/local/login?token={token}"));
+    let r = press_button(&mut frank, &format!("?token={token}"));
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(frank.cookie("ls_sso_state").is_none());
     assert_eq!(app.user_count(), 2);
@@ -300,11 +323,9 @@ fn callbacks_with_a_wrong_replayed_expired_or_foreign_state_are_refused() {
         Refused::Flow,
         "an intercepted redirect",
     );
-    // The flow is still there for its own browser (whose cookie the first
-    // refusal cleared: the browser that left still has it).
-    browser
-        .cookies
-        .push(("ls_sso_state".into(), secret.clone()));
+    // The flow is still there for its own browser, whose cookie those
+    // refusals left alone.
+    assert_eq!(browser.cookie("ls_sso_state"), Some(secret.clone()));
     let r = deliver(&mut browser, &back);
     assert_eq!(r.status, 302, "the flow's own browser: {}", r.body);
 
@@ -528,7 +549,7 @@ fn flows_left_unfinished_are_counted_against_the_address_and_finished_ones_are_n
     begin(&app, "");
     let before = app.snapshot();
     let mut browser = Client::new(app.addr);
-    let r = browser.get("/user/sso/local/login");
+    let r = press_button(&mut browser, "");
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_some());
     assert!(r.body.contains("Too many sign-ins"), "{}", r.body);

@@ -59,12 +59,14 @@ async fn through_provider(
     name: &str,
 ) {
     clean_console(c).await;
-    c.find(Locator::LinkText(&format!("{button} {BUTTON}")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    c.find(Locator::XPath(&format!(
+        "//button[normalize-space()='{button} {BUTTON}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     wait_on(c, &provider.issuer).await;
     let field = c
         .wait()
@@ -133,6 +135,39 @@ fn open_mode_links_by_verified_email_makes_accounts_and_maps_groups() {
             .await
             .unwrap();
         shot(&c, "sso-owner-linked").await;
+        // Logging out ends our session, then the provider's (RP-initiated
+        // logout), which sends the browser back to our login page.
+        c.find(Locator::Css("details.menu > summary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::XPath("//button[normalize-space()='Log out']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_on(&c, &format!("{base}/user/login/")).await;
+        clean_console(&c).await;
+        shot(&c, "sso-logged-out-at-provider").await;
+        c.goto(&format!("{base}/user/account/")).await.unwrap();
+        wait_path(&c, "/user/login/").await;
+        // The provider forgot this browser too: its login page asks again.
+        c.find(Locator::XPath(&format!(
+            "//button[normalize-space()='Log in with {BUTTON}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        wait_on(&c, &provider.issuer).await;
+        c.wait()
+            .for_element(Locator::Css("input[name=login]"))
+            .await
+            .unwrap();
         c.close().await.unwrap();
 
         // A stranger in open mode: a new account, a member.
@@ -166,9 +201,11 @@ fn open_mode_links_by_verified_email_makes_accounts_and_maps_groups() {
         let text = page_text(&c).await;
         assert!(text.contains("has not verified the email"), "{text}");
         assert!(
-            c.find(Locator::LinkText(&format!("Log in with {BUTTON}")))
-                .await
-                .is_ok()
+            c.find(Locator::XPath(&format!(
+                "//button[normalize-space()='Log in with {BUTTON}']"
+            )))
+            .await
+            .is_ok()
         );
         shot(&c, "sso-unverified-refused").await;
         assert_eq!(snapshot(&app).await, before);
@@ -210,12 +247,14 @@ fn invite_only_needs_the_invite_and_the_invite_keeps_its_rules() {
         c.goto(&link).await.unwrap();
         clean_console(&c).await;
         shot(&c, "sso-invite-signup-page").await;
-        c.find(Locator::LinkText(&format!("Sign up with {BUTTON}")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        c.find(Locator::XPath(&format!(
+            "//button[normalize-space()='Sign up with {BUTTON}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
         wait_path(&c, "/organization/").await;
         clean_console(&c).await;
         shot(&c, "sso-invited-signed-in").await;
@@ -231,9 +270,11 @@ fn invite_only_needs_the_invite_and_the_invite_keeps_its_rules() {
         let text = page_text(&c).await;
         assert!(text.contains("no longer valid"), "{text}");
         assert!(
-            c.find(Locator::LinkText(&format!("Sign up with {BUTTON}")))
-                .await
-                .is_err()
+            c.find(Locator::XPath(&format!(
+                "//button[normalize-space()='Sign up with {BUTTON}']"
+            )))
+            .await
+            .is_err()
         );
         shot(&c, "sso-stale-invite").await;
         c.close().await.unwrap();

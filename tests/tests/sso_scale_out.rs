@@ -11,7 +11,7 @@ use std::path::Path;
 use ls_integration::http::Client;
 use ls_integration::nginx::{free_port, nginx};
 use ls_integration::oidc::{
-    CLIENT_ID, CLIENT_SECRET, log_in_at_provider, real_provider, split_url,
+    CLIENT_ID, CLIENT_SECRET, continue_url, log_in_at_provider, real_provider, split_url,
 };
 use ls_integration::process::{Server, command};
 
@@ -35,6 +35,12 @@ fn instance(home: &Path, config: &Path, url: &str, public: &str, bootstrap: bool
         ]);
     }
     Server::start(cmd).unwrap()
+}
+
+/// The login page's "Log in with" button: a POST with the CSRF token.
+fn press_button(browser: &mut Client, query: &str) -> ls_integration::http::Response {
+    browser.get("/user/login/");
+    browser.form(&format!("/user/sso/local/login{query}"), &[])
 }
 
 /// Our path on `addr`, with the browser's cookies.
@@ -75,9 +81,8 @@ async fn a_login_leaves_from_one_instance_and_returns_to_the_other_once() {
     // Leaves from A; the provider sends the browser back to the public URL,
     // which the test delivers to B.
     let mut start = Client::new(a.addr);
-    let r = start.get("/user/sso/local/login");
-    assert_eq!(r.status, 302, "{}", r.body);
-    let back = log_in_at_provider(&mut at_provider, r.header("location").unwrap(), "owner");
+    let r = press_button(&mut start, "");
+    let back = log_in_at_provider(&mut at_provider, &continue_url(&r), "owner");
     let (to, path) = split_url(&back);
     assert_eq!(to, lb, "the redirect URI is the balancer's");
     let r = on(b.addr, &start.cookies).get(&path);
@@ -105,8 +110,8 @@ async fn a_login_leaves_from_one_instance_and_returns_to_the_other_once() {
 
     // One callback reaching both instances at the same moment: one session.
     let mut start = Client::new(b.addr);
-    let r = start.get("/user/sso/local/login");
-    let back = log_in_at_provider(&mut at_provider, r.header("location").unwrap(), "owner");
+    let r = press_button(&mut start, "");
+    let back = log_in_at_provider(&mut at_provider, &continue_url(&r), "owner");
     let (_, path) = split_url(&back);
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
     let racers: Vec<_> = [a.addr, b.addr]
@@ -135,9 +140,8 @@ async fn a_login_leaves_from_one_instance_and_returns_to_the_other_once() {
 
     // The whole login through the balancer (round robin between the two).
     let mut browser = Client::new(lb);
-    let r = browser.get("/user/sso/local/login?next=/user/account/");
-    assert_eq!(r.status, 302, "{}", r.body);
-    let back = log_in_at_provider(&mut at_provider, r.header("location").unwrap(), "owner");
+    let r = press_button(&mut browser, "?next=/user/account/");
+    let back = log_in_at_provider(&mut at_provider, &continue_url(&r), "owner");
     let r = browser.get(&split_url(&back).1);
     assert_eq!(r.status, 302, "{}", r.body);
     assert_eq!(r.header("location"), Some("/user/account/"));

@@ -15,15 +15,16 @@ const MAX_LABEL: usize = 63;
 impl Email {
     /// Parse what a person typed.
     pub fn parse(raw: &str) -> Result<Self, AccountError> {
-        let trimmed = raw.trim();
-        if trimmed.chars().count() > MAX_LEN {
-            return Err(AccountError::EmailTooLong);
-        }
-        // ASCII only, before lower-casing: Unicode lower-casing folds some
-        // characters onto ASCII ones (the Kelvin sign K onto k), which would
-        // make two mailboxes one address here.
-        if !trimmed.is_ascii() {
+        // ASCII only, before trimming and lower-casing: Unicode trimming
+        // drops a no-break space and lower-casing folds some characters onto
+        // ASCII ones (the Kelvin sign K onto k), either of which would make
+        // two mailboxes one address here.
+        if !raw.is_ascii() {
             return Err(AccountError::InvalidEmail);
+        }
+        let trimmed = raw.trim();
+        if trimmed.len() > MAX_LEN {
+            return Err(AccountError::EmailTooLong);
         }
         let lowered = trimmed.to_ascii_lowercase();
         let (local, domain) = lowered.rsplit_once('@').ok_or(AccountError::InvalidEmail)?;
@@ -140,6 +141,18 @@ mod tests {
         );
         assert!(long.len() > 254);
         assert_eq!(Email::parse(&long), Err(AccountError::EmailTooLong));
+        // Nothing folds onto another mailbox: the Kelvin sign, a no-break space.
+        for folded in [
+            "\u{212A}im@corp.com",
+            "kim@corp.com\u{00A0}",
+            "\u{00A0}kim@corp.com",
+        ] {
+            assert_eq!(
+                Email::parse(folded),
+                Err(AccountError::InvalidEmail),
+                "{folded:?}"
+            );
+        }
         let ok = format!("{}@{}.com", "a".repeat(64), "b".repeat(60));
         assert!(Email::parse(&ok).is_ok());
         let local_too_long = format!("{}@example.com", "a".repeat(65));

@@ -409,9 +409,11 @@ impl<S: Store> Services<S> {
         if !password && others == 0 {
             return Err(refused(SsoRefusal::LastWayIn));
         }
+        let names: Vec<String> = configured.iter().map(|p| p.name.clone()).collect();
+        let keep_one_of = (!password).then_some(names.as_slice());
         if !self
             .store
-            .unlink_identity(user.id, identity_id, !password)
+            .unlink_identity(user.id, identity_id, keep_one_of)
             .await?
         {
             return Err(refused(SsoRefusal::LastWayIn));

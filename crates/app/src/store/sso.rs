@@ -86,12 +86,13 @@ pub trait SsoStore {
     fn touch_identity(&self, id: i64, now: i64) -> impl Future<Output = R<()>> + Send;
     fn identities_of(&self, user_id: i64) -> impl Future<Output = R<Vec<IdentityRecord>>> + Send;
     /// Unlinks one of the user's identities; false if it is not theirs, or
-    /// if `keep_another` and it is their last one (decided in the write, so
-    /// two racing unlinks cannot both go).
+    /// if `keep_one_of` names providers and no other identity of the user
+    /// is of one of them (decided in the write, so two racing unlinks cannot
+    /// both go).
     fn unlink_identity(
         &self,
         user_id: i64,
         id: i64,
-        keep_another: bool,
+        keep_one_of: Option<&[String]>,
     ) -> impl Future<Output = R<bool>> + Send;
 }

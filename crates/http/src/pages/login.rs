@@ -206,7 +206,16 @@ pub(super) async fn logout<S: Store>(State(st): State<Shared<S>>, req: Request) 
         }
         None => None,
     };
-    let mut resp = redirect(&at_provider.unwrap_or_else(|| format!("{}/", st.url.prefix)));
+    let mut resp = match at_provider {
+        Some(url) => super::continue_to(
+            &st,
+            &form.headers,
+            "Logging out",
+            &url,
+            "your identity provider",
+        )?,
+        None => redirect(&format!("{}/", st.url.prefix)),
+    };
     set_cookie(&mut resp, &session_cookie(&st, String::new(), Some(0)));
     set_cookie(&mut resp, &super::cookies::forget_provider(&st));
     Ok(resp)

@@ -101,7 +101,11 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         post(organization::reset_link::<S>),
     );
     r = both(r, "/docs/api", get(api_docs::api_docs::<S>));
-    r = both(r, "/user/sso/{provider}/login", get(sso::begin::<S>));
+    r = both(
+        r,
+        "/user/sso/{provider}/login",
+        get(sso::begin_page::<S>).post(sso::begin::<S>),
+    );
     r = both(r, "/user/sso/{provider}/callback", get(sso::callback::<S>));
     r = both(
         r,
@@ -217,6 +221,27 @@ fn message<S>(
         layout,
         heading,
         message: text,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "continue.html")]
+struct ContinuePage<'a> {
+    layout: Layout,
+    heading: &'a str,
+    url: &'a str,
+    to: &'a str,
+}
+
+/// On to another site after a form: a page that goes there at once (a meta
+/// refresh, and a link). Not a redirect: the pages' CSP (`form-action
+/// 'self'`) stops a form's navigation that a redirect sends elsewhere.
+fn continue_to<S>(st: &Shared<S>, headers: &HeaderMap, heading: &str, url: &str, to: &str) -> Page {
+    page(st, headers, None, StatusCode::OK, |layout| ContinuePage {
+        layout,
+        heading,
+        url,
+        to,
     })
 }
 

@@ -13,14 +13,40 @@ use signup_policy::Deny;
 use super::cookies::{
     csrf_cookie, device_cookie, provider_cookie, random_hex, session_cookie, set_cookie,
 };
-use super::forms::{presented_invite, query_next, safe_next};
+use super::forms::{Form, presented_invite, query_next, safe_next};
 use super::login::login_page;
 use super::{Page, redirect};
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::state::Shared;
 
-/// The flow's browser secret, whose digest the state must be.
-const STATE_COOKIE: &str = "ls_sso_state";
+/// The flow's browser secret, whose digest the state must be. Under https
+/// with the `__Secure-` prefix, which no plain-http page (nor a sibling
+/// site without TLS) can set.
+fn state_cookie_name<S>(st: &Shared<S>) -> &'static str {
+    if st.url.https {
+        "__Secure-ls_sso_state"
+    } else {
+        "ls_sso_state"
+    }
+}
+
+/// The browser secret, when exactly one arrived (two mean one was planted).
+fn browser_secret<S>(st: &Shared<S>, headers: &HeaderMap) -> Option<String> {
+    let name = state_cookie_name(st);
+    let count = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| c.name() == name)
+        .count();
+    if count == 1 {
+        cookie(headers, name)
+    } else {
+        None
+    }
+}
 /// Longest `next` kept for the return (a longer one goes to the home page).
 const MAX_NEXT: usize = 1024;
 
@@ -34,7 +60,7 @@ pub(super) fn redirect_uri<S>(st: &Shared<S>, provider: &str) -> String {
 }
 
 fn state_cookie<S: Store>(st: &Shared<S>, value: String, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((STATE_COOKIE, value))
+    Cookie::build((state_cookie_name(st), value))
         .path(sso_path(st))
         .http_only(true)
         // Lax: the provider's redirect back is a top-level GET from its site.
@@ -88,22 +114,30 @@ fn refused<S: Store>(st: &Shared<S>, headers: &HeaderMap, uri: &Uri, e: AppError
     login_page(st, headers, uri, "", Some(&text), status)
 }
 
-/// The client's address, as the forms read it (behind trusted proxies).
-fn client<S>(st: &Shared<S>, req: &Request) -> Option<std::net::IpAddr> {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|axum::extract::ConnectInfo(a)| *a);
-    st.client(req.headers(), peer)
+/// A GET of the start (a bookmark, an old link): the page with the button.
+pub(super) async fn begin_page<S: Store>(State(st): State<Shared<S>>, uri: Uri) -> Page {
+    let page = if presented_invite(&uri).is_some() {
+        "signup"
+    } else {
+        "login"
+    };
+    Ok(redirect(&super::form_action(
+        &st,
+        &format!("/user/{page}/"),
+        &uri,
+    )))
 }
 
+/// Leaving for the provider: a POST from the login or sign-up page's
+/// button, with the CSRF token, so that no other site can start a flow (and
+/// with an invite, make an account) for a visitor.
 pub(super) async fn begin<S: Store>(
     State(st): State<Shared<S>>,
     Path(provider): Path<String>,
     req: Request,
 ) -> Page {
-    let client = client(&st, &req);
-    let (headers, uri) = (req.headers().clone(), req.uri().clone());
+    let form = Form::read_checked(&st, req).await?;
+    let (headers, uri, client) = (form.headers, form.uri, form.client);
     let next = query_next(&uri)
         .filter(|n| n.len() <= MAX_NEXT)
         .map(|n| safe_next(Some(&n), &st.url.prefix));
@@ -120,7 +154,19 @@ pub(super) async fn begin<S: Store>(
         .await;
     match started {
         Ok(start) => {
-            let mut resp = redirect(&start.url);
+            let label = st
+                .services
+                .identity_providers()
+                .iter()
+                .find(|p| p.name == provider)
+                .map_or_else(|| provider.clone(), |p| p.label.clone());
+            let mut resp = super::continue_to(
+                &st,
+                &headers,
+                &format!("Signing in with {label}"),
+                &start.url,
+                &label,
+            )?;
             let ttl = st.services.config().sso_flow_ttl_secs;
             set_cookie(
                 &mut resp,
@@ -139,14 +185,18 @@ pub(super) async fn callback<S: Store>(
 ) -> Page {
     let headers = req.headers().clone();
     let uri = req.uri().clone();
-    let client = client(&st, &req);
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| *a);
+    let client = st.client(&headers, peer);
     let (code, state, error, issuer) = (
         one(&uri, "code"),
         one(&uri, "state"),
         one(&uri, "error"),
         one(&uri, "iss"),
     );
-    let browser_secret = cookie(&headers, STATE_COOKIE);
+    let browser_secret = browser_secret(&st, &headers);
     let old = cookie(&headers, SESSION_COOKIE);
     let redirect_to = redirect_uri(&st, &provider);
     let done = st
@@ -166,7 +216,7 @@ pub(super) async fn callback<S: Store>(
     let login_uri: Uri = format!("{}/user/login/", st.url.prefix)
         .parse()
         .unwrap_or_default();
-    let mut resp = match done {
+    let resp = match done {
         Ok(login) => {
             let l = login.logged_in;
             let mut resp = redirect(&safe_next(login.next.as_deref(), &st.url.prefix));
@@ -180,11 +230,13 @@ pub(super) async fn callback<S: Store>(
                 set_cookie(&mut resp, &device_cookie(&st, d.expose().to_owned()));
             }
             set_cookie(&mut resp, &provider_cookie(&st, provider.clone(), lifetime));
+            // The flow is over: its cookie goes. (A refusal leaves it: a
+            // callback some other page sent the browser to must not end a
+            // flow that is still at the provider; it expires on its own.)
+            set_cookie(&mut resp, &state_cookie(&st, String::new(), 0));
             resp
         }
         Err(e) => refused(&st, &headers, &login_uri, e)?,
     };
-    // The flow is over either way: its cookie goes.
-    set_cookie(&mut resp, &state_cookie(&st, String::new(), 0));
     Ok(resp)
 }

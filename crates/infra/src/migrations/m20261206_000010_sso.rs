@@ -1,6 +1,6 @@
 //! Single sign-on (issue 18): the identities from OpenID providers linked
 //! to accounts, unique by issuer and subject (the OpenID rule for "the same
-//! person"), gone with their account; and the login flows between leaving
+//! person") and one per account and issuer, gone with their account; and the login flows between leaving
 //! for a provider and coming back, stored only by the digest of their
 //! `state`, so that any instance can finish one, once. Expired flows go by
 //! an indexed delete.
@@ -81,12 +81,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // One identity per account and issuer (two people at one provider
+        // with one verified address cannot both link, even at once).
         manager
             .create_index(
                 Index::create()
-                    .name("idx_sso_identities_user")
+                    .name("idx_sso_identities_user_issuer")
                     .table(SsoIdentities::Table)
                     .col(SsoIdentities::UserId)
+                    .col(SsoIdentities::Issuer)
+                    .unique()
                     .to_owned(),
             )
             .await?;

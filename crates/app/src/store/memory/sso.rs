@@ -93,9 +93,19 @@ impl SsoStore for MemoryStore {
             .collect())
     }
 
-    async fn unlink_identity(&self, user_id: i64, id: i64, keep_another: bool) -> R<bool> {
+    async fn unlink_identity(
+        &self,
+        user_id: i64,
+        id: i64,
+        keep_one_of: Option<&[String]>,
+    ) -> R<bool> {
         let mut s = self.state();
-        if keep_another && s.identities.iter().filter(|i| i.user_id == user_id).count() < 2 {
+        if let Some(names) = keep_one_of
+            && !s
+                .identities
+                .iter()
+                .any(|i| i.user_id == user_id && i.id != id && names.contains(&i.provider))
+        {
             return Ok(false);
         }
         let before = s.identities.len();

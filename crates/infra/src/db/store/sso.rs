@@ -26,7 +26,10 @@ fn identity_record(m: sso_identities::Model) -> IdentityRecord {
 
 /// Two logins racing to link one identity: the unique index keeps one.
 pub(super) fn linked_or_backend(e: DbErr) -> StoreError {
-    if is_unique_violation(&e, "subject") || is_unique_violation(&e, "sso_identities") {
+    if is_unique_violation(&e, "subject")
+        || is_unique_violation(&e, "issuer")
+        || is_unique_violation(&e, "sso_identities")
+    {
         StoreError::Conflict("identity already linked")
     } else {
         backend(e)
@@ -184,18 +187,25 @@ impl SsoStore for SeaStore {
             .collect())
     }
 
-    async fn unlink_identity(&self, user_id: i64, id: i64, keep_another: bool) -> R<bool> {
+    async fn unlink_identity(
+        &self,
+        user_id: i64,
+        id: i64,
+        keep_one_of: Option<&[String]>,
+    ) -> R<bool> {
         // The serialised write: two unlinks of one user's last two
         // identities cannot both see the other one still there.
         let w = self.write().await?;
         let work = async {
-            if keep_another {
-                let mine = sso_identities::Entity::find()
+            if let Some(names) = keep_one_of {
+                let others = sso_identities::Entity::find()
                     .filter(sso_identities::Column::UserId.eq(user_id))
+                    .filter(sso_identities::Column::Id.ne(id))
+                    .filter(sso_identities::Column::Provider.is_in(names.iter().cloned()))
                     .count(&*w)
                     .await
                     .map_err(backend)?;
-                if mine < 2 {
+                if others == 0 {
                     return Ok(false);
                 }
             }
