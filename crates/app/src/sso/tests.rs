@@ -340,3 +340,44 @@ async fn the_last_way_in_cannot_be_unlinked() {
     f.svc.unlink_identity(&user, linked[0].id).await.unwrap();
     assert!(f.svc.linked_identities(user.id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_state_verifier_and_nonce_come_from_the_browser_secret_under_the_key() {
+    let (f, p) = setup(Mode::Open);
+    f.owner().await;
+    *p.identity.lock().unwrap() = Some(person("s-10", "ten@example.com", true));
+    let start = f
+        .svc
+        .sso_begin("company", None, None, REDIRECT, None)
+        .await
+        .unwrap();
+    let (secret, state) = split(&start);
+    // The state is the keyed digest of the secret, not the secret, nor an
+    // unkeyed hash of it.
+    assert_eq!(
+        state,
+        f.svc.key.digest(STATE_OF, secret.as_bytes()).to_hex()
+    );
+    let other_key = accounts::DigestKey::from_bytes([8; 32]);
+    assert_ne!(
+        state,
+        other_key.digest(STATE_OF, secret.as_bytes()).to_hex()
+    );
+    f.svc
+        .sso_complete(SsoCallback {
+            provider: "company",
+            code: Some("c"),
+            state: Some(&state),
+            browser_secret: Some(&secret),
+            redirect_uri: REDIRECT,
+            ..SsoCallback::default()
+        })
+        .await
+        .unwrap();
+    // The exchange got the verifier and nonce of the secret (not of the
+    // state, which the provider's redirect shows to whoever sees it).
+    let (verifier, nonce) = p.seen.lock().unwrap()[0].clone();
+    assert_eq!(verifier, f.svc.key.digest(PKCE, secret.as_bytes()).to_hex());
+    assert_eq!(nonce, f.svc.key.digest(NONCE, secret.as_bytes()).to_hex());
+    assert_ne!(verifier, f.svc.key.digest(PKCE, state.as_bytes()).to_hex());
+}
