@@ -86,7 +86,7 @@ impl<S: Store> Services<S> {
 
     /// `ls-admin user unlock`: forgets the account's failed logins (and
     /// those of each of its device cookies) and, with
-    /// an address, that client's login and sign-up counts. `true` if anything
+    /// an address, that client's login, sign-up and single sign-on counts. `true` if anything
     /// was locked or counted.
     pub async fn unlock(&self, email: &str, client: Option<IpAddr>) -> Result<bool, AppError> {
         let user = self.find_user(email).await?;
@@ -103,6 +103,7 @@ impl<S: Store> Services<S> {
         if let Some(ip) = client {
             any |= self.store.throttle_clear(&login_client_key(ip)).await?;
             any |= self.store.throttle_clear(&signup_client_key(ip)).await?;
+            any |= self.store.throttle_clear(&sso_client_key(ip)).await?;
         }
         tracing::info!(user_id = user.id, "throttling cleared");
         Ok(any)

@@ -64,8 +64,6 @@ pub struct SsoCallback<'a> {
     pub redirect_uri: &'a str,
     /// The browser's current session, which the new one replaces.
     pub replacing: Option<&'a str>,
-    /// The client's address: a finished flow takes its start's count back.
-    pub client: Option<IpAddr>,
 }
 
 /// A completed single sign-on.
@@ -123,12 +121,10 @@ impl<S: Store> Services<S> {
         client: Option<IpAddr>,
     ) -> Result<SsoStart, AppError> {
         let port = self.provider(provider)?;
-        if let Some(ip) = client {
-            self.throttle(vec![(
-                crate::throttle::sso_client_key(ip),
-                self.config.throttle.login_per_client,
-            )])
-            .await?;
+        let throttle_key = client.map(crate::throttle::sso_client_key);
+        if let Some(key) = &throttle_key {
+            self.throttle(vec![(key.clone(), self.config.throttle.login_per_client)])
+                .await?;
         }
         let invite_digest = match invite {
             Some(raw) => Some(self.sso_invite(raw).await?),
@@ -155,6 +151,7 @@ impl<S: Store> Services<S> {
                 provider: provider.to_owned(),
                 invite_digest,
                 next,
+                throttle_key,
                 now,
                 expires_at: now.saturating_add(ttl),
             })
@@ -232,11 +229,9 @@ impl<S: Store> Services<S> {
             self.sso_apply_role(&user, admin).await?;
         }
         let (session, device) = self.start_first_session(user.id, cb.replacing).await?;
-        if let Some(ip) = cb.client
-            && let Err(e) = self
-                .store
-                .throttle_refund(&crate::throttle::sso_client_key(ip), self.now_secs())
-                .await
+        // The count the start made, whichever address the callback came from.
+        if let Some(key) = &flow.throttle_key
+            && let Err(e) = self.store.throttle_refund(key, self.now_secs()).await
         {
             tracing::warn!(error = %e, "a single sign-on's throttle count was not taken back");
         }

@@ -67,6 +67,13 @@ fn person(sub: &str, email: &str, verified: bool) -> VerifiedIdentity {
 }
 
 fn setup(mode: Mode) -> (Fixture, Arc<StandIn>) {
+    setup_with(ServicesConfig {
+        signup_mode: mode,
+        ..ServicesConfig::default()
+    })
+}
+
+fn setup_with(config: ServicesConfig) -> (Fixture, Arc<StandIn>) {
     let p = Arc::new(StandIn {
         info: vec![ProviderInfo {
             name: "company".into(),
@@ -75,11 +82,7 @@ fn setup(mode: Mode) -> (Fixture, Arc<StandIn>) {
         identity: Mutex::new(None),
         seen: Mutex::new(Vec::new()),
     });
-    let f = fixture(ServicesConfig {
-        signup_mode: mode,
-        ..ServicesConfig::default()
-    })
-    .with_identity_providers(p.clone());
+    let f = fixture(config).with_identity_providers(p.clone());
     (f, p)
 }
 
@@ -380,4 +383,38 @@ async fn the_state_verifier_and_nonce_come_from_the_browser_secret_under_the_key
     assert_eq!(verifier, f.svc.key.digest(PKCE, secret.as_bytes()).to_hex());
     assert_eq!(nonce, f.svc.key.digest(NONCE, secret.as_bytes()).to_hex());
     assert_ne!(verifier, f.svc.key.digest(PKCE, state.as_bytes()).to_hex());
+}
+
+#[tokio::test]
+async fn unfinished_starts_lock_the_address_until_an_operator_unlocks_it() {
+    let limit = accounts::throttle::Limit {
+        max_events: 2,
+        window_secs: 900,
+        lockout_secs: 900,
+    };
+    let (f, _) = setup_with(ServicesConfig {
+        throttle: crate::ThrottleConfig {
+            login_per_client: limit,
+            ..crate::ThrottleConfig::default()
+        },
+        ..ServicesConfig::default()
+    });
+    f.owner().await;
+    let ip: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let start = || f.svc.sso_begin("company", None, None, REDIRECT, Some(ip));
+    start().await.unwrap();
+    start().await.unwrap();
+    assert!(matches!(
+        start().await.unwrap_err(),
+        AppError::Throttled { .. }
+    ));
+    // Another address is not held by this one's count.
+    let other: std::net::IpAddr = "198.51.100.1".parse().unwrap();
+    f.svc
+        .sso_begin("company", None, None, REDIRECT, Some(other))
+        .await
+        .unwrap();
+    // `ls-admin user unlock --address` forgets it.
+    assert!(f.svc.unlock(OWNER, Some(ip)).await.unwrap());
+    start().await.unwrap();
 }

@@ -20,6 +20,9 @@ pub struct NewSsoFlow {
     pub invite_digest: Option<SecretDigest>,
     /// Where to go after logging in (a local path, already made safe).
     pub next: Option<String>,
+    /// The throttle key the start counted against (its client address), to
+    /// take back when the flow finishes, wherever the callback comes from.
+    pub throttle_key: Option<String>,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -30,6 +33,7 @@ pub struct SsoFlowRecord {
     pub provider: String,
     pub invite_digest: Option<SecretDigest>,
     pub next: Option<String>,
+    pub throttle_key: Option<String>,
     pub expires_at: i64,
 }
 

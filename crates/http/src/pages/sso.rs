@@ -185,11 +185,6 @@ pub(super) async fn callback<S: Store>(
 ) -> Page {
     let headers = req.headers().clone();
     let uri = req.uri().clone();
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|axum::extract::ConnectInfo(a)| *a);
-    let client = st.client(&headers, peer);
     let (code, state, error, issuer) = (
         one(&uri, "code"),
         one(&uri, "state"),
@@ -210,7 +205,6 @@ pub(super) async fn callback<S: Store>(
             browser_secret: browser_secret.as_deref(),
             redirect_uri: &redirect_to,
             replacing: old.as_deref(),
-            client,
         })
         .await;
     let login_uri: Uri = format!("{}/user/login/", st.url.prefix)

@@ -278,6 +278,7 @@ pub mod sso_flows {
         pub provider: String,
         pub invite_digest: Option<String>,
         pub next: Option<String>,
+        pub throttle_key: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
     }

@@ -31,6 +31,7 @@ enum SsoFlows {
     Provider,
     InviteDigest,
     Next,
+    ThrottleKey,
     CreatedAt,
     ExpiresAt,
 }
@@ -102,6 +103,7 @@ impl MigrationTrait for Migration {
                     .col(string(SsoFlows::Provider))
                     .col(string_null(SsoFlows::InviteDigest))
                     .col(text_null(SsoFlows::Next))
+                    .col(string_null(SsoFlows::ThrottleKey))
                     .col(big_integer(SsoFlows::CreatedAt))
                     .col(big_integer(SsoFlows::ExpiresAt))
                     .to_owned(),

@@ -34,6 +34,7 @@ impl SsoStore for MemoryStore {
                 provider: flow.provider,
                 invite_digest: flow.invite_digest,
                 next: flow.next,
+                throttle_key: flow.throttle_key,
                 expires_at: flow.expires_at,
             },
         );

@@ -77,6 +77,7 @@ impl SsoStore for SeaStore {
                 provider: Set(flow.provider),
                 invite_digest: Set(flow.invite_digest.map(|d| d.to_hex())),
                 next: Set(flow.next),
+                throttle_key: Set(flow.throttle_key),
                 created_at: Set(flow.now),
                 expires_at: Set(flow.expires_at),
             }
@@ -124,6 +125,7 @@ impl SsoStore for SeaStore {
                 provider: row.provider,
                 invite_digest,
                 next: row.next,
+                throttle_key: row.throttle_key,
                 expires_at: row.expires_at,
             }))
         }
