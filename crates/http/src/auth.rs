@@ -75,15 +75,24 @@ pub(crate) fn presented_credential(headers: &HeaderMap) -> Result<Option<Present
 
 /// A cookie's value from the `Cookie` headers.
 pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookies_named(headers, name)
+        .next()
+        .filter(|v| !v.is_empty())
+}
+
+/// Every value the request's `Cookie` headers give `name`, in order.
+pub(crate) fn cookies_named<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = String> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == name)
+        .filter(move |c| c.name() == name)
         .map(|c| c.value().to_owned())
-        .filter(|v| !v.is_empty())
 }
 
 fn same(a: &str, b: &str) -> bool {

@@ -92,22 +92,27 @@ fn split(start: &SsoStart) -> (String, String) {
     (start.browser_secret.expose().to_owned(), state)
 }
 
+/// Back at the callback with this state and this browser's secret.
+async fn complete(f: &Fixture, state: &str, secret: Option<&str>) -> Result<SsoLogin, AppError> {
+    f.svc
+        .sso_complete(SsoCallback {
+            provider: "company",
+            code: Some("c"),
+            state: Some(state),
+            browser_secret: secret,
+            redirect_uri: REDIRECT,
+            ..SsoCallback::default()
+        })
+        .await
+}
+
 async fn round_trip(f: &Fixture, invite: Option<&str>) -> Result<SsoLogin, AppError> {
     let start = f
         .svc
         .sso_begin("company", invite, Some("/projects".into()), REDIRECT, None)
         .await?;
     let (secret, state) = split(&start);
-    f.svc
-        .sso_complete(SsoCallback {
-            provider: "company",
-            code: Some("code-1"),
-            state: Some(&state),
-            browser_secret: Some(&secret),
-            redirect_uri: REDIRECT,
-            ..SsoCallback::default()
-        })
-        .await
+    complete(f, &state, Some(&secret)).await
 }
 
 #[tokio::test]
@@ -192,18 +197,7 @@ async fn a_link_reset_while_away_stops_the_sign_up() {
         .unwrap();
     f.svc.reset_invite(&owner).await.unwrap();
     let (secret, state) = split(&start);
-    let err = f
-        .svc
-        .sso_complete(SsoCallback {
-            provider: "company",
-            code: Some("c"),
-            state: Some(&state),
-            browser_secret: Some(&secret),
-            redirect_uri: REDIRECT,
-            ..SsoCallback::default()
-        })
-        .await
-        .unwrap_err();
+    let err = complete(&f, &state, Some(&secret)).await.unwrap_err();
     assert!(matches!(err, AppError::SignupDenied(Deny::InviteStale)));
 }
 
@@ -212,20 +206,6 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
     let (f, p) = setup(Mode::Open);
     f.owner().await;
     *p.identity.lock().unwrap() = Some(person("s-5", "five@example.com", true));
-    let complete = |state: String, browser: Option<String>| {
-        let svc = &f.svc;
-        async move {
-            svc.sso_complete(SsoCallback {
-                provider: "company",
-                code: Some("c"),
-                state: Some(&state),
-                browser_secret: browser.as_deref(),
-                redirect_uri: REDIRECT,
-                ..SsoCallback::default()
-            })
-            .await
-        }
-    };
     let start = f
         .svc
         .sso_begin("company", None, None, REDIRECT, None)
@@ -242,12 +222,12 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
     )
     .0;
     for browser in [None, Some(other), Some(state.clone())] {
-        let err = complete(state.clone(), browser).await.unwrap_err();
+        let err = complete(&f, &state, browser.as_deref()).await.unwrap_err();
         assert!(matches!(err, AppError::SsoRefused(SsoRefusal::Flow)));
     }
-    complete(state.clone(), Some(secret.clone())).await.unwrap();
+    complete(&f, &state, Some(&secret)).await.unwrap();
     // Replayed: refused.
-    let err = complete(state.clone(), Some(secret)).await.unwrap_err();
+    let err = complete(&f, &state, Some(&secret)).await.unwrap_err();
     assert!(matches!(err, AppError::SsoRefused(SsoRefusal::Flow)));
     // Expired: refused, and gone.
     let (late_secret, late) = split(
@@ -257,7 +237,7 @@ async fn a_flow_is_taken_once_by_its_own_browser_before_it_expires() {
             .unwrap(),
     );
     f.advance(601);
-    let err = complete(late.clone(), Some(late_secret)).await.unwrap_err();
+    let err = complete(&f, &late, Some(&late_secret)).await.unwrap_err();
     assert!(matches!(err, AppError::SsoRefused(SsoRefusal::Flow)));
     let digest = f.svc.key.digest(STATE, late.as_bytes());
     assert!(
@@ -366,17 +346,7 @@ async fn the_state_verifier_and_nonce_come_from_the_browser_secret_under_the_key
         state,
         other_key.digest(STATE_OF, secret.as_bytes()).to_hex()
     );
-    f.svc
-        .sso_complete(SsoCallback {
-            provider: "company",
-            code: Some("c"),
-            state: Some(&state),
-            browser_secret: Some(&secret),
-            redirect_uri: REDIRECT,
-            ..SsoCallback::default()
-        })
-        .await
-        .unwrap();
+    complete(&f, &state, Some(&secret)).await.unwrap();
     // The exchange got the verifier and nonce of the secret (not of the
     // state, which the provider's redirect shows to whoever sees it).
     let (verifier, nonce) = p.seen.lock().unwrap()[0].clone();

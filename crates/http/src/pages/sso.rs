@@ -16,7 +16,7 @@ use super::cookies::{
 use super::forms::{Form, presented_invite, query_next, safe_next};
 use super::login::login_page;
 use super::{Page, redirect};
-use crate::auth::{SESSION_COOKIE, cookie};
+use crate::auth::{SESSION_COOKIE, cookie, cookies_named};
 use crate::state::Shared;
 
 /// The flow's browser secret, whose digest the state must be. Under https
@@ -32,21 +32,13 @@ fn state_cookie_name<S>(st: &Shared<S>) -> &'static str {
 
 /// The browser secret, when exactly one arrived (two mean one was planted).
 fn browser_secret<S>(st: &Shared<S>, headers: &HeaderMap) -> Option<String> {
-    let name = state_cookie_name(st);
-    let count = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .filter(|c| c.name() == name)
-        .count();
-    if count == 1 {
-        cookie(headers, name)
-    } else {
-        None
+    let mut values = cookies_named(headers, state_cookie_name(st));
+    match (values.next(), values.next()) {
+        (Some(one), None) if !one.is_empty() => Some(one),
+        _ => None,
     }
 }
+
 /// Longest `next` kept for the return (a longer one goes to the home page).
 const MAX_NEXT: usize = 1024;
 

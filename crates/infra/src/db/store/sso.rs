@@ -26,10 +26,9 @@ fn identity_record(m: sso_identities::Model) -> IdentityRecord {
 
 /// Two logins racing to link one identity: the unique index keeps one.
 pub(super) fn linked_or_backend(e: DbErr) -> StoreError {
-    if is_unique_violation(&e, "subject")
-        || is_unique_violation(&e, "issuer")
-        || is_unique_violation(&e, "sso_identities")
-    {
+    // SQLite names the columns (`sso_identities.issuer, …`), PostgreSQL the
+    // index (`idx_sso_identities_…`): both carry the table's name.
+    if is_unique_violation(&e, "sso_identities") {
         StoreError::Conflict("identity already linked")
     } else {
         backend(e)
