@@ -125,6 +125,29 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Print a one-time password reset link for a user (it expires after
+    /// password_reset_ttl_secs, works once, and dies when a newer one is made
+    /// or the password changes). Give it to them by a channel you trust.
+    ResetLink {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a user's role in the organization: member, administrator, or
+    /// owner (which moves the ownership: the former owner becomes an
+    /// administrator).
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Delete a user's account (with their token, sessions and
+    /// memberships). An organization's owner is refused: move the
+    /// ownership first with `user set-role --role owner`.
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
     /// Clear the login throttle of an account (after too many failed
     /// attempts), and with --address that client's login and sign-up counts.
     Unlock {
@@ -180,6 +203,9 @@ impl From<AppError> for Failure {
             | AppError::InvalidOrg { .. }
             | AppError::EmailTaken
             | AppError::OneOwner
+            | AppError::LastOwner
+            | AppError::InactiveOwner
+            | AppError::MemberNotFound
             | AppError::NotFound(_)
             | AppError::NoOrganization => Failure::Usage(e.to_string()),
             other => Failure::Other(other.to_string()),
@@ -556,6 +582,25 @@ async fn run(
         Command::User(UserCommand::Activate { email }) => {
             let user = services.set_active(&email, true).await?;
             println!("activated {}", user.email);
+        }
+        Command::User(UserCommand::ResetLink { email }) => {
+            let link = services.operator_reset_link(&email).await?;
+            // Printed once, to stdout only: only its digest is stored.
+            println!("{}{}", settings.public_url(None), link.path());
+            eprintln!(
+                "ls-admin: reset link for {} made; it expires at {} and works once",
+                link.user.email,
+                app::time::iso8601(link.expires_at)
+            );
+        }
+        Command::User(UserCommand::SetRole { email, role }) => {
+            let role = Role::parse(&role).map_err(|e| Failure::Usage(format!("role: {e}")))?;
+            let user = services.operator_set_role(&email, role).await?;
+            println!("{} is now {role}", user.email);
+        }
+        Command::User(UserCommand::Delete { email }) => {
+            let user = services.operator_delete_user(&email).await?;
+            println!("deleted {}", user.email);
         }
         Command::User(UserCommand::Unlock { email, address }) => {
             let cleared = services.unlock(&email, address).await?;

@@ -28,6 +28,8 @@ pub struct ServicesConfig {
     /// How long a single sign-on flow may take from leaving for the
     /// provider to coming back (`sso_flow_ttl_secs`).
     pub sso_flow_ttl_secs: i64,
+    /// How long a password reset link lives (`password_reset_ttl_secs`).
+    pub password_reset_ttl_secs: i64,
 }
 
 /// Brute-force and flood limits (`max_events` 0 turns one off). The
@@ -83,6 +85,7 @@ impl Default for ServicesConfig {
             throttle: ThrottleConfig::default(),
             password_login: true,
             sso_flow_ttl_secs: 600,
+            password_reset_ttl_secs: 3600,
         }
     }
 }

@@ -96,6 +96,22 @@ pub enum AppError {
     ProviderUnavailable,
     #[error("Logging in with a password is turned off here: use your organization's sign-in.")]
     PasswordLoginDisabled,
+    /// A reset link that is unknown, used, replaced by a newer one, or expired.
+    #[error(
+        "This password reset link is not valid: it was used already, a newer one was made, or it expired. Ask for a new one."
+    )]
+    ResetLinkInvalid,
+    /// The organization's owner cannot leave it, be demoted or be deleted
+    /// until ownership moves to someone else.
+    #[error(
+        "The organization's owner cannot be demoted, removed or deleted: transfer the ownership to another member first."
+    )]
+    LastOwner,
+    #[error("A deactivated account cannot own the organization: re-activate it first.")]
+    InactiveOwner,
+    /// A race lost: the owner changed while the transfer was being made.
+    #[error("The organization's ownership changed meanwhile: reload and try again.")]
+    OwnershipMoved,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -26,6 +26,7 @@ mod hashing;
 pub mod identity_providers;
 pub mod import;
 mod invites;
+mod lifecycle;
 mod login;
 mod members;
 mod organizations;
@@ -50,6 +51,7 @@ pub use config::{ServicesConfig, ThrottleConfig};
 pub use devices::DEVICE_LIFETIME_SECS;
 pub use error::{AppError, Field, Unauthenticated};
 pub use hashing::BlockingHasher;
+pub use lifecycle::{PasswordChangeRequest, RESET_PATH, ResetLink};
 pub use login::LoggedIn;
 pub use members::{ListingOf, MEMBER_CHUNK, MemberAccess, MemberListing, MemberPage};
 pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
@@ -59,10 +61,10 @@ pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRe
 pub use sso::{SsoCallback, SsoLogin, SsoRefusal, SsoStart};
 pub use store::{
     AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, IdentityRecord, InviteLookup,
-    InviteStore, MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice, NewIdentity,
-    NewSession, NewSsoFlow, OrgRecord, OrgStore, PersonalTokenRecord, SessionStore, SsoFlowRecord,
-    SsoStore, Store, StoreError, ThrottleStore, TokenSettingsChange, TokenStore, UserChanges,
-    UserRecord, UserStore, UserWithRole,
+    InviteStore, LifecycleStore, MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice,
+    NewIdentity, NewSession, NewSsoFlow, OrgRecord, OrgStore, PasswordChange, PersonalTokenRecord,
+    ResetLinkRecord, SessionStore, SsoFlowRecord, SsoStore, Store, StoreError, ThrottleStore,
+    TokenSettingsChange, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

@@ -170,9 +170,12 @@ fn app_error(e: &AppError) -> Response {
             }
             return r;
         }
-        AppError::PersonalTokenExists | AppError::Store(app::StoreError::Conflict(_)) => {
-            StatusCode::CONFLICT
-        }
+        AppError::PersonalTokenExists
+        | AppError::OwnershipMoved
+        | AppError::LastOwner
+        | AppError::InactiveOwner
+        | AppError::Store(app::StoreError::Conflict(_)) => StatusCode::CONFLICT,
+        AppError::ResetLinkInvalid => StatusCode::NOT_FOUND,
         AppError::PersonalTokenRevoked => StatusCode::NOT_FOUND,
         AppError::PersonalTokensDisabled | AppError::NotTokenOwner => StatusCode::FORBIDDEN,
         AppError::Invalid { field, source } => {

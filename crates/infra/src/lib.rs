@@ -176,6 +176,7 @@ pub async fn open_services(
             organization_creation_over_api: settings.organization_creation_over_api,
             password_login: settings.password_login,
             sso_flow_ttl_secs: settings.sso_flow_ttl_secs,
+            password_reset_ttl_secs: settings.password_reset_ttl_secs,
         },
     );
     Ok(match providers {

@@ -4,6 +4,7 @@
 //! transaction in the implementation.
 
 mod invites;
+mod lifecycle;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 mod orgs;
@@ -16,6 +17,7 @@ mod users;
 use thiserror::Error;
 
 pub use invites::{InviteLookup, InviteStore};
+pub use lifecycle::{LifecycleStore, PasswordChange, ResetLinkRecord};
 pub use orgs::{
     MemberCursor, MemberScan, MembershipRecord, OrgRecord, OrgStore, TokenSettingsChange,
 };
@@ -61,6 +63,7 @@ pub trait Store:
     + TokenStore
     + ThrottleStore
     + SsoStore
+    + LifecycleStore
     + Send
     + Sync
     + 'static
@@ -75,6 +78,7 @@ impl<T> Store for T where
         + TokenStore
         + ThrottleStore
         + SsoStore
+        + LifecycleStore
         + Send
         + Sync
         + 'static

@@ -80,6 +80,57 @@ pub(super) async fn reset_token<S: Store>(
     Ok((StatusCode::CREATED, Json(json!({"token": token.expose()}))).into_response())
 }
 
+/// Change the caller's password: the current one is required; every other
+/// session, every device cookie and personal access token of the account
+/// end (a session this request was made in stays); with `reset_api_token`
+/// the API token is replaced too.
+#[utoipa::path(post, path = "/api/current-user/password", tag = "current user", request_body(content = super::schema::PasswordChange, content_type = "application/json", description = "The current and the new password"), responses((status = 200, description = "Changed", body = super::schema::PasswordChanged), super::schema::Errors))]
+pub(super) async fn change_password<S: Store>(
+    State(st): State<Shared<S>>,
+    auth: Authenticated,
+    headers: axum::http::HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>> {
+    let mut f = Fields::default();
+    f.only(
+        &body,
+        &["current_password", "new_password", "reset_api_token"],
+    );
+    let current = f.required_string(&body, "current_password");
+    let new = f.required_string(&body, "new_password");
+    let reset = f.boolean(&body, "reset_api_token").unwrap_or(false);
+    f.finish()?;
+    let (current, new) = (
+        app::SecretString::new(current.unwrap_or_default()),
+        app::SecretString::new(new.unwrap_or_default()),
+    );
+    // A browser's session (and its device cookie) stay; tokens carry none.
+    let (session, device) = match auth.via {
+        Via::Session => (
+            crate::auth::cookie(&headers, crate::auth::SESSION_COOKIE),
+            crate::auth::cookie(&headers, crate::auth::DEVICE_COOKIE),
+        ),
+        Via::Token(_) | Via::Jwt => (None, None),
+    };
+    let token = st
+        .services
+        .change_own_password(
+            &auth.caller,
+            app::PasswordChangeRequest {
+                current: &current,
+                new: &new,
+                session: session.as_deref(),
+                device: device.as_deref(),
+                new_api_token: reset,
+            },
+        )
+        .await?;
+    Ok(Json(json!({
+        "detail": "Password changed. Every other session, device and personal access token of this account has ended.",
+        "token": token.as_ref().map(|t| t.expose()),
+    })))
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct HotkeysQuery {
     project: Option<String>,

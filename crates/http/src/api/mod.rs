@@ -86,6 +86,11 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
     );
     r = both(
         r,
+        "/api/current-user/password",
+        post(me::change_password::<S>),
+    );
+    r = both(
+        r,
         "/api/current-user/hotkeys",
         get(me::get_hotkeys).patch(me::patch_hotkeys::<S>),
     );

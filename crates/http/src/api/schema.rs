@@ -178,6 +178,26 @@ pub(super) struct ApiToken {
     token: String,
 }
 
+/// A password change by its owner.
+#[derive(ToSchema)]
+pub(super) struct PasswordChange {
+    /// The password now in use.
+    current_password: String,
+    /// The new one (the password policy applies).
+    new_password: String,
+    /// Also replace the API token (the new one is in the answer, once). Default false.
+    reset_api_token: Option<bool>,
+}
+
+/// What a password change answers.
+#[derive(ToSchema)]
+pub(super) struct PasswordChanged {
+    /// What ended with the old password.
+    detail: String,
+    /// The new API token, when `reset_api_token` asked for one; otherwise null.
+    token: Option<String>,
+}
+
 /// A personal access token: whole when just made, `header.payload` after.
 #[derive(ToSchema)]
 pub(super) struct PersonalToken {
@@ -396,6 +416,7 @@ impl utoipa::Modify for Security {
         current_user::patch_current_user,
         current_user::current_token,
         current_user::reset_token,
+        current_user::change_password,
         current_user::get_hotkeys,
         current_user::patch_hotkeys,
         users::list_users,

@@ -1,13 +1,14 @@
 //! `/user/account/`: the profile, and **Reset token**, which shows the new
 //! API token once.
 
-use app::{AppError, Caller, Store, UserPatch};
+use app::{AppError, Caller, PasswordChangeRequest, SecretString, Store, UserPatch};
 use askama::Template;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 
 use super::forms::Form;
 use super::{Layout, Page, login_redirect, page, redirect, session};
+use crate::auth::{DEVICE_COOKIE, SESSION_COOKIE, cookie};
 use crate::state::Shared;
 
 #[derive(Template)]
@@ -22,6 +23,9 @@ struct AccountPage<'a> {
     error: Option<String>,
     new_token: Option<String>,
     identities: Vec<IdentityView>,
+    has_password: bool,
+    password_error: Option<String>,
+    password_changed: bool,
 }
 
 /// A linked identity as the account page lists it.
@@ -58,28 +62,50 @@ pub(super) struct SavedQuery {
     saved: Option<String>,
 }
 
+/// What the account page shows besides the profile.
+#[derive(Debug, Default)]
+struct Notes {
+    saved: bool,
+    error: Option<String>,
+    new_token: Option<String>,
+    password_error: Option<String>,
+    password_changed: bool,
+}
+
+fn field_errors(errors: &[(&'static str, String)]) -> String {
+    errors
+        .iter()
+        .map(|(f, m)| format!("{f}: {m}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 async fn account_page<S: Store>(
     st: &Shared<S>,
     headers: &HeaderMap,
     caller: &Caller,
-    saved: bool,
-    error: Option<String>,
-    new_token: Option<String>,
+    notes: Notes,
 ) -> Page {
     let identities = identities(st, caller.user.id).await?;
     let u = &caller.user;
-    page(st, headers, Some(caller), StatusCode::OK, |layout| {
-        AccountPage {
-            layout,
-            email: u.email.as_str(),
-            first_name: &u.first_name,
-            last_name: &u.last_name,
-            phone: &u.phone,
-            saved,
-            error,
-            new_token,
-            identities,
-        }
+    let status = if notes.password_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(st, headers, Some(caller), status, |layout| AccountPage {
+        layout,
+        email: u.email.as_str(),
+        first_name: &u.first_name,
+        last_name: &u.last_name,
+        phone: &u.phone,
+        saved: notes.saved,
+        error: notes.error,
+        new_token: notes.new_token,
+        identities,
+        has_password: u.password_hash.is_some(),
+        password_error: notes.password_error,
+        password_changed: notes.password_changed,
     })
 }
 
@@ -91,15 +117,12 @@ pub(super) async fn account<S: Store>(
     let Some(caller) = session(&st, &headers).await? else {
         return Ok(login_redirect(&st, "/user/account/"));
     };
-    account_page(
-        &st,
-        &headers,
-        &caller,
-        q.saved.as_deref() == Some("1"),
-        None,
-        None,
-    )
-    .await
+    let notes = Notes {
+        saved: q.saved.as_deref() == Some("1"),
+        password_changed: q.saved.as_deref() == Some("password"),
+        ..Notes::default()
+    };
+    account_page(&st, &headers, &caller, notes).await
 }
 
 pub(super) async fn save_account<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
@@ -120,12 +143,11 @@ pub(super) async fn save_account<S: Store>(State(st): State<Shared<S>>, req: Req
             st.url.prefix
         ))),
         Err(AppError::Validation(errors)) => {
-            let text = errors
-                .iter()
-                .map(|(f, m)| format!("{f}: {m}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            account_page(&st, &form.headers, &caller, false, Some(text), None).await
+            let notes = Notes {
+                error: Some(field_errors(&errors)),
+                ..Notes::default()
+            };
+            account_page(&st, &form.headers, &caller, notes).await
         }
         Err(e) => Err(e.into()),
     }
@@ -135,15 +157,11 @@ pub(super) async fn reset_token<S: Store>(State(st): State<Shared<S>>, req: Requ
     let (form, caller) = Form::signed_in(&st, req, "/user/account/").await?;
     let token = st.services.reset_own_token(caller.user.id).await?;
     // Shown in this response only; a reload shows it no more.
-    account_page(
-        &st,
-        &form.headers,
-        &caller,
-        false,
-        None,
-        Some(token.expose().to_owned()),
-    )
-    .await
+    let notes = Notes {
+        new_token: Some(token.expose().to_owned()),
+        ..Notes::default()
+    };
+    account_page(&st, &form.headers, &caller, notes).await
 }
 
 /// Unlinks one of the caller's identities (when another way in remains).
@@ -162,15 +180,52 @@ pub(super) async fn unlink_identity<S: Store>(
             st.url.prefix
         ))),
         Err(AppError::SsoRefused(r)) => {
-            account_page(
-                &st,
-                &form.headers,
-                &caller,
-                false,
-                Some(r.to_string()),
-                None,
-            )
-            .await
+            let notes = Notes {
+                error: Some(r.to_string()),
+                ..Notes::default()
+            };
+            account_page(&st, &form.headers, &caller, notes).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// **Change password**: the current one, the new one, and optionally a new
+/// API token (shown once on the page that answers). Every other session,
+/// device cookie and personal access token of the account ends; this
+/// browser stays signed in.
+pub(super) async fn change_password<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let (form, caller) = Form::signed_in(&st, req, "/user/account/").await?;
+    let current = SecretString::new(form.field("current_password").unwrap_or_default());
+    let new = SecretString::new(form.field("new_password").unwrap_or_default());
+    let session = cookie(&form.headers, SESSION_COOKIE);
+    let device = cookie(&form.headers, DEVICE_COOKIE);
+    let request = PasswordChangeRequest {
+        current: &current,
+        new: &new,
+        session: session.as_deref(),
+        device: device.as_deref(),
+        new_api_token: form.field("reset_api_token") == Some("on"),
+    };
+    match st.services.change_own_password(&caller, request).await {
+        Ok(None) => Ok(redirect(&format!(
+            "{}/user/account/?saved=password",
+            st.url.prefix
+        ))),
+        Ok(Some(token)) => {
+            let notes = Notes {
+                new_token: Some(token.expose().to_owned()),
+                password_changed: true,
+                ..Notes::default()
+            };
+            account_page(&st, &form.headers, &caller, notes).await
+        }
+        Err(AppError::Validation(errors)) => {
+            let notes = Notes {
+                password_error: Some(field_errors(&errors)),
+                ..Notes::default()
+            };
+            account_page(&st, &form.headers, &caller, notes).await
         }
         Err(e) => Err(e.into()),
     }

@@ -1,6 +1,8 @@
 //! The web pages, one module per page: sign up (`signup`), log in and out
 //! (`login`), the organization page with Add People and Reset Link
-//! (`organization`), and the account page (`account`); what they share is
+//! (`organization`) and what owners and administrators do to members there
+//! (`members`), the account page (`account`, with the password change) and
+//! a reset link's page (`reset_password`); what they share is
 //! here and in `forms` (reading posted forms and query strings) and
 //! `cookies` (the session and CSRF cookies). Server-rendered with askama
 //! (compile-time checked, HTML-escaped); every page works without
@@ -11,7 +13,9 @@ mod api_docs;
 mod cookies;
 pub(crate) mod forms;
 mod login;
+mod members;
 mod organization;
+mod reset_password;
 mod signup;
 mod sso;
 
@@ -99,6 +103,21 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         r,
         "/organization/reset-link",
         post(organization::reset_link::<S>),
+    );
+    r = both(
+        r,
+        "/user/reset-password",
+        get(reset_password::reset_form::<S>).post(reset_password::reset::<S>),
+    );
+    r = both(
+        r,
+        "/user/account/password",
+        post(account::change_password::<S>),
+    );
+    r = both(
+        r,
+        "/organization/members/{id}/{action}",
+        post(members::act::<S>),
     );
     r = both(r, "/docs/api", get(api_docs::api_docs::<S>));
     r = both(

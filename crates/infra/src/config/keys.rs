@@ -57,6 +57,7 @@ pub(super) const KEYS: &[&str] = &[
     "metrics_token",
     "password_login",
     "sso_flow_ttl_secs",
+    "password_reset_ttl_secs",
 ];
 
 /// Variables in our prefix that are not settings and are left alone: GNU

@@ -98,6 +98,7 @@ struct Raw {
     #[serde(deserialize_with = "label_studio_bool")]
     password_login: bool,
     sso_flow_ttl_secs: i64,
+    password_reset_ttl_secs: i64,
     #[serde(default)]
     oidc: Vec<oidc::RawProvider>,
 }
@@ -223,6 +224,8 @@ pub struct Settings {
     pub password_login: bool,
     /// How long a single sign-on flow may take.
     pub sso_flow_ttl_secs: i64,
+    /// How long a password reset link lives.
+    pub password_reset_ttl_secs: i64,
     /// The OpenID providers to log in with (`[[oidc]]`).
     pub oidc: Vec<OidcProvider>,
     /// What the configuration ignored, for the log once it is set up.
@@ -557,6 +560,12 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be between 60 and 3600 seconds",
         ));
     }
+    if !(300..=7 * 86_400).contains(&raw.password_reset_ttl_secs) {
+        return Err(invalid(
+            "password_reset_ttl_secs",
+            "must be between 300 seconds and 7 days (604800)",
+        ));
+    }
     let secret_key = non_empty(raw.secret_key);
     if let Some(k) = &secret_key {
         crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
@@ -605,6 +614,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         metrics_token,
         password_login: raw.password_login,
         sso_flow_ttl_secs: raw.sso_flow_ttl_secs,
+        password_reset_ttl_secs: raw.password_reset_ttl_secs,
         oidc,
         warnings: tls_warnings,
     })

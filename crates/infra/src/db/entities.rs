@@ -288,3 +288,24 @@ pub mod sso_flows {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod password_resets {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "password_resets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub digest: String,
+        #[sea_orm(unique)]
+        pub user_id: i64,
+        pub created_by: Option<i64>,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

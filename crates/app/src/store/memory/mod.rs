@@ -17,6 +17,7 @@ use super::{
     StoreError, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 
+mod lifecycle;
 mod sessions;
 mod sso;
 
@@ -42,6 +43,8 @@ struct State {
     devices: HashMap<SecretDigest, (i64, i64, i64)>,
     sso_flows: HashMap<SecretDigest, super::SsoFlowRecord>,
     identities: Vec<super::IdentityRecord>,
+    /// Password reset links by digest.
+    reset_links: HashMap<SecretDigest, super::ResetLinkRecord>,
 }
 
 impl State {
@@ -287,6 +290,7 @@ impl UserStore for MemoryStore {
         s.user_mut(user_id)?.password_hash = Some(hash);
         s.end_sessions(user_id);
         s.devices.retain(|_, (u, _, _)| *u != user_id);
+        s.reset_links.retain(|_, l| l.user_id != user_id);
         Ok(())
     }
 
@@ -368,6 +372,7 @@ impl UserStore for MemoryStore {
         s.api_tokens.remove(&user_id);
         s.personal_tokens.retain(|t| t.user_id != user_id);
         s.identities.retain(|i| i.user_id != user_id);
+        s.reset_links.retain(|_, l| l.user_id != user_id);
         s.memberships.retain(|m| m.user_id != user_id);
         for (org, _) in s.orgs.values_mut() {
             if org.created_by == Some(user_id) {

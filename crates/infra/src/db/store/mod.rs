@@ -5,6 +5,7 @@
 
 mod import;
 mod invites;
+mod lifecycle;
 mod member_scan;
 mod orgs;
 mod rows;

@@ -20,7 +20,7 @@ use crate::db::entities::{
     api_tokens, memberships, organizations, personal_tokens, sessions, users,
 };
 
-async fn end_sessions(conn: &impl ConnectionTrait, user_id: i64) -> R<()> {
+pub(super) async fn end_sessions(conn: &impl ConnectionTrait, user_id: i64) -> R<()> {
     sessions::Entity::delete_many()
         .filter(sessions::Column::UserId.eq(user_id))
         .exec(conn)
@@ -29,9 +29,24 @@ async fn end_sessions(conn: &impl ConnectionTrait, user_id: i64) -> R<()> {
     Ok(())
 }
 
+/// Ends every session of the user but `keep` (the one a password change
+/// was made in).
+pub(super) async fn end_sessions_but(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    keep: Option<&accounts::SecretDigest>,
+) -> R<()> {
+    let mut q = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        q = q.filter(sessions::Column::Digest.ne(keep.to_hex()));
+    }
+    q.exec(conn).await.map_err(backend)?;
+    Ok(())
+}
+
 /// Sets one column of a user (and `updated_at`), in the open transaction;
 /// `NotFound` for an unknown user.
-async fn set_user_column(
+pub(super) async fn set_user_column(
     w: &Write,
     user_id: i64,
     column: users::Column,
@@ -247,6 +262,12 @@ impl UserStore for SeaStore {
             // A new password revokes the account's device cookies too.
             crate::db::entities::device_cookies::Entity::delete_many()
                 .filter(crate::db::entities::device_cookies::Column::UserId.eq(user_id))
+                .exec(&*w)
+                .await
+                .map_err(backend)?;
+            // A new password kills the reset link (issue 17).
+            crate::db::entities::password_resets::Entity::delete_many()
+                .filter(crate::db::entities::password_resets::Column::UserId.eq(user_id))
                 .exec(&*w)
                 .await
                 .map_err(backend)?;

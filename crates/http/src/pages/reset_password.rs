@@ -1,0 +1,114 @@
+//! `/user/reset-password/?token=…`: a one-time reset link's page (made by
+//! an owner or administrator on the organization page, or by `ls-admin user
+//! reset-link`). A link that is unknown, used, replaced or expired gets one
+//! plain answer, whichever it was.
+
+use app::{AppError, Store};
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+
+use super::forms::Form;
+use super::{Layout, Page, form_action, message, page};
+use crate::state::Shared;
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPage {
+    layout: Layout,
+    email: String,
+    action: String,
+    error: Option<String>,
+}
+
+/// The link's token: exactly one `token` parameter.
+fn token(uri: &Uri) -> Option<String> {
+    let mut found = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// Nothing about this page is kept by the browser or a proxy.
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn invalid<S>(st: &Shared<S>, headers: &HeaderMap) -> Page {
+    message(
+        st,
+        headers,
+        StatusCode::NOT_FOUND,
+        "Reset link not valid",
+        &AppError::ResetLinkInvalid.to_string(),
+    )
+}
+
+fn form<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    email: String,
+    error: Option<String>,
+) -> Page {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(st, headers, None, status, |layout| ResetPage {
+        layout,
+        email,
+        action: form_action(st, app::RESET_PATH, uri),
+        error,
+    })
+}
+
+pub(super) async fn reset_form<S: Store>(
+    State(st): State<Shared<S>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Page {
+    let Some(t) = token(&uri) else {
+        return invalid(&st, &headers).map(no_store);
+    };
+    match st.services.reset_link_user(&t).await {
+        Ok(user) => form(&st, &headers, &uri, user.email.as_str().to_owned(), None).map(no_store),
+        Err(AppError::ResetLinkInvalid) => invalid(&st, &headers).map(no_store),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn reset<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let form_data = Form::read_checked(&st, req).await?;
+    let headers = &form_data.headers;
+    let Some(t) = token(&form_data.uri) else {
+        return invalid(&st, headers).map(no_store);
+    };
+    let password = app::SecretString::new(form_data.field("password").unwrap_or_default());
+    match st.services.reset_password(&t, &password).await {
+        Ok(_) => message(
+            &st,
+            headers,
+            StatusCode::OK,
+            "Password set",
+            "Your new password is set, and this account is logged out everywhere. Log in with the new password.",
+        )
+        .map(no_store),
+        Err(AppError::Validation(errors)) => {
+            let email = st.services.reset_link_user(&t).await?.email.as_str().to_owned();
+            let text = errors
+                .iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            form(&st, headers, &form_data.uri, email, Some(text)).map(no_store)
+        }
+        Err(AppError::ResetLinkInvalid) => invalid(&st, headers).map(no_store),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,67 @@
+//! The account lifecycle (issue 17): one-time password reset links, one
+//! per user at most (a newer one replaces the older), stored only by the
+//! keyed digest of their token, gone with their user.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub(crate) struct Migration;
+
+#[derive(DeriveIden)]
+enum PasswordResets {
+    Table,
+    Digest,
+    UserId,
+    CreatedBy,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(PasswordResets::Table)
+                    .col(string(PasswordResets::Digest).primary_key())
+                    .col(big_integer(PasswordResets::UserId).unique_key())
+                    .col(big_integer_null(PasswordResets::CreatedBy))
+                    .col(big_integer(PasswordResets::CreatedAt))
+                    .col(big_integer(PasswordResets::ExpiresAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_password_resets_user")
+                            .from(PasswordResets::Table, PasswordResets::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_password_resets_created_by")
+                            .from(PasswordResets::Table, PasswordResets::CreatedBy)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(PasswordResets::Table).to_owned())
+            .await
+    }
+}
