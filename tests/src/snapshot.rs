@@ -19,6 +19,7 @@ const QUERIES: &[&str] = &[
      FROM sso_identities ORDER BY id",
     "SELECT state_digest, provider, invite_digest, next, created_at, expires_at \
      FROM sso_flows ORDER BY state_digest",
+    "SELECT digest, user_id, created_by, created_at, expires_at FROM password_resets ORDER BY digest",
 ];
 
 pub async fn take(db: &DatabaseConnection) -> Vec<String> {
