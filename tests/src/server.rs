@@ -34,6 +34,8 @@ pub struct Options {
     pub oidc: Vec<infra::config::OidcProvider>,
     /// `password_login` (default: on).
     pub password_login: Option<bool>,
+    /// `signup_allowed_domains` / `signup_blocked_domains` (default: none).
+    pub signup_domains: Option<signup_policy::domains::DomainRules>,
 }
 
 /// Every throttle off, for tests of something else that make many logins,
@@ -94,6 +96,9 @@ impl TestApp {
         settings.oidc = opts.oidc.clone();
         if let Some(v) = opts.password_login {
             settings.password_login = v;
+        }
+        if let Some(rules) = &opts.signup_domains {
+            settings.signup_domains = rules.clone();
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

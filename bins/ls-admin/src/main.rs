@@ -101,6 +101,10 @@ enum UserCommand {
         /// Create the account without a password (it cannot log in until one is set).
         #[arg(long, conflicts_with_all = ["password_stdin", "password_file"])]
         no_password: bool,
+        /// Create it even if its email domain is outside signup_allowed_domains
+        /// or inside signup_blocked_domains (a deliberate exception).
+        #[arg(long)]
+        force: bool,
     },
     /// List every user.
     List {
@@ -204,6 +208,7 @@ impl From<AppError> for Failure {
             | AppError::EmailTaken
             | AppError::OneOwner
             | AppError::LastOwner
+            | AppError::EmailDomain(_)
             | AppError::InactiveOwner
             | AppError::MemberNotFound
             | AppError::NotFound(_)
@@ -501,6 +506,7 @@ async fn run(
             role,
             password,
             no_password,
+            force,
         }) => {
             let role = Role::parse(&role).map_err(|e| Failure::Usage(format!("role: {e}")))?;
             let password = if no_password {
@@ -508,16 +514,28 @@ async fn run(
             } else {
                 Some(password.read()?)
             };
-            let (created, _token) = services
-                .operator_create_user(CreateUserRequest {
-                    email,
-                    username,
-                    first_name,
-                    last_name,
-                    password,
-                    role,
-                })
-                .await?;
+            let req = CreateUserRequest {
+                email,
+                username,
+                first_name,
+                last_name,
+                password,
+                role,
+            };
+            let (created, _token) = if force {
+                services.operator_create_user_forced(req).await?
+            } else {
+                services
+                    .operator_create_user(req)
+                    .await
+                    .map_err(|e| match e {
+                        AppError::EmailDomain(r) => Failure::Usage(format!(
+                            "email: {r} (signup_allowed_domains / signup_blocked_domains; \
+                         --force makes this one account anyway)"
+                        )),
+                        other => other.into(),
+                    })?
+            };
             println!(
                 "created user {} <{}> as {} of organization {}",
                 created.user.id, created.user.email, created.role, created.organization_id

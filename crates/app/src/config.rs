@@ -28,6 +28,9 @@ pub struct ServicesConfig {
     /// How long a single sign-on flow may take from leaving for the
     /// provider to coming back (`sso_flow_ttl_secs`).
     pub sso_flow_ttl_secs: i64,
+    /// Which email domains may have accounts made here
+    /// (`signup_allowed_domains`, `signup_blocked_domains`).
+    pub signup_domains: signup_policy::domains::DomainRules,
     /// How long a password reset link lives (`password_reset_ttl_secs`).
     pub password_reset_ttl_secs: i64,
 }
@@ -86,6 +89,7 @@ impl Default for ServicesConfig {
             password_login: true,
             sso_flow_ttl_secs: 600,
             password_reset_ttl_secs: 3600,
+            signup_domains: signup_policy::domains::DomainRules::default(),
         }
     }
 }

@@ -96,6 +96,10 @@ pub enum AppError {
     ProviderUnavailable,
     #[error("Logging in with a password is turned off here: use your organization's sign-in.")]
     PasswordLoginDisabled,
+    /// The email's domain may not have an account here
+    /// (`signup_allowed_domains` / `signup_blocked_domains`).
+    #[error("email: {0}")]
+    EmailDomain(signup_policy::domains::DomainRefusal),
     /// A reset link that is unknown, used, replaced by a newer one, or expired.
     #[error(
         "This password reset link is not valid: it was used already, a newer one was made, or it expired. Ask for a new one."

@@ -188,6 +188,9 @@ fn app_error(e: &AppError) -> Response {
             return validation(errors.iter().map(|(f, m)| ((*f).to_owned(), m.clone())));
         }
         AppError::EmailTaken => return validation([("email".to_owned(), wire_detail(e))]),
+        AppError::EmailDomain(refusal) => {
+            return validation([("email".to_owned(), refusal.to_string())]);
+        }
         AppError::OneOwner => return validation([("role".to_owned(), wire_detail(e))]),
         AppError::SignupDenied(_)
         | AppError::Forbidden

@@ -27,6 +27,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod domains;
+
 /// Who may sign themselves up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

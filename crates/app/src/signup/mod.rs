@@ -117,6 +117,9 @@ struct AccountDraft {
     token: Option<UserToken>,
     /// Role on joining an existing organization (the creator of one is its owner).
     role: Role,
+    /// The operator waived the email-domain rules for this account
+    /// (`ls-admin user create --force`).
+    waive_domain_rules: bool,
 }
 
 impl<S: Store> Services<S> {
@@ -198,6 +201,13 @@ impl<S: Store> Services<S> {
         draft: AccountDraft,
         identity: Option<crate::store::NewIdentity>,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
+        // The email-domain rules hold on every path, before any work.
+        if !draft.waive_domain_rules
+            && let Err(refusal) = self.config.signup_domains.check(draft.email.domain())
+        {
+            tracing::info!(reason = %refusal, "sign-up refused by the email-domain rules");
+            return Err(AppError::EmailDomain(refusal));
+        }
         let channel = match admission.0 {
             _ if identity.is_some() => "sso",
             Allow::OpenSignup => "open",
@@ -281,6 +291,7 @@ impl<S: Store> Services<S> {
             password: Some(password),
             token,
             role: Role::Administrator,
+            waive_domain_rules: false,
         };
         match self.create_account(admission, None, draft).await {
             Ok((created, _token)) if created.created_organization => {
@@ -351,6 +362,7 @@ impl<S: Store> Services<S> {
             password: Some(password),
             token: None,
             role: Role::Member,
+            waive_domain_rules: false,
         };
         let created = self.create_account(admission, None, draft).await?;
         // A sign-up that made an account never counts against its address.
@@ -375,7 +387,8 @@ impl<S: Store> Services<S> {
         caller: &Caller,
         req: CreateUserRequest,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
-        self.create_user_as(Acting::Member(caller), req).await
+        self.create_user_as(Acting::Member(caller), req, false)
+            .await
     }
 
     /// The operator (`ls-admin user create`) creates a user in the first
@@ -384,13 +397,23 @@ impl<S: Store> Services<S> {
         &self,
         req: CreateUserRequest,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
-        self.create_user_as(Acting::Operator, req).await
+        self.create_user_as(Acting::Operator, req, false).await
+    }
+
+    /// [`Services::operator_create_user`] waiving the email-domain rules
+    /// (`ls-admin user create --force`): the operator's deliberate exception.
+    pub async fn operator_create_user_forced(
+        &self,
+        req: CreateUserRequest,
+    ) -> Result<(CreatedAccount, UserToken), AppError> {
+        self.create_user_as(Acting::Operator, req, true).await
     }
 
     async fn create_user_as(
         &self,
         acting: Acting<'_>,
         req: CreateUserRequest,
+        waive_domain_rules: bool,
     ) -> Result<(CreatedAccount, UserToken), AppError> {
         let organization = match acting {
             Acting::Operator => self.store.first_organization().await?.map(|o| o.id),
@@ -423,6 +446,7 @@ impl<S: Store> Services<S> {
             password,
             token: None,
             role: req.role,
+            waive_domain_rules,
         };
         self.create_account(admission, organization, draft).await
     }

@@ -70,6 +70,7 @@ impl<S: Store> Services<S> {
             } else {
                 Role::Member
             },
+            waive_domain_rules: false,
         };
         match self.create_account_linked(admission, draft, link).await {
             Ok((created, _token)) => Ok(created.user),

@@ -388,3 +388,43 @@ async fn unfinished_starts_lock_the_address_until_an_operator_unlocks_it() {
     assert!(f.svc.unlock(OWNER, Some(ip)).await.unwrap());
     start().await.unwrap();
 }
+
+#[tokio::test]
+async fn domain_rules_hold_on_single_sign_on_and_the_first_run_account() {
+    use signup_policy::domains::{DomainPattern, DomainRefusal, DomainRules};
+    let config = ServicesConfig {
+        signup_domains: DomainRules {
+            allowed: vec![DomainPattern::parse("example.com").unwrap()],
+            blocked: vec![],
+        },
+        ..ServicesConfig::default()
+    };
+    let (f, p) = setup_with(config);
+    f.owner().await;
+    *p.identity.lock().unwrap() = Some(person("s-d", "guest@example.org", true));
+    let err = round_trip(&f, None).await.unwrap_err();
+    assert!(
+        matches!(err, AppError::EmailDomain(DomainRefusal::NotAllowed)),
+        "{err:?}"
+    );
+    assert!(
+        f.svc.find_user("guest@example.org").await.is_err(),
+        "nothing stored"
+    );
+    *p.identity.lock().unwrap() = Some(person("s-e", "staff@example.com", true));
+    round_trip(&f, None).await.unwrap();
+
+    let err = f
+        .svc
+        .bootstrap(crate::BootstrapRequest {
+            username: "root@example.org".into(),
+            password: crate::testkit::secret("a-long-password-1"),
+            user_token: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::EmailDomain(DomainRefusal::NotAllowed)),
+        "{err:?}"
+    );
+}

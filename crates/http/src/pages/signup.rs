@@ -175,6 +175,7 @@ pub(super) async fn signup<S: Store>(State(st): State<Shared<S>>, req: Request) 
         Err(AppError::EmailTaken) => {
             shown.email_error = Some(crate::error::wire_detail(&AppError::EmailTaken))
         }
+        Err(AppError::EmailDomain(refusal)) => shown.email_error = Some(refusal.to_string()),
         Err(e) => return Err(e.into()),
     }
     signup_page(&st, &form.headers, &form.uri, shown, StatusCode::OK)

@@ -83,6 +83,7 @@ fn refused<S: Store>(st: &Shared<S>, headers: &HeaderMap, uri: &Uri, e: AppError
             StatusCode::FORBIDDEN,
         ),
         AppError::SignupDenied(d) => (d.to_string(), StatusCode::FORBIDDEN),
+        AppError::EmailDomain(d) => (d.to_string(), StatusCode::FORBIDDEN),
         AppError::ProviderUnavailable => (e.to_string(), StatusCode::BAD_GATEWAY),
         AppError::Throttled { retry_after_secs } => {
             let text = "Too many sign-ins were started from your address. Try again later.";

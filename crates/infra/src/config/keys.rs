@@ -32,6 +32,8 @@ pub(super) const KEYS: &[&str] = &[
     "session_lifetime_secs",
     "session_idle_timeout_secs",
     "trusted_proxies",
+    "signup_allowed_domains",
+    "signup_blocked_domains",
     "throttle_window_secs",
     "throttle_lockout_secs",
     "login_attempts_per_account",

@@ -72,6 +72,10 @@ struct Raw {
     session_idle_timeout_secs: i64,
     #[serde(deserialize_with = "string_list")]
     trusted_proxies: Vec<String>,
+    #[serde(deserialize_with = "string_list")]
+    signup_allowed_domains: Vec<String>,
+    #[serde(deserialize_with = "string_list")]
+    signup_blocked_domains: Vec<String>,
     throttle_window_secs: i64,
     throttle_lockout_secs: i64,
     login_attempts_per_account: u32,
@@ -189,6 +193,8 @@ pub struct Settings {
     pub session_idle_timeout_secs: i64,
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
     pub trusted_proxies: Vec<String>,
+    /// Which email domains may have accounts made here.
+    pub signup_domains: signup_policy::domains::DomainRules,
     pub throttle: app::ThrottleConfig,
     /// Most throttle counter rows kept (a flood of addresses cannot grow
     /// the table past it).
@@ -566,6 +572,18 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be between 300 seconds and 7 days (604800)",
         ));
     }
+    let patterns = |key: &'static str, list: &[String]| {
+        list.iter()
+            .map(|p| {
+                signup_policy::domains::DomainPattern::parse(p)
+                    .map_err(|e| invalid(key, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let signup_domains = signup_policy::domains::DomainRules {
+        allowed: patterns("signup_allowed_domains", &raw.signup_allowed_domains)?,
+        blocked: patterns("signup_blocked_domains", &raw.signup_blocked_domains)?,
+    };
     let secret_key = non_empty(raw.secret_key);
     if let Some(k) = &secret_key {
         crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
@@ -590,6 +608,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         session_lifetime_secs: raw.session_lifetime_secs,
         session_idle_timeout_secs: raw.session_idle_timeout_secs,
         trusted_proxies: raw.trusted_proxies,
+        signup_domains,
         throttle,
         throttle_max_keys: raw.throttle_max_keys,
         access_token_lifetime_secs: raw.access_token_lifetime_secs,
