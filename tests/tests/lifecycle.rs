@@ -587,3 +587,47 @@ fn ls_admin_makes_reset_links_sets_roles_and_deletes_users() {
     );
     assert_eq!(status, 401, "the deleted account's token is gone");
 }
+
+#[test]
+fn personal_access_tokens_on_the_account_page_ask_for_the_password_and_show_once() {
+    let t = app();
+    t.add_user(MEMBER, Role::Member, Some(MEMBER_PASSWORD));
+    let mut page = logged_in(&t, MEMBER, MEMBER_PASSWORD);
+    let before = t.snapshot();
+    let r = page.form("/user/account/tokens", &[("password", "not-my-password")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("password: The password is not correct."),
+        "{}",
+        r.body
+    );
+    assert_eq!(t.snapshot(), before, "a wrong password makes no token");
+
+    let r = page.form("/user/account/tokens", &[("password", MEMBER_PASSWORD)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = value_of(&r, "new-pat");
+    assert_eq!(token.split('.').count(), 3, "a signed JWT: {token}");
+    let r = page.get("/user/account/");
+    assert!(!r.body.contains(&token), "shown once");
+    assert!(r.body.contains(">never<"), "not used yet: {}", r.body);
+
+    let mut anyone = Client::new(t.addr);
+    let r = anyone.json("POST", "/api/token/refresh", &json!({"refresh": token}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = page.get("/user/account/");
+    assert!(!r.body.contains(">never<"), "its last use is shown");
+
+    // Revoked from the page: the token makes no access token any more.
+    let jti = {
+        let at = r.body.find("/user/account/tokens/").unwrap();
+        let rest = &r.body[at + "/user/account/tokens/".len()..];
+        rest[..rest.find('/').unwrap()].to_owned()
+    };
+    let mut stranger = logged_in(&t, OWNER_EMAIL, OWNER_PASSWORD);
+    let r = stranger.form(&format!("/user/account/tokens/{jti}/revoke"), &[]);
+    assert_eq!(r.status, 404, "someone else's token: {}", r.body);
+    let r = page.form(&format!("/user/account/tokens/{jti}/revoke"), &[]);
+    assert_eq!(r.status, 302);
+    let r = anyone.json("POST", "/api/token/refresh", &json!({"refresh": token}));
+    assert_eq!(r.status, 401, "{}", r.body);
+}

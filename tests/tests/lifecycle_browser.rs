@@ -117,11 +117,7 @@ fn a_password_change_ends_the_other_browser_and_a_reset_link_works_once() {
         fill(&here, "current_password", "not-my-password").await;
         fill(&here, "new_password", "member-new-password").await;
         click_id(&here, "change-password").await;
-        wait_text(
-            &here,
-            "current_password: The current password is not correct.",
-        )
-        .await;
+        wait_text(&here, "current_password: The password is not correct.").await;
         shot(&here, "lifecycle-password-wrong-current").await;
         fill(&here, "current_password", MEMBER_PASSWORD).await;
         fill(&here, "new_password", "member-new-password").await;
@@ -137,6 +133,26 @@ fn a_password_change_ends_the_other_browser_and_a_reset_link_works_once() {
         shot(&there, "lifecycle-other-browser-logged-out").await;
         here.goto(&format!("{base}/organization/")).await.unwrap();
         wait_path(&here, "/organization/").await;
+
+        // A personal access token: the password asked again, shown once,
+        // listed with its last use, revoked.
+        here.goto(&format!("{base}/user/account/")).await.unwrap();
+        fill(&here, "pat-password", "member-new-password").await;
+        click_id(&here, "create-pat").await;
+        wait_text(&here, "It is shown this once").await;
+        clean_console(&here).await;
+        here.execute(
+            "document.getElementById('new-pat').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+        shot(&here, "lifecycle-pat-created").await;
+        here.goto(&format!("{base}/user/account/")).await.unwrap();
+        wait_text(&here, "never").await;
+        click_id(&here, "revoke-1").await;
+        wait_path(&here, "/user/account/").await;
+        wait_text(&here, "Create token").await;
 
         // The owner makes a reset link on the organization page.
         let owner = browser(&driver).await;

@@ -16,6 +16,10 @@ pub struct PersonalToken {
     pub token: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// Its id (the JWT's `jti`): what the account page revokes it by.
+    pub jti: String,
+    /// When an access token was last made from it.
+    pub last_used_at: Option<i64>,
 }
 
 /// A change to an organization's token settings; `None` leaves one alone.
@@ -70,6 +74,7 @@ impl<S: Store> Services<S> {
             created_at: now,
             expires_at: micros(claims.exp),
             revoked_at: None,
+            last_used_at: None,
         };
         Ok((claims, record, now))
     }
@@ -89,7 +94,46 @@ impl<S: Store> Services<S> {
             token: pat::encode(&self.jwt_key, &claims),
             created_at: record.created_at,
             expires_at: record.expires_at,
+            jti: record.jti,
+            last_used_at: None,
         })
+    }
+
+    /// The account page's **Create token**: the password asked again
+    /// first (an account without one has nothing to ask).
+    pub async fn create_personal_token_confirmed(
+        &self,
+        caller: &Caller,
+        password: &crate::SecretString,
+    ) -> Result<PersonalToken, AppError> {
+        if caller.user.password_hash.is_some() {
+            self.confirm_password(caller, password, "password").await?;
+        }
+        self.create_personal_token(caller).await
+    }
+
+    /// The account page's **Revoke**: one of the caller's own live tokens,
+    /// by id.
+    pub async fn revoke_personal_token_by_id(
+        &self,
+        caller: &Caller,
+        jti: &str,
+    ) -> Result<(), AppError> {
+        let record = self
+            .store
+            .personal_token(jti)
+            .await?
+            .filter(|r| r.user_id == caller.user.id)
+            .ok_or(AppError::NotFound("Token"))?;
+        if !self
+            .store
+            .revoke_personal_token(&record.jti, self.now_micros())
+            .await?
+        {
+            return Err(AppError::PersonalTokenRevoked);
+        }
+        tracing::info!(user_id = caller.user.id, "personal access token revoked");
+        Ok(())
     }
 
     /// The caller's live tokens, without signatures (unusable as credentials).
@@ -105,7 +149,7 @@ impl<S: Store> Services<S> {
                     token_type: TokenType::Refresh,
                     exp: secs(r.expires_at),
                     iat: secs(r.created_at),
-                    jti: r.jti,
+                    jti: r.jti.clone(),
                     user_id: r.user_id,
                     rjti: None,
                 };
@@ -113,6 +157,8 @@ impl<S: Store> Services<S> {
                     token: pat::unsigned(&claims),
                     created_at: r.created_at,
                     expires_at: r.expires_at,
+                    jti: r.jti,
+                    last_used_at: r.last_used_at,
                 }
             })
             .collect())
@@ -191,6 +237,16 @@ impl<S: Store> Services<S> {
             self.now_secs(),
             self.config.access_token_lifetime_secs,
         );
+        // When it was last used, for the account page: at most a write a
+        // minute per token; a failure is logged, never the refresh's error.
+        let now = self.now_micros();
+        if let Err(e) = self
+            .store
+            .mark_personal_token_used(&record.jti, now, now.saturating_sub(60_000_000))
+            .await
+        {
+            tracing::warn!(error = %e, "a personal access token's last use was not recorded");
+        }
         Ok(pat::encode(&self.jwt_key, &access))
     }
 

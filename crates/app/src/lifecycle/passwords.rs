@@ -25,6 +25,36 @@ pub struct PasswordChangeRequest<'a> {
 }
 
 impl<S: Store> Services<S> {
+    /// The caller's password asked again (before a change of it, or a new
+    /// personal access token): a wrong one counts as a failed login of the
+    /// account, so a stolen session cannot guess it faster than a login
+    /// could, and is an error on `field`.
+    pub(crate) async fn confirm_password(
+        &self,
+        caller: &Caller,
+        password: &SecretString,
+        field: &'static str,
+    ) -> Result<(), AppError> {
+        let user = &caller.user;
+        let key = login_account_key(Some(&user.email), "");
+        self.throttle(vec![(key.clone(), self.config.throttle.login_per_account)])
+            .await?;
+        let wrong = || AppError::Validation(vec![(field, "The password is not correct.".into())]);
+        let Some(stored) = user.password_hash.clone() else {
+            return Err(AppError::Validation(vec![(
+                field,
+                "This account has no password yet: ask an owner or administrator for a reset link."
+                    .into(),
+            )]));
+        };
+        let given = Password::for_login(password.expose()).ok_or_else(wrong)?;
+        if !self.hasher.verify(given, Some(stored)).await? {
+            return Err(wrong());
+        }
+        self.store.throttle_clear(&key).await?;
+        Ok(())
+    }
+
     /// Changes the caller's password. A wrong current password counts as a
     /// failed login of the account (so a stolen session cannot guess it
     /// faster than a login could), and is a field error. On success every
@@ -38,27 +68,8 @@ impl<S: Store> Services<S> {
         req: PasswordChangeRequest<'_>,
     ) -> Result<Option<UserToken>, AppError> {
         let user = &caller.user;
-        let key = login_account_key(Some(&user.email), "");
-        self.throttle(vec![(key.clone(), self.config.throttle.login_per_account)])
+        self.confirm_password(caller, req.current, "current_password")
             .await?;
-        let wrong = || {
-            AppError::Validation(vec![(
-                "current_password",
-                "The current password is not correct.".into(),
-            )])
-        };
-        let Some(stored) = user.password_hash.clone() else {
-            return Err(AppError::Validation(vec![(
-                "current_password",
-                "This account has no password yet: ask an owner or administrator for a reset link."
-                    .into(),
-            )]));
-        };
-        let current = Password::for_login(req.current.expose()).ok_or_else(wrong)?;
-        if !self.hasher.verify(current, Some(stored)).await? {
-            return Err(wrong());
-        }
-        self.store.throttle_clear(&key).await?;
         let new = self
             .config
             .password_policy

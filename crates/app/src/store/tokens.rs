@@ -29,6 +29,8 @@ pub struct PersonalTokenRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// When an access token was last made from it.
+    pub last_used_at: Option<i64>,
 }
 
 impl PersonalTokenRecord {
@@ -84,6 +86,15 @@ pub trait TokenStore {
         user_id: i64,
         now: i64,
     ) -> impl Future<Output = R<Option<CallerRecord>>> + Send;
+    /// Records that an access token was made from `jti` at `now`, unless
+    /// one was recorded after `unless_after` (so refreshes write at most
+    /// that often).
+    fn mark_personal_token_used(
+        &self,
+        jti: &str,
+        now: i64,
+        unless_after: i64,
+    ) -> impl Future<Output = R<()>> + Send;
     /// Revokes a live token; `false` when it was not live (already revoked, expired, unknown).
     fn revoke_personal_token(&self, jti: &str, now: i64) -> impl Future<Output = R<bool>> + Send;
     /// Revokes `old_jti` and records `new` in one transaction; `false` (and

@@ -26,6 +26,18 @@ struct AccountPage<'a> {
     has_password: bool,
     password_error: Option<String>,
     password_changed: bool,
+    tokens: Vec<TokenView>,
+    /// A personal access token just made (shown this once).
+    new_pat: Option<String>,
+    pat_error: Option<String>,
+}
+
+/// A personal access token as the account page lists it (never the token).
+struct TokenView {
+    jti: String,
+    created: String,
+    expires: String,
+    last_used: String,
 }
 
 /// A linked identity as the account page lists it.
@@ -70,6 +82,14 @@ struct Notes {
     new_token: Option<String>,
     password_error: Option<String>,
     password_changed: bool,
+    new_pat: Option<String>,
+    pat_error: Option<String>,
+}
+
+/// A time to the minute, for people: `2026-12-06 15:46 UTC`.
+fn minute(micros: i64) -> String {
+    let iso = app::time::iso8601(micros);
+    format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
 }
 
 fn field_errors(errors: &[(&'static str, String)]) -> String {
@@ -87,8 +107,20 @@ async fn account_page<S: Store>(
     notes: Notes,
 ) -> Page {
     let identities = identities(st, caller.user.id).await?;
+    let tokens = match st.services.personal_tokens(caller).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|t| TokenView {
+                jti: t.jti,
+                created: minute(t.created_at),
+                expires: minute(t.expires_at),
+                last_used: t.last_used_at.map_or_else(|| "never".to_owned(), minute),
+            })
+            .collect(),
+        Err(e) => return Err(e.into()),
+    };
     let u = &caller.user;
-    let status = if notes.password_error.is_some() {
+    let status = if notes.password_error.is_some() || notes.pat_error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -106,6 +138,9 @@ async fn account_page<S: Store>(
         has_password: u.password_hash.is_some(),
         password_error: notes.password_error,
         password_changed: notes.password_changed,
+        tokens,
+        new_pat: notes.new_pat,
+        pat_error: notes.pat_error,
     })
 }
 
@@ -227,6 +262,49 @@ pub(super) async fn change_password<S: Store>(State(st): State<Shared<S>>, req: 
             };
             account_page(&st, &form.headers, &caller, notes).await
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// **Create token** (a personal access token): the password asked again,
+/// the token shown in this answer only.
+pub(super) async fn create_token<S: Store>(State(st): State<Shared<S>>, req: Request) -> Page {
+    let (form, caller) = Form::signed_in(&st, req, "/user/account/").await?;
+    let password = SecretString::new(form.field("password").unwrap_or_default());
+    let notes = match st
+        .services
+        .create_personal_token_confirmed(&caller, &password)
+        .await
+    {
+        Ok(token) => Notes {
+            new_pat: Some(token.token),
+            ..Notes::default()
+        },
+        Err(AppError::Validation(errors)) => Notes {
+            pat_error: Some(field_errors(&errors)),
+            ..Notes::default()
+        },
+        Err(e @ (AppError::PersonalTokenExists | AppError::PersonalTokensDisabled)) => Notes {
+            pat_error: Some(e.to_string()),
+            ..Notes::default()
+        },
+        Err(e) => return Err(e.into()),
+    };
+    account_page(&st, &form.headers, &caller, notes).await
+}
+
+/// **Revoke** one of the caller's personal access tokens.
+pub(super) async fn revoke_token<S: Store>(
+    State(st): State<Shared<S>>,
+    Path(jti): Path<String>,
+    req: Request,
+) -> Page {
+    let (_, caller) = Form::signed_in(&st, req, "/user/account/").await?;
+    match st.services.revoke_personal_token_by_id(&caller, &jti).await {
+        Ok(()) | Err(AppError::PersonalTokenRevoked) => Ok(redirect(&format!(
+            "{}/user/account/?saved=1",
+            st.url.prefix
+        ))),
         Err(e) => Err(e.into()),
     }
 }

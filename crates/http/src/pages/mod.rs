@@ -114,6 +114,12 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         "/user/account/password",
         post(account::change_password::<S>),
     );
+    r = both(r, "/user/account/tokens", post(account::create_token::<S>));
+    r = both(
+        r,
+        "/user/account/tokens/{jti}/revoke",
+        post(account::revoke_token::<S>),
+    );
     r = both(
         r,
         "/organization/members/{id}/{action}",

@@ -126,6 +126,8 @@ pub mod personal_tokens {
         pub created_at: i64,
         pub expires_at: i64,
         pub revoked_at: Option<i64>,
+        /// When an access token was last made from it.
+        pub last_used_at: Option<i64>,
         /// A token imported from Label Studio: the digest of the whole token.
         #[sea_orm(unique)]
         pub legacy_digest: Option<String>,

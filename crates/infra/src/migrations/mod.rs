@@ -12,7 +12,7 @@ mod m20261206_000007_label_studio_import;
 mod m20261206_000008_member_index;
 mod m20261206_000009_key_changes;
 mod m20261206_000010_sso;
-mod m20261206_000011_password_resets;
+mod m20261206_000011_lifecycle;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -31,7 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_member_index::Migration),
             Box::new(m20261206_000009_key_changes::Migration),
             Box::new(m20261206_000010_sso::Migration),
-            Box::new(m20261206_000011_password_resets::Migration),
+            Box::new(m20261206_000011_lifecycle::Migration),
         ]
     }
 }

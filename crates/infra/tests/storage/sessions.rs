@@ -168,6 +168,7 @@ pub(super) async fn refused_writes_commit_nothing(db: Db) {
         created_at: 1,
         expires_at: i64::MAX,
         revoked_at: None,
+        last_used_at: None,
     };
     store.create_personal_token(token("a1"), 2).await.unwrap();
     assert!(store.revoke_personal_token("a1", 3).await.unwrap());

@@ -633,6 +633,18 @@ impl TokenStore for MemoryStore {
         Ok(if live { s.caller(user_id) } else { None })
     }
 
+    async fn mark_personal_token_used(&self, jti: &str, now: i64, unless_after: i64) -> R<()> {
+        if let Some(t) = self
+            .state()
+            .personal_tokens
+            .iter_mut()
+            .find(|t| t.jti == jti && t.last_used_at.is_none_or(|at| at < unless_after))
+        {
+            t.last_used_at = Some(now);
+        }
+        Ok(())
+    }
+
     async fn revoke_personal_token(&self, jti: &str, now: i64) -> R<bool> {
         Ok(self.state().revoke(jti, now))
     }

@@ -38,6 +38,7 @@ pub(super) fn personal_token_record(m: personal_tokens::Model) -> PersonalTokenR
         created_at: m.created_at,
         expires_at: m.expires_at,
         revoked_at: m.revoked_at,
+        last_used_at: m.last_used_at,
     }
 }
 

@@ -5,7 +5,8 @@ use accounts::SecretDigest;
 use app::{CallerRecord, PersonalTokenRecord, StoreError, TokenStore};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
 };
 
 use super::rows::{caller_record, caller_select, personal_token_record};
@@ -210,6 +211,24 @@ impl TokenStore for SeaStore {
             Some(row) => caller_record(&row).map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn mark_personal_token_used(&self, jti: &str, now: i64, unless_after: i64) -> R<()> {
+        // One statement, outside the write counter: when a token was last
+        // used decides no authentication, so no cached answer goes stale.
+        let _slot = self.writer_slot().await;
+        personal_tokens::Entity::update_many()
+            .col_expr(personal_tokens::Column::LastUsedAt, Expr::value(now))
+            .filter(personal_tokens::Column::Jti.eq(jti))
+            .filter(
+                Condition::any()
+                    .add(personal_tokens::Column::LastUsedAt.is_null())
+                    .add(personal_tokens::Column::LastUsedAt.lt(unless_after)),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn revoke_personal_token(&self, jti: &str, now: i64) -> R<bool> {

@@ -1,6 +1,8 @@
 //! The account lifecycle (issue 17): one-time password reset links, one
 //! per user at most (a newer one replaces the older), stored only by the
-//! keyed digest of their token, gone with their user.
+//! keyed digest of their token, gone with their user; and when a personal
+//! access token was last used (to make an access token), for the account
+//! page.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -16,6 +18,12 @@ enum PasswordResets {
     CreatedBy,
     CreatedAt,
     ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum PersonalTokens {
+    Table,
+    LastUsedAt,
 }
 
 #[derive(DeriveIden)]
@@ -56,10 +64,26 @@ impl MigrationTrait for Migration {
                     )
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(PersonalTokens::Table)
+                    .add_column(big_integer_null(PersonalTokens::LastUsedAt))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(PersonalTokens::Table)
+                    .drop_column(PersonalTokens::LastUsedAt)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table(PasswordResets::Table).to_owned())
             .await
