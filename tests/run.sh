@@ -36,6 +36,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium chromium-driver)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 # The single sign-on tests run OpenID providers on Node.js (npm's oidc-provider).
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# The mail tests run a real SMTP server: Debian's aiosmtpd.
+/usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "tests/run.sh: installing ${missing[*]} from Debian's packages"

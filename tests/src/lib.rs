@@ -15,5 +15,6 @@ pub mod process;
 pub mod python;
 pub mod seed;
 pub mod server;
+pub mod smtp;
 pub mod snapshot;
 pub mod tidy;

@@ -36,6 +36,8 @@ pub struct Options {
     pub password_login: Option<bool>,
     /// `signup_allowed_domains` / `signup_blocked_domains` (default: none).
     pub signup_domains: Option<signup_policy::domains::DomainRules>,
+    /// `smtp_url` (the sender is `Label Studio <noreply@example.com>`).
+    pub smtp_url: Option<String>,
 }
 
 /// Every throttle off, for tests of something else that make many logins,
@@ -52,6 +54,8 @@ pub fn no_throttling() -> app::ThrottleConfig {
         signup_per_client: off,
         token_reset_per_user: off,
         token_failures_per_client: off,
+        reset_mail_per_account: off,
+        reset_mail_per_client: off,
     }
 }
 
@@ -99,6 +103,12 @@ impl TestApp {
         }
         if let Some(rules) = &opts.signup_domains {
             settings.signup_domains = rules.clone();
+        }
+        if let Some(url) = &opts.smtp_url {
+            settings.smtp = Some(infra::config::SmtpSettings {
+                url: SecretString::new(url),
+                from: "Label Studio <noreply@example.com>".into(),
+            });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -20,6 +20,7 @@ const QUERIES: &[&str] = &[
     "SELECT state_digest, provider, invite_digest, next, created_at, expires_at \
      FROM sso_flows ORDER BY state_digest",
     "SELECT digest, user_id, created_by, created_at, expires_at FROM password_resets ORDER BY digest",
+    "SELECT id, kind, recipient, attempts, created_at FROM mail_outbox ORDER BY id",
 ];
 
 pub async fn take(db: &DatabaseConnection) -> Vec<String> {

@@ -309,3 +309,44 @@ fn the_owner_manages_members_from_the_organization_page() {
         }
     });
 }
+
+#[test]
+fn forgot_password_end_to_end_through_a_real_smtp_server() {
+    let smtp = ls_integration::smtp::SmtpServer::start();
+    let app = TestApp::with(Options {
+        throttle: Some(no_throttling()),
+        smtp_url: Some(smtp.url()),
+        ..Options::default()
+    });
+    let base = format!("http://{}", app.addr);
+    app.add_user(MEMBER, Role::Member, Some(MEMBER_PASSWORD));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let driver = chromedriver();
+        let c = browser(&driver).await;
+        c.goto(&format!("{base}/user/login/")).await.unwrap();
+        click_id(&c, "forgot-password").await;
+        wait_path(&c, "/user/forgot-password/").await;
+        clean_console(&c).await;
+        shot(&c, "lifecycle-forgot-form").await;
+        fill(&c, "email", MEMBER).await;
+        click(&c, "//button[normalize-space()='Send the link']").await;
+        wait_text(&c, "on its way").await;
+        shot(&c, "lifecycle-forgot-sent").await;
+
+        // The test reads the mail the SMTP server received, and follows it.
+        let mails = tokio::task::block_in_place(|| smtp.wait_for(1));
+        let link = ls_integration::smtp::link_in(&mails[0], "/user/reset-password/").unwrap();
+        c.goto(&link).await.unwrap();
+        wait_text(&c, "Set a new password").await;
+        clean_console(&c).await;
+        fill(&c, "password", "member-mailed-password").await;
+        click(&c, "//button[normalize-space()='Set password']").await;
+        wait_text(&c, "Your new password is set").await;
+        shot(&c, "lifecycle-forgot-done").await;
+        c.goto(&link).await.unwrap();
+        wait_text(&c, "not valid").await;
+        log_in(&c, &base, MEMBER, "member-mailed-password").await;
+        c.close().await.unwrap();
+    });
+}

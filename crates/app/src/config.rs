@@ -53,6 +53,10 @@ pub struct ThrottleConfig {
     /// Failed API-token authentications per client address, counted in
     /// this process's memory (they need no durability).
     pub token_failures_per_client: Limit,
+    /// "Forgot password?" requests per account (email), per hour.
+    pub reset_mail_per_account: Limit,
+    /// "Forgot password?" requests per client address, per hour.
+    pub reset_mail_per_client: Limit,
 }
 
 impl Default for ThrottleConfig {
@@ -71,6 +75,16 @@ impl Default for ThrottleConfig {
             },
             token_reset_per_user: limit(10),
             token_failures_per_client: limit(1000),
+            reset_mail_per_account: Limit {
+                max_events: 5,
+                window_secs: 3600,
+                lockout_secs: 3600,
+            },
+            reset_mail_per_client: Limit {
+                max_events: 50,
+                window_secs: 3600,
+                lockout_secs: 3600,
+            },
         }
     }
 }

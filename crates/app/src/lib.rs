@@ -28,6 +28,7 @@ pub mod import;
 mod invites;
 mod lifecycle;
 mod login;
+pub mod mail;
 mod members;
 mod organizations;
 mod permissions;
@@ -61,10 +62,11 @@ pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRe
 pub use sso::{SsoCallback, SsoLogin, SsoRefusal, SsoStart};
 pub use store::{
     AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, IdentityRecord, InviteLookup,
-    InviteStore, LifecycleStore, MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice,
-    NewIdentity, NewSession, NewSsoFlow, OrgRecord, OrgStore, PasswordChange, PersonalTokenRecord,
-    ResetLinkRecord, SessionStore, SsoFlowRecord, SsoStore, Store, StoreError, ThrottleStore,
-    TokenSettingsChange, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
+    InviteStore, LifecycleStore, MailKind, MailStore, MemberCursor, MemberScan, MembershipRecord,
+    NewAccount, NewDevice, NewIdentity, NewSession, NewSsoFlow, OrgRecord, OrgStore, OutboxRecord,
+    PasswordChange, PersonalTokenRecord, ResetLinkRecord, SessionStore, SsoFlowRecord, SsoStore,
+    Store, StoreError, ThrottleStore, TokenSettingsChange, TokenStore, UserChanges, UserRecord,
+    UserStore, UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

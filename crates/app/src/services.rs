@@ -38,6 +38,8 @@ pub struct Services<S> {
     pub(crate) activity: crate::activity_claims::Activity,
     /// The OpenID providers to log in with, if any are configured.
     pub(crate) sso: Option<Arc<dyn crate::identity_providers::IdentityProviders>>,
+    /// Mail, when SMTP is configured.
+    pub(crate) mail: Option<crate::mail::Mail>,
 }
 
 impl<S: Store> Services<S> {
@@ -60,7 +62,14 @@ impl<S: Store> Services<S> {
             token_failures: crate::token_failures::TokenFailures::default(),
             activity: crate::activity_claims::Activity::default(),
             sso: None,
+            mail: None,
         }
+    }
+
+    /// The same services sending mail through `mail`.
+    pub fn with_mail(mut self, mail: crate::mail::Mail) -> Self {
+        self.mail = Some(mail);
+        self
     }
 
     /// Password hashes waiting for a hashing thread now (for metrics).

@@ -87,6 +87,14 @@ impl Fixture {
         }
     }
 
+    /// The same fixture sending mail through `sender`.
+    pub(crate) fn with_mail(self, sender: Arc<dyn crate::mail::MailSender>) -> Self {
+        Fixture {
+            svc: self.svc.with_mail(crate::mail::Mail { sender }),
+            clock: self.clock,
+        }
+    }
+
     pub(crate) fn advance(&self, secs: i64) {
         self.clock.0.fetch_add(secs * 1_000_000, Ordering::SeqCst);
     }

@@ -76,7 +76,28 @@ pub struct App {
     router: Router,
     addr: SocketAddr,
     config: HttpConfig,
+    /// The mail outbox's delivery loop (when SMTP is configured), given
+    /// the stop signal: it runs while the server serves.
+    mail: Option<MailLoop>,
 }
+
+struct MailLoop(
+    Box<
+        dyn FnOnce(
+                tokio::sync::watch::Receiver<bool>,
+            ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+            + Send,
+    >,
+);
+
+impl std::fmt::Debug for MailLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MailLoop")
+    }
+}
+
+/// How often an idle outbox is looked at (a row another instance queued).
+const MAIL_IDLE: Duration = Duration::from_secs(2);
 
 fn router<S: Store>(
     state: Arc<AppState<S>>,
@@ -241,11 +262,24 @@ impl Bound {
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
             lists: crate::stream::ListGate::new(config.list_concurrency, config.list_queue_wait),
         });
+        let mail = state.services.mail_enabled().then(|| {
+            let services = Arc::clone(&state.services);
+            let base = state.url.base.clone();
+            MailLoop(Box::new(
+                move |mut stop: tokio::sync::watch::Receiver<bool>| {
+                    let run = services.run_mail_outbox(base, MAIL_IDLE, async move {
+                        let _ = stop.changed().await;
+                    });
+                    Box::pin(run) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+                },
+            ))
+        });
         App {
             listener,
             router: router(state, config.request_timeout, config.metrics.clone()),
             addr,
             config,
+            mail,
         }
     }
 }
@@ -293,6 +327,8 @@ impl App {
             .max_concurrent_streams(128)
             .keep_alive_interval(Duration::from_secs(30));
         let graceful = GracefulShutdown::new();
+        let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
+        let mail = self.mail.map(|run| tokio::spawn((run.0)(mail_stopped)));
         let connections = Connections::new(self.config.max_connections);
         let header_timeout = self.config.header_read_timeout;
         tokio::pin!(stop);
@@ -374,12 +410,17 @@ impl App {
             }
         }
         drop(self.listener);
+        let _ = mail_stop.send(true);
         tracing::info!("stopping: draining in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => {}
             () = tokio::time::sleep(self.config.drain_timeout) => {
                 tracing::warn!(seconds = self.config.drain_timeout.as_secs(), "drain timeout reached; closing remaining connections");
             }
+        }
+        if let Some(task) = mail {
+            // A mail being sent finishes (its row stays leased otherwise).
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         Ok(())
     }

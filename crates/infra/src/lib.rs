@@ -13,6 +13,7 @@ pub mod db;
 pub mod deployment;
 pub mod label_studio;
 pub mod limits;
+pub mod mail;
 pub mod migrations;
 pub mod oidc;
 mod pg_tls;
@@ -180,6 +181,22 @@ pub async fn open_services(
             signup_domains: settings.signup_domains.clone(),
         },
     );
+    let services = match &settings.smtp {
+        Some(smtp) => {
+            let sender = mail::SmtpSender::new(smtp.url.expose(), &smtp.from).map_err(
+                |(key, message)| {
+                    InfraError::Config(config::ConfigError::Invalid {
+                        key: key.into(),
+                        message,
+                    })
+                },
+            )?;
+            services.with_mail(app::mail::Mail {
+                sender: Arc::new(sender),
+            })
+        }
+        None => services,
+    };
     Ok(match providers {
         Some(p) => services.with_identity_providers(Arc::new(p)),
         None => services,

@@ -8,6 +8,7 @@
 //! organizations: the actor must outrank the person in every organization
 //! the person is a current member of ([`Services::outranks_everywhere`]).
 
+mod forgot;
 mod members;
 mod passwords;
 mod reset_links;

@@ -59,16 +59,16 @@ impl<S: Store> Services<S> {
             .user_by_id(member_id)
             .await?
             .ok_or(AppError::MemberNotFound)?;
-        self.new_reset_link(user, Some(actor.id)).await
+        self.new_reset_link_for(user, Some(actor.id)).await
     }
 
     /// `ls-admin user reset-link --email E`.
     pub async fn operator_reset_link(&self, email: &str) -> Result<ResetLink, AppError> {
         let user = self.find_user(email).await?;
-        self.new_reset_link(user, None).await
+        self.new_reset_link_for(user, None).await
     }
 
-    async fn new_reset_link(
+    pub(crate) async fn new_reset_link_for(
         &self,
         user: UserRecord,
         created_by: Option<i64>,

@@ -5,6 +5,7 @@
 
 mod invites;
 mod lifecycle;
+mod mail;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 mod orgs;
@@ -18,6 +19,7 @@ use thiserror::Error;
 
 pub use invites::{InviteLookup, InviteStore};
 pub use lifecycle::{LifecycleStore, PasswordChange, ResetLinkRecord};
+pub use mail::{MailKind, MailStore, OutboxRecord};
 pub use orgs::{
     MemberCursor, MemberScan, MembershipRecord, OrgRecord, OrgStore, TokenSettingsChange,
 };
@@ -64,6 +66,7 @@ pub trait Store:
     + ThrottleStore
     + SsoStore
     + LifecycleStore
+    + MailStore
     + Send
     + Sync
     + 'static
@@ -79,6 +82,7 @@ impl<T> Store for T where
         + ThrottleStore
         + SsoStore
         + LifecycleStore
+        + MailStore
         + Send
         + Sync
         + 'static

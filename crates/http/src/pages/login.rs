@@ -21,6 +21,8 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     signup_open: bool,
     password_login: bool,
+    /// "Forgot password?" (mail is configured).
+    forgot: bool,
     /// (label, link) for each OpenID provider: "Log in with" and the label.
     providers: Vec<(String, String)>,
 }
@@ -68,6 +70,7 @@ pub(super) fn login_page<S: Store>(
         signup_open: st.services.config().signup_mode == Mode::Open
             && st.services.config().password_login,
         password_login: st.services.config().password_login,
+        forgot: st.services.mail_enabled() && st.services.config().password_login,
         providers: provider_links(st, query_next(uri).as_deref(), None),
     })
 }

@@ -11,6 +11,7 @@
 mod account;
 mod api_docs;
 mod cookies;
+mod forgot_password;
 pub(crate) mod forms;
 mod login;
 mod members;
@@ -103,6 +104,11 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         r,
         "/organization/reset-link",
         post(organization::reset_link::<S>),
+    );
+    r = both(
+        r,
+        "/user/forgot-password",
+        get(forgot_password::forgot_form::<S>).post(forgot_password::request_link::<S>),
     );
     r = both(
         r,

@@ -42,6 +42,8 @@ pub(super) const KEYS: &[&str] = &[
     "signup_window_secs",
     "token_resets_per_user",
     "token_failures_per_client",
+    "password_reset_mails_per_account",
+    "password_reset_mails_per_client",
     "throttle_max_keys",
     "hash_queue_limit",
     "access_token_lifetime_secs",
@@ -60,6 +62,8 @@ pub(super) const KEYS: &[&str] = &[
     "password_login",
     "sso_flow_ttl_secs",
     "password_reset_ttl_secs",
+    "smtp_url",
+    "smtp_from",
 ];
 
 /// Variables in our prefix that are not settings and are left alone: GNU

@@ -84,6 +84,8 @@ struct Raw {
     signup_window_secs: i64,
     token_resets_per_user: u32,
     token_failures_per_client: u32,
+    password_reset_mails_per_account: u32,
+    password_reset_mails_per_client: u32,
     throttle_max_keys: u64,
     access_token_lifetime_secs: i64,
     secret_key: Option<SecretString>,
@@ -99,6 +101,8 @@ struct Raw {
     log_format: String,
     metrics_listen: Option<String>,
     metrics_token: Option<SecretString>,
+    smtp_url: Option<SecretString>,
+    smtp_from: Option<String>,
     #[serde(deserialize_with = "label_studio_bool")]
     password_login: bool,
     sso_flow_ttl_secs: i64,
@@ -158,6 +162,23 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "true" | "yes" | "on" | "1" => Some(true),
         "false" | "no" | "off" | "0" => Some(false),
         _ => None,
+    }
+}
+
+/// The SMTP server mail goes through, and the sender.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// lettre's URL form; it may hold the SMTP password.
+    pub url: SecretString,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("url", &"<redacted>")
+            .field("from", &self.from)
+            .finish()
     }
 }
 
@@ -226,6 +247,8 @@ pub struct Settings {
     /// The bearer token `/metrics` asks for (and serves on the public
     /// listener with).
     pub metrics_token: Option<SecretString>,
+    /// Mail, when `smtp_url` and `smtp_from` are set.
+    pub smtp: Option<SmtpSettings>,
     /// Logging in with a password; off, only through the OpenID providers.
     pub password_login: bool,
     /// How long a single sign-on flow may take.
@@ -451,6 +474,16 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         },
         token_reset_per_user: limit(raw.token_resets_per_user),
         token_failures_per_client: limit(raw.token_failures_per_client),
+        reset_mail_per_account: accounts::throttle::Limit {
+            max_events: raw.password_reset_mails_per_account,
+            window_secs: 3600,
+            lockout_secs: 3600,
+        },
+        reset_mail_per_client: accounts::throttle::Limit {
+            max_events: raw.password_reset_mails_per_client,
+            window_secs: 3600,
+            lockout_secs: 3600,
+        },
     };
     if raw.throttle_max_keys < 1000 {
         return Err(invalid("throttle_max_keys", "must be at least 1000"));
@@ -544,6 +577,18 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             ),
         ));
     }
+    let smtp = match (
+        non_empty(raw.smtp_url),
+        raw.smtp_from.filter(|f| !f.trim().is_empty()),
+    ) {
+        (None, None) => None,
+        (Some(url), Some(from)) => {
+            crate::mail::check(url.expose(), &from).map_err(|(key, m)| invalid(key, m))?;
+            Some(SmtpSettings { url, from })
+        }
+        (Some(_), None) => return Err(invalid("smtp_from", "is needed with smtp_url")),
+        (None, Some(_)) => return Err(invalid("smtp_url", "is needed with smtp_from")),
+    };
     let metrics_token = non_empty(raw.metrics_token);
     if metrics_token.as_ref().is_some_and(|t| {
         t.expose().chars().count() < 16 || t.expose().contains(char::is_whitespace)
@@ -631,6 +676,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         log_format,
         metrics_listen,
         metrics_token,
+        smtp,
         password_login: raw.password_login,
         sso_flow_ttl_secs: raw.sso_flow_ttl_secs,
         password_reset_ttl_secs: raw.password_reset_ttl_secs,

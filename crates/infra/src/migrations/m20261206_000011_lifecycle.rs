@@ -2,7 +2,9 @@
 //! per user at most (a newer one replaces the older), stored only by the
 //! keyed digest of their token, gone with their user; and when a personal
 //! access token was last used (to make an access token), for the account
-//! page.
+//! page; and the mail outbox (what to send to whom, never a secret: the
+//! secret a mail carries is made when it is sent), claimed by a lease so
+//! one instance sends each row.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -18,6 +20,18 @@ enum PasswordResets {
     CreatedBy,
     CreatedAt,
     ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum MailOutbox {
+    Table,
+    Id,
+    Kind,
+    Recipient,
+    Attempts,
+    DueAt,
+    LastError,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -66,6 +80,29 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(MailOutbox::Table)
+                    .col(big_pk_auto(MailOutbox::Id))
+                    .col(string(MailOutbox::Kind))
+                    .col(text(MailOutbox::Recipient))
+                    .col(big_integer(MailOutbox::Attempts).default(0))
+                    .col(big_integer(MailOutbox::DueAt))
+                    .col(text_null(MailOutbox::LastError))
+                    .col(big_integer(MailOutbox::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_mail_outbox_due_at")
+                    .table(MailOutbox::Table)
+                    .col(MailOutbox::DueAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(PersonalTokens::Table)
@@ -76,6 +113,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(MailOutbox::Table).to_owned())
+            .await?;
         manager
             .alter_table(
                 Table::alter()

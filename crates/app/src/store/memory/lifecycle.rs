@@ -93,3 +93,47 @@ impl LifecycleStore for MemoryStore {
             .map(|m| m.user_id))
     }
 }
+
+impl super::super::MailStore for MemoryStore {
+    async fn enqueue_mail(&self, kind: super::super::MailKind, recipient: &str, now: i64) -> R<()> {
+        let mut s = self.state();
+        let id = s.id();
+        s.outbox.push((
+            super::super::OutboxRecord {
+                id,
+                kind,
+                recipient: recipient.to_owned(),
+                attempts: 0,
+                created_at: now,
+            },
+            now,
+        ));
+        Ok(())
+    }
+
+    async fn claim_mail(
+        &self,
+        now: i64,
+        lease_until: i64,
+    ) -> R<Option<super::super::OutboxRecord>> {
+        let mut s = self.state();
+        let Some((row, due)) = s.outbox.iter_mut().find(|(_, due)| *due <= now) else {
+            return Ok(None);
+        };
+        row.attempts += 1;
+        *due = lease_until;
+        Ok(Some(row.clone()))
+    }
+
+    async fn finish_mail(&self, id: i64) -> R<()> {
+        self.state().outbox.retain(|(r, _)| r.id != id);
+        Ok(())
+    }
+
+    async fn retry_mail(&self, id: i64, next_at: i64, _error: &str) -> R<()> {
+        if let Some((_, due)) = self.state().outbox.iter_mut().find(|(r, _)| r.id == id) {
+            *due = next_at;
+        }
+        Ok(())
+    }
+}

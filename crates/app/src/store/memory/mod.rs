@@ -45,6 +45,8 @@ struct State {
     identities: Vec<super::IdentityRecord>,
     /// Password reset links by digest.
     reset_links: HashMap<SecretDigest, super::ResetLinkRecord>,
+    /// The mail outbox: rows with the time they are due.
+    outbox: Vec<(super::OutboxRecord, i64)>,
 }
 
 impl State {

@@ -6,6 +6,7 @@
 mod import;
 mod invites;
 mod lifecycle;
+mod mail;
 mod member_scan;
 mod orgs;
 mod rows;
