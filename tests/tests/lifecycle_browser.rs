@@ -350,3 +350,74 @@ fn forgot_password_end_to_end_through_a_real_smtp_server() {
         c.close().await.unwrap();
     });
 }
+
+#[test]
+fn a_one_person_invitation_is_accepted_once_and_refused_for_another_address() {
+    let app = TestApp::with(Options {
+        invite_only: true,
+        throttle: Some(no_throttling()),
+        ..Options::default()
+    });
+    let base = format!("http://{}", app.addr);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let driver = chromedriver();
+        let owner = browser(&driver).await;
+        log_in(&owner, &base, OWNER_EMAIL, OWNER_PASSWORD).await;
+        click_id(&owner, "add-people").await;
+        fill(&owner, "invite-email", "grace@example.com").await;
+        owner
+            .find(Locator::Css(
+                "select#invite-role option[value=administrator]",
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click_id(&owner, "invite-one").await;
+        let link = owner
+            .wait()
+            .for_element(Locator::Id("invitation-link"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        owner
+            .wait()
+            .for_element(Locator::Css("table.invitations"))
+            .await
+            .unwrap();
+        clean_console(&owner).await;
+        shot(&owner, "lifecycle-invitation-made").await;
+
+        let guest = browser(&driver).await;
+        guest.goto(&link).await.unwrap();
+        wait_text(&guest, "You are invited as administrator").await;
+        clean_console(&guest).await;
+        fill(&guest, "email", "mallory@example.com").await;
+        fill(&guest, "password", "grace-password-1").await;
+        click(&guest, "//button[normalize-space()='Create Account']").await;
+        wait_text(&guest, "for another email address").await;
+        shot(&guest, "lifecycle-invitation-other-address").await;
+        assert!(app.services.find_user("mallory@example.com").await.is_err());
+        fill(&guest, "email", "grace@example.com").await;
+        fill(&guest, "password", "grace-password-1").await;
+        click(&guest, "//button[normalize-space()='Create Account']").await;
+        wait_path(&guest, "/organization/").await;
+        clean_console(&guest).await;
+        shot(&guest, "lifecycle-invitation-accepted").await;
+        let grace = app.services.find_user("grace@example.com").await.unwrap();
+        assert_eq!(role_of(&app, grace.id).await, Some(Role::Administrator));
+
+        let late = browser(&driver).await;
+        late.goto(&link).await.unwrap();
+        wait_text(&late, "not valid").await;
+        shot(&late, "lifecycle-invitation-used").await;
+        for c in [owner, guest, late] {
+            c.close().await.unwrap();
+        }
+    });
+}

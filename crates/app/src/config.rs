@@ -31,6 +31,8 @@ pub struct ServicesConfig {
     /// Which email domains may have accounts made here
     /// (`signup_allowed_domains`, `signup_blocked_domains`).
     pub signup_domains: signup_policy::domains::DomainRules,
+    /// How long an invitation of one person lives (`invitation_ttl_secs`).
+    pub invitation_ttl_secs: i64,
     /// How long a password reset link lives (`password_reset_ttl_secs`).
     pub password_reset_ttl_secs: i64,
 }
@@ -103,6 +105,7 @@ impl Default for ServicesConfig {
             password_login: true,
             sso_flow_ttl_secs: 600,
             password_reset_ttl_secs: 3600,
+            invitation_ttl_secs: 7 * 86_400,
             signup_domains: signup_policy::domains::DomainRules::default(),
         }
     }

@@ -100,6 +100,12 @@ pub enum AppError {
     /// (`signup_allowed_domains` / `signup_blocked_domains`).
     #[error("email: {0}")]
     EmailDomain(signup_policy::domains::DomainRefusal),
+    #[error(
+        "This invitation is not valid: it was used already, revoked, replaced by a newer one, or it expired. Ask for a new one."
+    )]
+    InvitationInvalid,
+    #[error("This invitation is for another email address: use the address it was sent to.")]
+    InvitationForAnother,
     /// A reset link that is unknown, used, replaced by a newer one, or expired.
     #[error(
         "This password reset link is not valid: it was used already, a newer one was made, or it expired. Ask for a new one."

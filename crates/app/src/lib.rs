@@ -58,15 +58,19 @@ pub use members::{ListingOf, MEMBER_CHUNK, MemberAccess, MemberListing, MemberPa
 pub use personal_tokens::{PersonalToken, TokenSettingsPatch};
 pub use random::{Clock, OsRandom, Random, SystemClock};
 pub use services::Services;
-pub use signup::{BootstrapOutcome, BootstrapRequest, CreateUserRequest, SignupRequest};
+pub use signup::{
+    BootstrapOutcome, BootstrapRequest, CreateUserRequest, INVITATION_PATH, NewlyInvited,
+    SignupRequest,
+};
 pub use sso::{SsoCallback, SsoLogin, SsoRefusal, SsoStart};
 pub use store::{
-    AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, IdentityRecord, InviteLookup,
-    InviteStore, LifecycleStore, MailKind, MailStore, MemberCursor, MemberScan, MembershipRecord,
-    NewAccount, NewDevice, NewIdentity, NewSession, NewSsoFlow, OrgRecord, OrgStore, OutboxRecord,
-    PasswordChange, PersonalTokenRecord, ResetLinkRecord, SessionStore, SsoFlowRecord, SsoStore,
-    Store, StoreError, ThrottleStore, TokenSettingsChange, TokenStore, UserChanges, UserRecord,
-    UserStore, UserWithRole,
+    AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, IdentityRecord,
+    InvitationRecord, InvitationStore, InviteLookup, InviteStore, LifecycleStore, MailKind,
+    MailStore, MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice, NewIdentity,
+    NewInvitation, NewSession, NewSsoFlow, OrgRecord, OrgStore, OutboxRecord, PasswordChange,
+    PersonalTokenRecord, ResetLinkRecord, SessionStore, SsoFlowRecord, SsoStore, Store, StoreError,
+    ThrottleStore, TokenSettingsChange, TokenStore, UserChanges, UserRecord, UserStore,
+    UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

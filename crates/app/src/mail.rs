@@ -158,6 +158,39 @@ impl<S: Store> Services<S> {
                     ),
                 )))
             }
+            MailKind::Invitation => {
+                let Some(id) = row.reference else {
+                    return Ok(None);
+                };
+                let (token, digest) = self.new_invitation_token()?;
+                let Some(invitation) = self
+                    .store
+                    .reissue_invitation(id, digest, self.now_micros())
+                    .await?
+                else {
+                    // Revoked, used or expired before its mail went out.
+                    return Ok(None);
+                };
+                let title = self
+                    .store
+                    .organization(invitation.organization_id)
+                    .await?
+                    .map_or_else(|| "an organization".to_owned(), |o| o.title);
+                let days = (invitation.expires_at - self.now_micros()).max(0) / 86_400_000_000;
+                Ok(Some((
+                    format!("You are invited to {title}"),
+                    format!(
+                        "You are invited to join {title} at {base} as {role}.\n\n\
+                         Make your account here (the link works once, for {email} only, \
+                         for about {days} more days):\n\n\
+                         {base}{path}?token={token}\n\n\
+                         Not expecting this? Ignore this mail.\n",
+                        role = invitation.role,
+                        email = invitation.email,
+                        path = crate::signup::INVITATION_PATH,
+                    ),
+                )))
+            }
         }
     }
 

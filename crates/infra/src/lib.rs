@@ -178,6 +178,7 @@ pub async fn open_services(
             password_login: settings.password_login,
             sso_flow_ttl_secs: settings.sso_flow_ttl_secs,
             password_reset_ttl_secs: settings.password_reset_ttl_secs,
+            invitation_ttl_secs: settings.invitation_ttl_secs,
             signup_domains: settings.signup_domains.clone(),
         },
     );

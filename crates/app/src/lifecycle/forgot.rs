@@ -37,7 +37,12 @@ impl<S: Store> Services<S> {
         }
         self.throttle(keys).await?;
         self.store
-            .enqueue_mail(MailKind::PasswordReset, parsed.as_str(), self.now_micros())
+            .enqueue_mail(
+                MailKind::PasswordReset,
+                parsed.as_str(),
+                None,
+                self.now_micros(),
+            )
             .await?;
         Ok(())
     }

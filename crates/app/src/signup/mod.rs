@@ -120,6 +120,8 @@ struct AccountDraft {
     /// The operator waived the email-domain rules for this account
     /// (`ls-admin user create --force`).
     waive_domain_rules: bool,
+    /// The digest of the invitation of one person this account accepts.
+    invitation: Option<SecretDigest>,
 }
 
 impl<S: Store> Services<S> {
@@ -215,18 +217,23 @@ impl<S: Store> Services<S> {
             Allow::Bootstrap => "first_run",
             Allow::AdministratorCreated => "administrator",
         };
-        let placement = match (admission.0, organization) {
-            (Allow::JoinByInvite(org), _) => AccountPlacement::Join {
+        let placement = match (admission.0, organization, draft.invitation) {
+            (Allow::JoinByInvite(org), _, Some(invitation)) => AccountPlacement::Invited {
+                organization_id: org,
+                role: draft.role,
+                invitation,
+            },
+            (Allow::JoinByInvite(org), _, None) => AccountPlacement::Join {
                 organization_id: org,
                 role: Role::Member,
                 invite: admission.1,
             },
-            (Allow::AdministratorCreated, Some(org)) => AccountPlacement::Join {
+            (Allow::AdministratorCreated, Some(org), _) => AccountPlacement::Join {
                 organization_id: org,
                 role: draft.role,
                 invite: None,
             },
-            (Allow::OpenSignup | Allow::Bootstrap | Allow::AdministratorCreated, _) => {
+            (Allow::OpenSignup | Allow::Bootstrap | Allow::AdministratorCreated, _, _) => {
                 let (invite, invite_digest) = self.fresh_invite()?;
                 AccountPlacement::JoinFirstOrCreate {
                     role: draft.role,
@@ -292,6 +299,7 @@ impl<S: Store> Services<S> {
             token,
             role: Role::Administrator,
             waive_domain_rules: false,
+            invitation: None,
         };
         match self.create_account(admission, None, draft).await {
             Ok((created, _token)) if created.created_organization => {
@@ -363,6 +371,7 @@ impl<S: Store> Services<S> {
             token: None,
             role: Role::Member,
             waive_domain_rules: false,
+            invitation: None,
         };
         let created = self.create_account(admission, None, draft).await?;
         // A sign-up that made an account never counts against its address.
@@ -447,12 +456,16 @@ impl<S: Store> Services<S> {
             token: None,
             role: req.role,
             waive_domain_rules,
+            invitation: None,
         };
         self.create_account(admission, organization, draft).await
     }
 }
 
+mod invitation;
 mod sso;
+
+pub use invitation::{INVITATION_PATH, NewlyInvited};
 
 #[cfg(test)]
 mod tests;

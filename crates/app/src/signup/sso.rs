@@ -71,6 +71,7 @@ impl<S: Store> Services<S> {
                 Role::Member
             },
             waive_domain_rules: false,
+            invitation: None,
         };
         match self.create_account_linked(admission, draft, link).await {
             Ok((created, _token)) => Ok(created.user),

@@ -10,18 +10,22 @@ use super::R;
 pub enum MailKind {
     /// "Forgot password?": a reset link, if the address has an account.
     PasswordReset,
+    /// An invitation of one person (the row's reference is its id).
+    Invitation,
 }
 
 impl MailKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::PasswordReset => "password_reset",
+            MailKind::Invitation => "invitation",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "password_reset" => Some(MailKind::PasswordReset),
+            "invitation" => Some(MailKind::Invitation),
             _ => None,
         }
     }
@@ -34,6 +38,8 @@ pub struct OutboxRecord {
     pub kind: MailKind,
     /// The address, as typed (the worker parses it).
     pub recipient: String,
+    /// What it is about (an invitation's id).
+    pub reference: Option<i64>,
     /// Attempts made, this one included.
     pub attempts: i64,
     pub created_at: i64,
@@ -45,6 +51,7 @@ pub trait MailStore {
         &self,
         kind: MailKind,
         recipient: &str,
+        reference: Option<i64>,
         now: i64,
     ) -> impl Future<Output = R<()>> + Send;
     /// The oldest row due at `now`, leased to the caller until `lease_until`

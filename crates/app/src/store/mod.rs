@@ -3,6 +3,7 @@
 //! and PostgreSQL. Every method that writes more than one row is one
 //! transaction in the implementation.
 
+mod invitations;
 mod invites;
 mod lifecycle;
 mod mail;
@@ -17,6 +18,7 @@ mod users;
 
 use thiserror::Error;
 
+pub use invitations::{InvitationRecord, InvitationStore, NewInvitation};
 pub use invites::{InviteLookup, InviteStore};
 pub use lifecycle::{LifecycleStore, PasswordChange, ResetLinkRecord};
 pub use mail::{MailKind, MailStore, OutboxRecord};
@@ -67,6 +69,7 @@ pub trait Store:
     + SsoStore
     + LifecycleStore
     + MailStore
+    + InvitationStore
     + Send
     + Sync
     + 'static
@@ -83,6 +86,7 @@ impl<T> Store for T where
         + SsoStore
         + LifecycleStore
         + MailStore
+        + InvitationStore
         + Send
         + Sync
         + 'static

@@ -45,6 +45,15 @@ pub enum AccountPlacement {
         role: Role,
         invite: Option<SecretDigest>,
     },
+    /// Accept the invitation with this digest (one person's, by email):
+    /// join its organization as `role`, the invitation used up in the
+    /// account's transaction (`InviteRetired` when it is no longer pending
+    /// and live: revoked, used or expired meanwhile).
+    Invited {
+        organization_id: i64,
+        role: Role,
+        invitation: SecretDigest,
+    },
     /// Join the first organization as `role`; when none exists yet, create
     /// one with this title (the new user its owner). Decided inside the
     /// transaction, so two racing first sign-ups cannot make two.

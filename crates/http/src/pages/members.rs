@@ -47,6 +47,7 @@ pub(super) async fn act<S: Store>(
                     let outcome = Outcome {
                         reset_url: Some(format!("{}{}", st.url.base, link.path())),
                         reset_for: Some(link.user.email.as_str().to_owned()),
+                        ..Outcome::default()
                     };
                     let q = OrgQuery::for_member(member, "reset-made");
                     organization_page(&st, headers, &caller, q, outcome).await

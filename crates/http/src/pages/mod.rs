@@ -13,6 +13,7 @@ mod api_docs;
 mod cookies;
 mod forgot_password;
 pub(crate) mod forms;
+mod invitations;
 mod login;
 mod members;
 mod organization;
@@ -109,6 +110,21 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         r,
         "/user/forgot-password",
         get(forgot_password::forgot_form::<S>).post(forgot_password::request_link::<S>),
+    );
+    r = both(
+        r,
+        "/organization/invitations",
+        post(invitations::invite::<S>),
+    );
+    r = both(
+        r,
+        "/organization/invitations/{id}/revoke",
+        post(invitations::revoke::<S>),
+    );
+    r = both(
+        r,
+        "/user/invitation",
+        get(invitations::accept_form::<S>).post(invitations::accept::<S>),
     );
     r = both(
         r,

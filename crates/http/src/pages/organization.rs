@@ -94,6 +94,19 @@ fn confirm(dialog: &str, m: &ManageView, viewer_is_owner: bool) -> Option<Confir
 pub(super) struct Outcome {
     pub(super) reset_url: Option<String>,
     pub(super) reset_for: Option<String>,
+    /// An invitation just made without SMTP: its link, shown this once.
+    pub(super) invitation_url: Option<String>,
+    /// What the invitation form said (a mailed invitation, or a refusal).
+    pub(super) invitation_note: Option<String>,
+    pub(super) invitation_error: Option<String>,
+}
+
+/// A pending invitation as the Add People dialog lists it.
+pub(super) struct InvitationView {
+    id: i64,
+    email: String,
+    role: &'static str,
+    expires: String,
 }
 
 #[derive(Template)]
@@ -113,6 +126,7 @@ struct OrganizationPage {
     just_reset: bool,
     manage: Option<ManageView>,
     confirm: Option<Confirm>,
+    invitations: Vec<InvitationView>,
     viewer_is_owner: bool,
     done: Option<&'static str>,
     outcome: Outcome,
@@ -128,6 +142,16 @@ pub(super) struct OrgQuery {
 }
 
 impl OrgQuery {
+    pub(super) fn dialog(dialog: &str) -> Self {
+        Self {
+            page: None,
+            dialog: Some(dialog.to_owned()),
+            reset: None,
+            member: None,
+            done: None,
+        }
+    }
+
     pub(super) fn for_member(member: i64, dialog: &str) -> Self {
         Self {
             page: None,
@@ -149,6 +173,7 @@ fn done_note(done: Option<&str>) -> Option<&'static str> {
         }
         "activate" => "The account was re-activated.",
         "transfer" => "The ownership was transferred: you are an administrator now.",
+        "revoked" => "The invitation was revoked: its link no longer works.",
         _ => return None,
     })
 }
@@ -235,6 +260,24 @@ pub(super) async fn organization_page<S: Store>(
         }
         _ => None,
     };
+    let invitations = if role.is_manager() {
+        services
+            .pending_invitations(&caller.user, org_id)
+            .await?
+            .into_iter()
+            .map(|i| InvitationView {
+                id: i.id,
+                email: i.email,
+                role: i.role.as_str(),
+                expires: app::time::iso8601(i.expires_at)
+                    .get(..10)
+                    .unwrap_or("")
+                    .to_owned(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let dialog = q.dialog.unwrap_or_default();
     let confirm = manage
         .as_ref()
@@ -261,6 +304,7 @@ pub(super) async fn organization_page<S: Store>(
             just_reset: q.reset.as_deref() == Some("1"),
             manage,
             confirm,
+            invitations,
             viewer_is_owner: role == orgs::Role::Owner,
             done: done_note(q.done.as_deref()),
             outcome,

@@ -62,6 +62,7 @@ pub(super) const KEYS: &[&str] = &[
     "password_login",
     "sso_flow_ttl_secs",
     "password_reset_ttl_secs",
+    "invitation_ttl_secs",
     "smtp_url",
     "smtp_from",
 ];

@@ -107,6 +107,7 @@ struct Raw {
     password_login: bool,
     sso_flow_ttl_secs: i64,
     password_reset_ttl_secs: i64,
+    invitation_ttl_secs: i64,
     #[serde(default)]
     oidc: Vec<oidc::RawProvider>,
 }
@@ -255,6 +256,8 @@ pub struct Settings {
     pub sso_flow_ttl_secs: i64,
     /// How long a password reset link lives.
     pub password_reset_ttl_secs: i64,
+    /// How long an invitation of one person lives.
+    pub invitation_ttl_secs: i64,
     /// The OpenID providers to log in with (`[[oidc]]`).
     pub oidc: Vec<OidcProvider>,
     /// What the configuration ignored, for the log once it is set up.
@@ -617,6 +620,12 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be between 300 seconds and 7 days (604800)",
         ));
     }
+    if !(3600..=30 * 86_400).contains(&raw.invitation_ttl_secs) {
+        return Err(invalid(
+            "invitation_ttl_secs",
+            "must be between 3600 seconds and 30 days (2592000)",
+        ));
+    }
     let patterns = |key: &'static str, list: &[String]| {
         list.iter()
             .map(|p| {
@@ -680,6 +689,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         password_login: raw.password_login,
         sso_flow_ttl_secs: raw.sso_flow_ttl_secs,
         password_reset_ttl_secs: raw.password_reset_ttl_secs,
+        invitation_ttl_secs: raw.invitation_ttl_secs,
         oidc,
         warnings: tls_warnings,
     })

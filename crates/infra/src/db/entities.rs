@@ -322,10 +322,38 @@ pub mod mail_outbox {
         pub id: i64,
         pub kind: String,
         pub recipient: String,
+        pub reference: Option<i64>,
         pub attempts: i64,
         pub due_at: i64,
         pub last_error: Option<String>,
         pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod invitations {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        pub email: String,
+        pub role: String,
+        #[sea_orm(unique)]
+        pub digest: String,
+        pub created_by: Option<i64>,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub accepted_at: Option<i64>,
+        pub accepted_user_id: Option<i64>,
+        pub revoked_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,7 +4,8 @@
 //! access token was last used (to make an access token), for the account
 //! page; and the mail outbox (what to send to whom, never a secret: the
 //! secret a mail carries is made when it is sent), claimed by a lease so
-//! one instance sends each row.
+//! one instance sends each row; and invitations of one person by email
+//! (by digest only; one pending per organization and address).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -28,10 +29,33 @@ enum MailOutbox {
     Id,
     Kind,
     Recipient,
+    Reference,
     Attempts,
     DueAt,
     LastError,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Invitations {
+    Table,
+    Id,
+    OrganizationId,
+    Email,
+    Role,
+    Digest,
+    CreatedBy,
+    CreatedAt,
+    ExpiresAt,
+    AcceptedAt,
+    AcceptedUserId,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum Organizations {
+    Table,
+    Id,
 }
 
 #[derive(DeriveIden)]
@@ -86,6 +110,7 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(MailOutbox::Id))
                     .col(string(MailOutbox::Kind))
                     .col(text(MailOutbox::Recipient))
+                    .col(big_integer_null(MailOutbox::Reference))
                     .col(big_integer(MailOutbox::Attempts).default(0))
                     .col(big_integer(MailOutbox::DueAt))
                     .col(text_null(MailOutbox::LastError))
@@ -103,6 +128,55 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(Invitations::Table)
+                    .col(big_pk_auto(Invitations::Id))
+                    .col(big_integer(Invitations::OrganizationId))
+                    .col(text(Invitations::Email))
+                    .col(string(Invitations::Role))
+                    .col(string(Invitations::Digest).unique_key())
+                    .col(big_integer_null(Invitations::CreatedBy))
+                    .col(big_integer(Invitations::CreatedAt))
+                    .col(big_integer(Invitations::ExpiresAt))
+                    .col(big_integer_null(Invitations::AcceptedAt))
+                    .col(big_integer_null(Invitations::AcceptedUserId))
+                    .col(big_integer_null(Invitations::RevokedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_invitations_organization")
+                            .from(Invitations::Table, Invitations::OrganizationId)
+                            .to(Organizations::Table, Organizations::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_invitations_created_by")
+                            .from(Invitations::Table, Invitations::CreatedBy)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_invitations_accepted_user")
+                            .from(Invitations::Table, Invitations::AcceptedUserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_invitations_org_email")
+                    .table(Invitations::Table)
+                    .col(Invitations::OrganizationId)
+                    .col(Invitations::Email)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(PersonalTokens::Table)
@@ -113,6 +187,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Invitations::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(MailOutbox::Table).to_owned())
             .await?;

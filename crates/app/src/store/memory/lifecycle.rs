@@ -7,6 +7,27 @@ use super::super::{LifecycleStore, PasswordChange, R, ResetLinkRecord, StoreErro
 use super::{MemoryStore, State};
 
 impl State {
+    pub(super) fn enqueue(
+        &mut self,
+        kind: super::super::MailKind,
+        recipient: &str,
+        reference: Option<i64>,
+        now: i64,
+    ) {
+        let id = self.id();
+        self.outbox.push((
+            super::super::OutboxRecord {
+                id,
+                kind,
+                recipient: recipient.to_owned(),
+                reference,
+                attempts: 0,
+                created_at: now,
+            },
+            now,
+        ));
+    }
+
     fn apply(&mut self, c: PasswordChange) -> R<()> {
         let user_id = c.user_id;
         self.user_mut(user_id)?.password_hash = Some(c.hash);
@@ -95,19 +116,14 @@ impl LifecycleStore for MemoryStore {
 }
 
 impl super::super::MailStore for MemoryStore {
-    async fn enqueue_mail(&self, kind: super::super::MailKind, recipient: &str, now: i64) -> R<()> {
-        let mut s = self.state();
-        let id = s.id();
-        s.outbox.push((
-            super::super::OutboxRecord {
-                id,
-                kind,
-                recipient: recipient.to_owned(),
-                attempts: 0,
-                created_at: now,
-            },
-            now,
-        ));
+    async fn enqueue_mail(
+        &self,
+        kind: super::super::MailKind,
+        recipient: &str,
+        reference: Option<i64>,
+        now: i64,
+    ) -> R<()> {
+        self.state().enqueue(kind, recipient, reference, now);
         Ok(())
     }
 

@@ -17,6 +17,7 @@ use super::{
     StoreError, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 
+mod invitations;
 mod lifecycle;
 mod sessions;
 mod sso;
@@ -47,6 +48,7 @@ struct State {
     reset_links: HashMap<SecretDigest, super::ResetLinkRecord>,
     /// The mail outbox: rows with the time they are due.
     outbox: Vec<(super::OutboxRecord, i64)>,
+    invitations: Vec<invitations::Kept>,
 }
 
 impl State {
@@ -208,6 +210,15 @@ impl UserStore for MemoryStore {
                 {
                     return Err(StoreError::InviteRetired);
                 }
+                (*organization_id, *role, false)
+            }
+            AccountPlacement::Invited {
+                organization_id,
+                role,
+                invitation,
+            } => {
+                s.org_mut(*organization_id)?;
+                invitations::consume(&mut s.invitations, invitation, new.now)?;
                 (*organization_id, *role, false)
             }
             AccountPlacement::JoinFirstOrCreate {

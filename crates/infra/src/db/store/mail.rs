@@ -8,28 +8,47 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::txn::Write;
 use super::{R, SeaStore, backend};
 use crate::db::entities::mail_outbox;
 
 /// Longest error text kept with a row.
 const ERROR_CHARS: usize = 500;
 
+/// A row, inside an open write (an invitation's, say).
+pub(super) async fn enqueue_in(
+    w: &Write,
+    kind: MailKind,
+    recipient: &str,
+    reference: Option<i64>,
+    now: i64,
+) -> R<()> {
+    mail_outbox::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        recipient: Set(recipient.to_owned()),
+        reference: Set(reference),
+        attempts: Set(0),
+        due_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&**w)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
 impl MailStore for SeaStore {
-    async fn enqueue_mail(&self, kind: MailKind, recipient: &str, now: i64) -> R<()> {
+    async fn enqueue_mail(
+        &self,
+        kind: MailKind,
+        recipient: &str,
+        reference: Option<i64>,
+        now: i64,
+    ) -> R<()> {
         let w = self.independent_write().await?;
-        let work = mail_outbox::ActiveModel {
-            kind: Set(kind.as_str().to_owned()),
-            recipient: Set(recipient.to_owned()),
-            attempts: Set(0),
-            due_at: Set(now),
-            last_error: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*w)
-        .await
-        .map(drop)
-        .map_err(backend);
+        let work = enqueue_in(&w, kind, recipient, reference, now).await;
         w.finish(work).await
     }
 
@@ -62,6 +81,7 @@ impl MailStore for SeaStore {
                     id: row.id,
                     kind,
                     recipient: row.recipient,
+                    reference: row.reference,
                     attempts: row.attempts + 1,
                     created_at: row.created_at,
                 }));

@@ -4,6 +4,7 @@
 //! and the write transaction in `txn`.
 
 mod import;
+mod invitations;
 mod invites;
 mod lifecycle;
 mod mail;

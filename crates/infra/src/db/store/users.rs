@@ -121,6 +121,18 @@ impl SeaStore {
                 }
                 (org, *role, false)
             }
+            AccountPlacement::Invited {
+                organization_id,
+                role,
+                ..
+            } => {
+                let org = organizations::Entity::find_by_id(*organization_id)
+                    .one(&**w)
+                    .await
+                    .map_err(backend)?
+                    .ok_or(StoreError::NotFound("Organization"))?;
+                (org, *role, false)
+            }
             AccountPlacement::JoinFirstOrCreate {
                 role,
                 title,
@@ -170,6 +182,9 @@ impl SeaStore {
                 .map_err(backend)?;
         }
         insert_membership(w, user.id, org.id, role, new.now).await?;
+        if let AccountPlacement::Invited { invitation, .. } = &new.placement {
+            super::invitations::consume_invitation(w, invitation, org.id, user.id, new.now).await?;
+        }
         api_tokens::ActiveModel {
             user_id: Set(user.id),
             digest: Set(new.token_digest.to_hex()),
