@@ -3,6 +3,7 @@
 //! the same use-cases. Safe while `ls-server` runs.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod import;
 
 /// As the server: an import allocates a row's strings by the million, and
@@ -68,6 +69,9 @@ enum Command {
     /// Bring people over from another system.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     #[command(flatten)]
     Docs(infra::cli_docs::DocsCommand),
 }
@@ -160,6 +164,20 @@ enum UserCommand {
         /// A client address (as the server saw it) to clear as well.
         #[arg(long)]
         address: Option<std::net::IpAddr>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Write every entry, oldest first, one JSON object per line, to
+    /// standard output (progress on standard error).
+    Export {
+        /// JSON lines (the one format).
+        #[arg(long, required = true)]
+        jsonl: bool,
+        /// Only entries with a greater id (to continue an earlier export).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
     },
 }
 
@@ -637,6 +655,9 @@ async fn run(
         Command::Invite(InviteCommand::Show) => {
             let (_, token) = services.operator_invite_link().await?;
             println!("{}{}", settings.public_url(None), token.signup_path());
+        }
+        Command::Audit(AuditCommand::Export { jsonl: _, after }) => {
+            audit::export(services, after).await?;
         }
         Command::Doctor => doctor(settings).await?,
         Command::Backup { to, without_secret } => backup(settings, &to, !without_secret).await?,

@@ -31,6 +31,8 @@ pub struct ServicesConfig {
     /// Which email domains may have accounts made here
     /// (`signup_allowed_domains`, `signup_blocked_domains`).
     pub signup_domains: signup_policy::domains::DomainRules,
+    /// Days audit entries are kept (`audit_retention_days`; 0: for good).
+    pub audit_retention_days: i64,
     /// How long an invitation of one person lives (`invitation_ttl_secs`).
     pub invitation_ttl_secs: i64,
     /// How long a password reset link lives (`password_reset_ttl_secs`).
@@ -106,6 +108,7 @@ impl Default for ServicesConfig {
             sso_flow_ttl_secs: 600,
             password_reset_ttl_secs: 3600,
             invitation_ttl_secs: 7 * 86_400,
+            audit_retention_days: 365,
             signup_domains: signup_policy::domains::DomainRules::default(),
         }
     }

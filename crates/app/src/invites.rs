@@ -81,16 +81,24 @@ impl<S: Store> Services<S> {
             .acting_organization(acting, Action::ResetInviteLink)
             .await?;
         let salt = self.random::<{ invites::SALT_LEN }>()?;
+        let actor = match acting {
+            Acting::Member(caller) => Some(&caller.user),
+            Acting::Operator => None,
+        };
+        let audit = self.audit_entry("invite_link.reset", actor, None, Some(org.id));
         let org = self
             .store
-            .rotate_invite(
-                org.id,
-                |current| {
-                    let state = current.rotated(salt);
-                    let digest = self.invite_digest(&state.token(self.key.as_bytes()));
-                    (state, digest)
-                },
-                self.now_micros(),
+            .audited(
+                audit,
+                self.store.rotate_invite(
+                    org.id,
+                    |current| {
+                        let state = current.rotated(salt);
+                        let digest = self.invite_digest(&state.token(self.key.as_bytes()));
+                        (state, digest)
+                    },
+                    self.now_micros(),
+                ),
             )
             .await?;
         let token = org.invite.token(self.key.as_bytes());

@@ -18,6 +18,7 @@
 
 mod activity;
 mod activity_claims;
+pub mod audit;
 mod caller;
 mod config;
 mod devices;
@@ -64,13 +65,13 @@ pub use signup::{
 };
 pub use sso::{SsoCallback, SsoLogin, SsoRefusal, SsoStart};
 pub use store::{
-    AccountPlacement, CallerRecord, CreatedAccount, DEVICES_PER_USER, IdentityRecord,
-    InvitationRecord, InvitationStore, InviteLookup, InviteStore, LifecycleStore, MailKind,
-    MailStore, MemberCursor, MemberScan, MembershipRecord, NewAccount, NewDevice, NewIdentity,
-    NewInvitation, NewSession, NewSsoFlow, OrgRecord, OrgStore, OutboxRecord, PasswordChange,
-    PersonalTokenRecord, ResetLinkRecord, SessionStore, SsoFlowRecord, SsoStore, Store, StoreError,
-    ThrottleStore, TokenSettingsChange, TokenStore, UserChanges, UserRecord, UserStore,
-    UserWithRole,
+    AccountPlacement, AuditEntry, AuditQuery, AuditRecord, AuditStore, CallerRecord,
+    CreatedAccount, DEVICES_PER_USER, IdentityRecord, InvitationRecord, InvitationStore,
+    InviteLookup, InviteStore, LifecycleStore, MailKind, MailStore, MemberCursor, MemberScan,
+    MembershipRecord, NewAccount, NewDevice, NewIdentity, NewInvitation, NewSession, NewSsoFlow,
+    OrgRecord, OrgStore, OutboxRecord, PasswordChange, PersonalTokenRecord, ResetLinkRecord,
+    SessionStore, SsoFlowRecord, SsoStore, Store, StoreError, ThrottleStore, TokenSettingsChange,
+    TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 pub use tokens::Credential;
 pub use users::UserPatch;

@@ -144,7 +144,7 @@ impl<S: Store> Services<S> {
                 if !user.is_active {
                     return Ok(None);
                 }
-                let link = self.new_reset_link_for(user, None).await?;
+                let link = self.new_reset_link_for(user, None, None).await?;
                 let minutes = self.config.password_reset_ttl_secs / 60;
                 Ok(Some((
                     "Reset your password".to_owned(),
@@ -194,16 +194,24 @@ impl<S: Store> Services<S> {
         }
     }
 
-    /// Delivers due mail until none is left, then waits `idle` and looks
-    /// again, until `stop` resolves (each server runs one).
-    pub async fn run_mail_outbox(
+    /// A server's background work until `stop` resolves: due mail
+    /// delivered until none is left, then a wait of `idle`; audit entries
+    /// past their retention removed at the start and hourly.
+    pub async fn run_background(
         self: Arc<Self>,
         base_url: String,
         idle: Duration,
         stop: impl Future<Output = ()> + Send,
     ) {
         tokio::pin!(stop);
+        let mut pruned: Option<std::time::Instant> = None;
         loop {
+            if pruned.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                if let Err(e) = self.prune_audit_log().await {
+                    tracing::warn!(error = %e, "audit retention");
+                }
+                pruned = Some(std::time::Instant::now());
+            }
             let delivery = self.deliver_next_mail(&base_url).await;
             let wait = match delivery {
                 Ok(Delivery::Idle) => idle,

@@ -236,7 +236,15 @@ impl<S: Store> Services<S> {
         if member_id == user.id || target.role == Role::Owner {
             return Err(AppError::Forbidden);
         }
-        match self.store.set_role(member_id, org_id, role).await {
+        let audit = self
+            .audit_entry_on("member.role_changed", Some(user), member_id, Some(org_id))
+            .await?
+            .detail(role.as_str());
+        match self
+            .store
+            .audited(audit, self.store.set_role(member_id, org_id, role))
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::NotFound(_)) => return Err(AppError::MemberNotFound),
             Err(e) => return Err(e.into()),
@@ -265,9 +273,16 @@ impl<S: Store> Services<S> {
         if target.role == Role::Owner {
             return Err(AppError::Forbidden);
         }
+        let audit = self
+            .audit_entry_on("member.removed", Some(user), member_id, Some(org_id))
+            .await?;
         match self
             .store
-            .remove_membership(member_id, org_id, self.now_micros())
+            .audited(
+                audit,
+                self.store
+                    .remove_membership(member_id, org_id, self.now_micros()),
+            )
             .await
         {
             Ok(()) => {}

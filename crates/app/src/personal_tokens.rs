@@ -82,8 +82,14 @@ impl<S: Store> Services<S> {
     /// A new personal access token for the caller, shown this once.
     pub async fn create_personal_token(&self, caller: &Caller) -> Result<PersonalToken, AppError> {
         let (claims, record, now) = self.new_refresh(caller).await?;
+        let audit = self.audit_entry(
+            "personal_token.created",
+            Some(&caller.user),
+            Some(&caller.user),
+            None,
+        );
         self.store
-            .create_personal_token(record.clone(), now)
+            .audited(audit, self.store.create_personal_token(record.clone(), now))
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => AppError::PersonalTokenExists,
@@ -125,9 +131,19 @@ impl<S: Store> Services<S> {
             .await?
             .filter(|r| r.user_id == caller.user.id)
             .ok_or(AppError::NotFound("Token"))?;
+        let audit = self.audit_entry(
+            "personal_token.revoked",
+            Some(&caller.user),
+            Some(&caller.user),
+            None,
+        );
         if !self
             .store
-            .revoke_personal_token(&record.jti, self.now_micros())
+            .audited(
+                audit,
+                self.store
+                    .revoke_personal_token(&record.jti, self.now_micros()),
+            )
             .await?
         {
             return Err(AppError::PersonalTokenRevoked);
@@ -271,9 +287,19 @@ impl<S: Store> Services<S> {
         refresh: &str,
     ) -> Result<(), AppError> {
         let record = self.own_refresh(caller, refresh).await?;
+        let audit = self.audit_entry(
+            "personal_token.revoked",
+            Some(&caller.user),
+            Some(&caller.user),
+            None,
+        );
         if !self
             .store
-            .revoke_personal_token(&record.jti, self.now_micros())
+            .audited(
+                audit,
+                self.store
+                    .revoke_personal_token(&record.jti, self.now_micros()),
+            )
             .await?
         {
             return Err(AppError::PersonalTokenRevoked);
@@ -291,7 +317,17 @@ impl<S: Store> Services<S> {
     ) -> Result<String, AppError> {
         let old = self.own_refresh(caller, refresh).await?;
         let (claims, new, now) = self.new_refresh(caller).await?;
-        if !self.store.rotate_personal_token(&old.jti, new, now).await? {
+        let audit = self.audit_entry(
+            "personal_token.rotated",
+            Some(&caller.user),
+            Some(&caller.user),
+            None,
+        );
+        if !self
+            .store
+            .audited(audit, self.store.rotate_personal_token(&old.jti, new, now))
+            .await?
+        {
             return Err(AppError::PersonalTokenRevoked);
         }
         tracing::info!(user_id = caller.user.id, "personal access token rotated");

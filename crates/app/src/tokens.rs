@@ -156,17 +156,31 @@ impl<S: Store> Services<S> {
             self.config.throttle.token_reset_per_user,
         )])
         .await?;
-        self.reset_token(user_id).await
+        self.replace_api_token(user_id, true).await
     }
 
     /// A new API token for the user, returned once; the old one stops working.
     pub async fn reset_token(&self, user_id: i64) -> Result<UserToken, AppError> {
+        self.replace_api_token(user_id, false).await
+    }
+
+    async fn replace_api_token(&self, user_id: i64, own: bool) -> Result<UserToken, AppError> {
         let token = UserToken::generate(self.random::<{ accounts::GENERATED_TOKEN_BYTES }>()?);
+        let mut audit = self
+            .audit_entry_on("token.reset", None, user_id, None)
+            .await?;
+        if own {
+            audit.actor_id = audit.target_user_id;
+            audit.actor = audit.target.clone();
+        }
         self.store
-            .replace_token(
-                user_id,
-                self.token_digest(token.expose()),
-                self.now_micros(),
+            .audited(
+                audit,
+                self.store.replace_token(
+                    user_id,
+                    self.token_digest(token.expose()),
+                    self.now_micros(),
+                ),
             )
             .await?;
         tracing::info!(user_id, "API token reset");

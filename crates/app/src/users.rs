@@ -67,8 +67,13 @@ impl<S: Store> Services<S> {
             .hasher
             .hash(password, self.random::<SALT_LEN>()?)
             .await?;
+        let audit = self.audit_entry("password.set_by_operator", None, Some(&user), None);
         self.store
-            .set_password_hash(user.id, hash, self.now_micros())
+            .audited(
+                audit,
+                self.store
+                    .set_password_hash(user.id, hash, self.now_micros()),
+            )
             .await?;
         tracing::info!(user_id = user.id, "password changed");
         Ok(user)
@@ -93,8 +98,17 @@ impl<S: Store> Services<S> {
     /// Deactivation also ends the user's sessions.
     pub async fn set_active(&self, email: &str, active: bool) -> Result<UserRecord, AppError> {
         let user = self.find_user(email).await?;
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        let audit = self.audit_entry(action, None, Some(&user), None);
         self.store
-            .set_active(user.id, active, self.now_micros())
+            .audited(
+                audit,
+                self.store.set_active(user.id, active, self.now_micros()),
+            )
             .await?;
         tracing::info!(user_id = user.id, active, "user activation changed");
         Ok(user)
@@ -231,7 +245,15 @@ impl<S: Store> Services<S> {
             AppError::OnlyOwnerDeletes,
         )
         .await?;
-        self.store.delete_user(target.id).await?;
+        let audit = self.audit_entry(
+            "user.deleted",
+            Some(&caller.user),
+            Some(&target),
+            Some(org_id),
+        );
+        self.store
+            .audited(audit, self.store.delete_user(target.id))
+            .await?;
         tracing::info!(user_id = target.id, by = caller.user.id, "user deleted");
         Ok(())
     }

@@ -76,8 +76,9 @@ pub struct App {
     router: Router,
     addr: SocketAddr,
     config: HttpConfig,
-    /// The mail outbox's delivery loop (when SMTP is configured), given
-    /// the stop signal: it runs while the server serves.
+    /// The background loop (the mail outbox when SMTP is configured, the
+    /// audit log's retention), given the stop signal: it runs while the
+    /// server serves.
     mail: Option<MailLoop>,
 }
 
@@ -106,6 +107,7 @@ fn router<S: Store>(
 ) -> Router {
     let https = state.url.https;
     let trusted: Arc<[ipnet::IpNet]> = state.trusted_proxies.clone().into();
+    let for_audit = Arc::clone(&state);
     let mut routes = crate::api::routes::<S>().merge(crate::pages::routes::<S>());
     if let Some(m) = metrics.filter(crate::Metrics::on_public_listener) {
         routes = routes.route(
@@ -125,6 +127,18 @@ fn router<S: Store>(
     // each route's handlers, inside the `Allow` header its 405 gets).
     Router::new()
         .fallback_service(routes)
+        // Audit entries written while answering record the client address.
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let st = Arc::clone(&for_audit);
+            async move {
+                let peer = req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(a)| *a);
+                let client = st.client(req.headers(), peer);
+                app::audit::with_client(client, next.run(req)).await
+            }
+        }))
         .layer(middleware::from_fn(options))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             headers(req, next, https)
@@ -262,12 +276,12 @@ impl Bound {
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
             lists: crate::stream::ListGate::new(config.list_concurrency, config.list_queue_wait),
         });
-        let mail = state.services.mail_enabled().then(|| {
+        let mail = Some({
             let services = Arc::clone(&state.services);
             let base = state.url.base.clone();
             MailLoop(Box::new(
                 move |mut stop: tokio::sync::watch::Receiver<bool>| {
-                    let run = services.run_mail_outbox(base, MAIL_IDLE, async move {
+                    let run = services.run_background(base, MAIL_IDLE, async move {
                         let _ = stop.changed().await;
                     });
                     Box::pin(run) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>

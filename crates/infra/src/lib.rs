@@ -179,6 +179,7 @@ pub async fn open_services(
             sso_flow_ttl_secs: settings.sso_flow_ttl_secs,
             password_reset_ttl_secs: settings.password_reset_ttl_secs,
             invitation_ttl_secs: settings.invitation_ttl_secs,
+            audit_retention_days: settings.audit_retention_days,
             signup_domains: settings.signup_domains.clone(),
         },
     );

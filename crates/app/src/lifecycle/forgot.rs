@@ -36,14 +36,17 @@ impl<S: Store> Services<S> {
             ));
         }
         self.throttle(keys).await?;
-        self.store
-            .enqueue_mail(
-                MailKind::PasswordReset,
-                parsed.as_str(),
-                None,
-                self.now_micros(),
-            )
-            .await?;
+        // The same entry whether the address has an account or not.
+        let audit = self
+            .audit_entry("password.reset_requested", None, None, None)
+            .target_text(parsed.as_str());
+        let enqueue = self.store.enqueue_mail(
+            MailKind::PasswordReset,
+            parsed.as_str(),
+            None,
+            self.now_micros(),
+        );
+        self.store.audited(audit, enqueue).await?;
         Ok(())
     }
 }

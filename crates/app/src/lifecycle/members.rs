@@ -23,7 +23,8 @@ impl<S: Store> Services<S> {
         if role != Role::Owner {
             return Err(AppError::Forbidden);
         }
-        self.move_ownership(org_id, actor.id, to).await?;
+        self.move_ownership(org_id, Some(actor), actor.id, to)
+            .await?;
         tracing::info!(
             organization_id = org_id,
             from = actor.id,
@@ -33,7 +34,13 @@ impl<S: Store> Services<S> {
         Ok(())
     }
 
-    async fn move_ownership(&self, org_id: i64, from: i64, to: i64) -> Result<(), AppError> {
+    async fn move_ownership(
+        &self,
+        org_id: i64,
+        actor: Option<&UserRecord>,
+        from: i64,
+        to: i64,
+    ) -> Result<(), AppError> {
         if from == to {
             return Err(AppError::Forbidden);
         }
@@ -48,7 +55,19 @@ impl<S: Store> Services<S> {
         if !target.is_active {
             return Err(AppError::InactiveOwner);
         }
-        match self.store.transfer_ownership(org_id, from, to).await {
+        let audit = self
+            .audit_entry(
+                "organization.ownership_transferred",
+                actor,
+                Some(&target),
+                Some(org_id),
+            )
+            .detail(format!("from user {from}"));
+        match self
+            .store
+            .audited(audit, self.store.transfer_ownership(org_id, from, to))
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::Conflict(_)) => Err(AppError::OwnershipMoved),
             Err(e) => Err(e.into()),
@@ -71,8 +90,19 @@ impl<S: Store> Services<S> {
             .await?
             .ok_or(AppError::MemberNotFound)?;
         self.outranks_everywhere(actor.id, member_id).await?;
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        let audit = self
+            .audit_entry_on(action, Some(actor), member_id, Some(org_id))
+            .await?;
         self.store
-            .set_active(member_id, active, self.now_micros())
+            .audited(
+                audit,
+                self.store.set_active(member_id, active, self.now_micros()),
+            )
             .await?;
         tracing::info!(
             user_id = member_id,
@@ -112,9 +142,14 @@ impl<S: Store> Services<S> {
                 .owner_of(org.id)
                 .await?
                 .ok_or(AppError::OwnershipMoved)?;
-            self.move_ownership(org.id, owner, user.id).await?;
+            self.move_ownership(org.id, None, owner, user.id).await?;
         } else {
-            self.store.set_role(user.id, org.id, role).await?;
+            let audit = self
+                .audit_entry("member.role_changed", None, Some(&user), Some(org.id))
+                .detail(role.as_str());
+            self.store
+                .audited(audit, self.store.set_role(user.id, org.id, role))
+                .await?;
         }
         tracing::info!(user_id = user.id, organization_id = org.id, %role, "role set by the operator");
         Ok(user)
@@ -126,7 +161,10 @@ impl<S: Store> Services<S> {
         if !self.organizations_owned(user.id).await?.is_empty() {
             return Err(AppError::LastOwner);
         }
-        self.store.delete_user(user.id).await?;
+        let audit = self.audit_entry("user.deleted", None, Some(&user), None);
+        self.store
+            .audited(audit, self.store.delete_user(user.id))
+            .await?;
         tracing::info!(user_id = user.id, "user deleted by the operator");
         Ok(user)
     }

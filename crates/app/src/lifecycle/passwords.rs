@@ -86,16 +86,22 @@ impl<S: Store> Services<S> {
         } else {
             None
         };
-        self.store
-            .change_password(PasswordChange {
-                user_id: user.id,
-                hash,
-                keep_session: req.session.map(|s| self.session_digest(s)),
-                keep_device: req.device.map(|d| self.device_digest(d)),
-                new_token: token.as_ref().map(|t| self.token_digest(t.expose())),
-                now: self.now_micros(),
-            })
-            .await?;
+        let audit = self
+            .audit_entry("password.changed", Some(user), Some(user), None)
+            .detail(if req.new_api_token {
+                "other sessions, devices and personal access tokens ended; API token replaced"
+            } else {
+                "other sessions, devices and personal access tokens ended"
+            });
+        let change = self.store.change_password(PasswordChange {
+            user_id: user.id,
+            hash,
+            keep_session: req.session.map(|s| self.session_digest(s)),
+            keep_device: req.device.map(|d| self.device_digest(d)),
+            new_token: token.as_ref().map(|t| self.token_digest(t.expose())),
+            now: self.now_micros(),
+        });
+        self.store.audited(audit, change).await?;
         tracing::info!(
             user_id = user.id,
             api_token_replaced = token.is_some(),

@@ -59,20 +59,23 @@ impl<S: Store> Services<S> {
             .user_by_id(member_id)
             .await?
             .ok_or(AppError::MemberNotFound)?;
-        self.new_reset_link_for(user, Some(actor.id)).await
+        self.new_reset_link_for(user, Some(actor), Some(org_id))
+            .await
     }
 
     /// `ls-admin user reset-link --email E`.
     pub async fn operator_reset_link(&self, email: &str) -> Result<ResetLink, AppError> {
         let user = self.find_user(email).await?;
-        self.new_reset_link_for(user, None).await
+        self.new_reset_link_for(user, None, None).await
     }
 
     pub(crate) async fn new_reset_link_for(
         &self,
         user: UserRecord,
-        created_by: Option<i64>,
+        actor: Option<&UserRecord>,
+        organization_id: Option<i64>,
     ) -> Result<ResetLink, AppError> {
+        let created_by = actor.map(|a| a.id);
         let token = hex::encode(self.random::<TOKEN_BYTES>()?);
         let now = self.now_micros();
         let expires_at = now.saturating_add(
@@ -80,15 +83,23 @@ impl<S: Store> Services<S> {
                 .password_reset_ttl_secs
                 .saturating_mul(1_000_000),
         );
+        let audit = self.audit_entry(
+            "password.reset_link_made",
+            actor,
+            Some(&user),
+            organization_id,
+        );
+        let record = ResetLinkRecord {
+            user_id: user.id,
+            created_by,
+            created_at: now,
+            expires_at,
+        };
         self.store
-            .create_reset_link(
-                self.reset_digest(&token),
-                ResetLinkRecord {
-                    user_id: user.id,
-                    created_by,
-                    created_at: now,
-                    expires_at,
-                },
+            .audited(
+                audit,
+                self.store
+                    .create_reset_link(self.reset_digest(&token), record),
             )
             .await?;
         tracing::info!(user_id = user.id, by = ?created_by, "password reset link made");
@@ -141,19 +152,21 @@ impl<S: Store> Services<S> {
             .hasher
             .hash(password, self.random::<{ accounts::SALT_LEN }>()?)
             .await?;
+        let digest = self.reset_digest(token);
+        let change = PasswordChange {
+            user_id: user.id,
+            hash,
+            keep_session: None,
+            keep_device: None,
+            new_token: None,
+            now: self.now_micros(),
+        };
+        let audit = self
+            .audit_entry("password.reset", Some(&user), Some(&user), None)
+            .detail("through a one-time link; every session ended");
         let used = self
             .store
-            .use_reset_link(
-                &self.reset_digest(token),
-                PasswordChange {
-                    user_id: user.id,
-                    hash,
-                    keep_session: None,
-                    keep_device: None,
-                    new_token: None,
-                    now: self.now_micros(),
-                },
-            )
+            .audited(audit, self.store.use_reset_link(&digest, change))
             .await?;
         if !used {
             return Err(AppError::ResetLinkInvalid);

@@ -81,20 +81,22 @@ impl<S: Store> Services<S> {
         let (token, digest) = self.new_invitation_token()?;
         let now = self.now_micros();
         let mail = self.mail_enabled();
-        let record = self
-            .store
-            .create_invitation(NewInvitation {
-                organization_id: org_id,
-                email: email.as_str().to_owned(),
-                role,
-                digest,
-                created_by: Some(actor.id),
-                now,
-                expires_at: now
-                    .saturating_add(self.config.invitation_ttl_secs.saturating_mul(1_000_000)),
-                mail,
-            })
-            .await?;
+        let audit = self
+            .audit_entry("invitation.created", Some(actor), None, Some(org_id))
+            .target_text(email.as_str())
+            .detail(role.as_str());
+        let create = self.store.create_invitation(NewInvitation {
+            organization_id: org_id,
+            email: email.as_str().to_owned(),
+            role,
+            digest,
+            created_by: Some(actor.id),
+            now,
+            expires_at: now
+                .saturating_add(self.config.invitation_ttl_secs.saturating_mul(1_000_000)),
+            mail,
+        });
+        let record = self.store.audited(audit, create).await?;
         tracing::info!(
             invitation_id = record.id,
             organization_id = org_id,
@@ -132,9 +134,15 @@ impl<S: Store> Services<S> {
     ) -> Result<(), AppError> {
         let role = self.role_in(actor.id, org_id).await?;
         self.require(role, Action::CreateUser)?;
+        let audit = self
+            .audit_entry("invitation.revoked", Some(actor), None, Some(org_id))
+            .detail(format!("invitation {id}"));
         if !self
             .store
-            .revoke_invitation(org_id, id, self.now_micros())
+            .audited(
+                audit,
+                self.store.revoke_invitation(org_id, id, self.now_micros()),
+            )
             .await?
         {
             return Err(AppError::NotFound("Invitation"));
@@ -193,6 +201,7 @@ impl<S: Store> Services<S> {
             role: invitation.role,
             waive_domain_rules: false,
             invitation: Some(self.invitation_digest(token)),
+            created_by: None,
         };
         self.create_account(admission, None, draft).await
     }

@@ -122,6 +122,8 @@ struct AccountDraft {
     waive_domain_rules: bool,
     /// The digest of the invitation of one person this account accepts.
     invitation: Option<SecretDigest>,
+    /// The owner or administrator making it (for the audit log).
+    created_by: Option<UserRecord>,
 }
 
 impl<S: Store> Services<S> {
@@ -251,19 +253,40 @@ impl<S: Store> Services<S> {
             Some(t) => t,
             None => UserToken::generate(self.random::<{ accounts::GENERATED_TOKEN_BYTES }>()?),
         };
+        let mut audit = self
+            .audit_entry(
+                "user.created",
+                draft.created_by.as_ref(),
+                None,
+                organization,
+            )
+            .target_text(draft.email.as_str())
+            .detail(channel);
+        if let AccountPlacement::Join {
+            organization_id, ..
+        }
+        | AccountPlacement::Invited {
+            organization_id, ..
+        } = &placement
+        {
+            audit.organization_id = Some(*organization_id);
+        }
         let created = self
             .store
-            .create_account(NewAccount {
-                email: draft.email,
-                username: draft.username,
-                first_name: draft.first_name,
-                last_name: draft.last_name,
-                password_hash,
-                token_digest: self.token_digest(token.expose()),
-                placement,
-                identity,
-                now: self.now_micros(),
-            })
+            .audited(
+                audit,
+                self.store.create_account(NewAccount {
+                    email: draft.email,
+                    username: draft.username,
+                    first_name: draft.first_name,
+                    last_name: draft.last_name,
+                    password_hash,
+                    token_digest: self.token_digest(token.expose()),
+                    placement,
+                    identity,
+                    now: self.now_micros(),
+                }),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::EmailTaken => AppError::EmailTaken,
@@ -300,6 +323,7 @@ impl<S: Store> Services<S> {
             role: Role::Administrator,
             waive_domain_rules: false,
             invitation: None,
+            created_by: None,
         };
         match self.create_account(admission, None, draft).await {
             Ok((created, _token)) if created.created_organization => {
@@ -372,6 +396,7 @@ impl<S: Store> Services<S> {
             role: Role::Member,
             waive_domain_rules: false,
             invitation: None,
+            created_by: None,
         };
         let created = self.create_account(admission, None, draft).await?;
         // A sign-up that made an account never counts against its address.
@@ -457,6 +482,10 @@ impl<S: Store> Services<S> {
             role: req.role,
             waive_domain_rules,
             invitation: None,
+            created_by: match acting {
+                Acting::Member(caller) => Some(caller.user.clone()),
+                Acting::Operator => None,
+            },
         };
         self.create_account(admission, organization, draft).await
     }

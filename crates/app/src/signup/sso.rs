@@ -72,6 +72,7 @@ impl<S: Store> Services<S> {
             },
             waive_domain_rules: false,
             invitation: None,
+            created_by: None,
         };
         match self.create_account_linked(admission, draft, link).await {
             Ok((created, _token)) => Ok(created.user),

@@ -370,7 +370,12 @@ impl<S: Store> Services<S> {
             Role::Member
         };
         if m.removed_at.is_none() && m.role != Role::Owner && m.role != wanted {
-            self.store.set_role(user.id, org, wanted).await?;
+            let audit = self
+                .audit_entry("member.role_changed", None, Some(user), Some(org))
+                .detail(format!("{wanted} (the identity provider's claim)"));
+            self.store
+                .audited(audit, self.store.set_role(user.id, org, wanted))
+                .await?;
             tracing::info!(user_id = user.id, role = %wanted, "role set from the identity provider's claim");
         }
         Ok(())

@@ -3,6 +3,7 @@
 //! and PostgreSQL. Every method that writes more than one row is one
 //! transaction in the implementation.
 
+mod audit;
 mod invitations;
 mod invites;
 mod lifecycle;
@@ -18,6 +19,7 @@ mod users;
 
 use thiserror::Error;
 
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, AuditStore};
 pub use invitations::{InvitationRecord, InvitationStore, NewInvitation};
 pub use invites::{InviteLookup, InviteStore};
 pub use lifecycle::{LifecycleStore, PasswordChange, ResetLinkRecord};
@@ -70,6 +72,7 @@ pub trait Store:
     + LifecycleStore
     + MailStore
     + InvitationStore
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -87,6 +90,7 @@ impl<T> Store for T where
         + LifecycleStore
         + MailStore
         + InvitationStore
+        + AuditStore
         + Send
         + Sync
         + 'static

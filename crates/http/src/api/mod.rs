@@ -4,6 +4,7 @@
 //! (`organizations`), and personal access tokens (`tokens`); their JSON
 //! shapes are in `repr`.
 
+pub(crate) mod audit;
 mod current_user;
 mod organizations;
 pub(crate) mod repr;
@@ -129,6 +130,7 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
             .delete(orgs::delete_membership::<S>),
     );
     r = both(r, "/api/invite", get(orgs::invite::<S>));
+    r = both(r, "/api/audit-log", get(audit::audit_log::<S>));
     r = both(r, "/api/invite/reset-token", post(orgs::reset_invite::<S>));
     r = both(
         r,

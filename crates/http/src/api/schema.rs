@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 
-use super::{current_user, organizations, tokens, users};
+use super::{audit, current_user, organizations, tokens, users};
 
 /// Label Studio's error envelope; `validation_errors` names the fields.
 #[derive(ToSchema)]
@@ -176,6 +176,34 @@ pub(super) struct InviteLink {
 #[derive(ToSchema)]
 pub(super) struct ApiToken {
     token: String,
+}
+
+/// One audit entry: never a secret.
+#[derive(ToSchema)]
+pub(super) struct AuditEntry {
+    id: i64,
+    /// When, ISO 8601 UTC.
+    at: String,
+    /// `password.changed`, `member.role_changed`, `throttle.locked`…
+    action: String,
+    actor_id: Option<i64>,
+    /// The actor's email then.
+    actor: Option<String>,
+    target_user_id: Option<i64>,
+    /// The target's email, or what was acted on.
+    target: Option<String>,
+    organization_id: Option<i64>,
+    /// The client address of the request.
+    client: Option<String>,
+    detail: Option<String>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(ToSchema)]
+pub(super) struct AuditPage {
+    results: Vec<AuditEntry>,
+    /// The next (older) page, or null after the last.
+    next: Option<String>,
 }
 
 /// A password change by its owner.
@@ -417,6 +445,7 @@ impl utoipa::Modify for Security {
         current_user::current_token,
         current_user::reset_token,
         current_user::change_password,
+        audit::audit_log,
         current_user::get_hotkeys,
         current_user::patch_hotkeys,
         users::list_users,

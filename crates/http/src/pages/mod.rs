@@ -10,6 +10,7 @@
 
 mod account;
 mod api_docs;
+mod audit;
 mod cookies;
 mod forgot_password;
 pub(crate) mod forms;
@@ -147,6 +148,7 @@ pub(crate) fn routes<S: Store>() -> Router<Shared<S>> {
         "/organization/members/{id}/{action}",
         post(members::act::<S>),
     );
+    r = both(r, "/organization/audit", get(audit::audit::<S>));
     r = both(r, "/docs/api", get(api_docs::api_docs::<S>));
     r = both(
         r,

@@ -63,6 +63,7 @@ pub(super) const KEYS: &[&str] = &[
     "sso_flow_ttl_secs",
     "password_reset_ttl_secs",
     "invitation_ttl_secs",
+    "audit_retention_days",
     "smtp_url",
     "smtp_from",
 ];

@@ -13,8 +13,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 mod keys;
+mod lifecycle;
 mod oidc;
 
+pub use lifecycle::SmtpSettings;
 pub use oidc::OidcProvider;
 
 use keys::{KEYS, LABEL_STUDIO_VARS};
@@ -108,6 +110,7 @@ struct Raw {
     sso_flow_ttl_secs: i64,
     password_reset_ttl_secs: i64,
     invitation_ttl_secs: i64,
+    audit_retention_days: i64,
     #[serde(default)]
     oidc: Vec<oidc::RawProvider>,
 }
@@ -163,23 +166,6 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "true" | "yes" | "on" | "1" => Some(true),
         "false" | "no" | "off" | "0" => Some(false),
         _ => None,
-    }
-}
-
-/// The SMTP server mail goes through, and the sender.
-#[derive(Clone)]
-pub struct SmtpSettings {
-    /// lettre's URL form; it may hold the SMTP password.
-    pub url: SecretString,
-    pub from: String,
-}
-
-impl std::fmt::Debug for SmtpSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("url", &"<redacted>")
-            .field("from", &self.from)
-            .finish()
     }
 }
 
@@ -258,6 +244,8 @@ pub struct Settings {
     pub password_reset_ttl_secs: i64,
     /// How long an invitation of one person lives.
     pub invitation_ttl_secs: i64,
+    /// Days audit entries are kept (0: for good).
+    pub audit_retention_days: i64,
     /// The OpenID providers to log in with (`[[oidc]]`).
     pub oidc: Vec<OidcProvider>,
     /// What the configuration ignored, for the log once it is set up.
@@ -580,18 +568,6 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             ),
         ));
     }
-    let smtp = match (
-        non_empty(raw.smtp_url),
-        raw.smtp_from.filter(|f| !f.trim().is_empty()),
-    ) {
-        (None, None) => None,
-        (Some(url), Some(from)) => {
-            crate::mail::check(url.expose(), &from).map_err(|(key, m)| invalid(key, m))?;
-            Some(SmtpSettings { url, from })
-        }
-        (Some(_), None) => return Err(invalid("smtp_from", "is needed with smtp_url")),
-        (None, Some(_)) => return Err(invalid("smtp_url", "is needed with smtp_from")),
-    };
     let metrics_token = non_empty(raw.metrics_token);
     if metrics_token.as_ref().is_some_and(|t| {
         t.expose().chars().count() < 16 || t.expose().contains(char::is_whitespace)
@@ -614,30 +590,15 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
             "must be between 60 and 3600 seconds",
         ));
     }
-    if !(300..=7 * 86_400).contains(&raw.password_reset_ttl_secs) {
-        return Err(invalid(
-            "password_reset_ttl_secs",
-            "must be between 300 seconds and 7 days (604800)",
-        ));
-    }
-    if !(3600..=30 * 86_400).contains(&raw.invitation_ttl_secs) {
-        return Err(invalid(
-            "invitation_ttl_secs",
-            "must be between 3600 seconds and 30 days (2592000)",
-        ));
-    }
-    let patterns = |key: &'static str, list: &[String]| {
-        list.iter()
-            .map(|p| {
-                signup_policy::domains::DomainPattern::parse(p)
-                    .map_err(|e| invalid(key, e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let signup_domains = signup_policy::domains::DomainRules {
-        allowed: patterns("signup_allowed_domains", &raw.signup_allowed_domains)?,
-        blocked: patterns("signup_blocked_domains", &raw.signup_blocked_domains)?,
-    };
+    let lifecycle = lifecycle::check(lifecycle::Raw {
+        smtp_url: non_empty(raw.smtp_url),
+        smtp_from: raw.smtp_from,
+        password_reset_ttl_secs: raw.password_reset_ttl_secs,
+        invitation_ttl_secs: raw.invitation_ttl_secs,
+        audit_retention_days: raw.audit_retention_days,
+        signup_allowed_domains: &raw.signup_allowed_domains,
+        signup_blocked_domains: &raw.signup_blocked_domains,
+    })?;
     let secret_key = non_empty(raw.secret_key);
     if let Some(k) = &secret_key {
         crate::secret::key_from_config(k.expose()).map_err(|m| invalid("secret_key", m))?;
@@ -662,7 +623,7 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         session_lifetime_secs: raw.session_lifetime_secs,
         session_idle_timeout_secs: raw.session_idle_timeout_secs,
         trusted_proxies: raw.trusted_proxies,
-        signup_domains,
+        signup_domains: lifecycle.signup_domains,
         throttle,
         throttle_max_keys: raw.throttle_max_keys,
         access_token_lifetime_secs: raw.access_token_lifetime_secs,
@@ -685,11 +646,12 @@ fn validate(raw: Raw) -> Result<Settings, ConfigError> {
         log_format,
         metrics_listen,
         metrics_token,
-        smtp,
+        smtp: lifecycle.smtp,
         password_login: raw.password_login,
         sso_flow_ttl_secs: raw.sso_flow_ttl_secs,
         password_reset_ttl_secs: raw.password_reset_ttl_secs,
         invitation_ttl_secs: raw.invitation_ttl_secs,
+        audit_retention_days: raw.audit_retention_days,
         oidc,
         warnings: tls_warnings,
     })

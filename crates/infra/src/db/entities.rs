@@ -361,3 +361,28 @@ pub mod invitations {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: i64,
+        pub action: String,
+        pub actor_id: Option<i64>,
+        pub actor: Option<String>,
+        pub target_user_id: Option<i64>,
+        pub target: Option<String>,
+        pub organization_id: Option<i64>,
+        pub client: Option<String>,
+        pub detail: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

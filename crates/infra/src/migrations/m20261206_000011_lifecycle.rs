@@ -5,7 +5,8 @@
 //! page; and the mail outbox (what to send to whom, never a secret: the
 //! secret a mail carries is made when it is sent), claimed by a lease so
 //! one instance sends each row; and invitations of one person by email
-//! (by digest only; one pending per organization and address).
+//! (by digest only; one pending per organization and address); and the
+//! audit log, read newest first by id (keyset), per organization.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -50,6 +51,21 @@ enum Invitations {
     AcceptedAt,
     AcceptedUserId,
     RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    At,
+    Action,
+    ActorId,
+    Actor,
+    TargetUserId,
+    Target,
+    OrganizationId,
+    Client,
+    Detail,
 }
 
 #[derive(DeriveIden)]
@@ -177,6 +193,44 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .col(big_pk_auto(AuditLog::Id))
+                    .col(big_integer(AuditLog::At))
+                    .col(string(AuditLog::Action))
+                    .col(big_integer_null(AuditLog::ActorId))
+                    .col(text_null(AuditLog::Actor))
+                    .col(big_integer_null(AuditLog::TargetUserId))
+                    .col(text_null(AuditLog::Target))
+                    .col(big_integer_null(AuditLog::OrganizationId))
+                    .col(string_null(AuditLog::Client))
+                    .col(text_null(AuditLog::Detail))
+                    .to_owned(),
+            )
+            .await?;
+        // Each organization's page, newest first; the instance's own
+        // entries (no organization) the same way; retention by time.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_log_org_id")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::OrganizationId)
+                    .col(AuditLog::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_log_at")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::At)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(PersonalTokens::Table)
@@ -187,6 +241,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(AuditLog::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(Invitations::Table).to_owned())
             .await?;

@@ -17,6 +17,7 @@ use super::{
     StoreError, TokenStore, UserChanges, UserRecord, UserStore, UserWithRole,
 };
 
+mod audit;
 mod invitations;
 mod lifecycle;
 mod sessions;
@@ -49,6 +50,7 @@ struct State {
     /// The mail outbox: rows with the time they are due.
     outbox: Vec<(super::OutboxRecord, i64)>,
     invitations: Vec<invitations::Kept>,
+    audit: Vec<super::AuditRecord>,
 }
 
 impl State {

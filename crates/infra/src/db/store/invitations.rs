@@ -153,7 +153,7 @@ impl InvitationStore for SeaStore {
             .await
             .map(|r| r.rows_affected == 1)
             .map_err(backend);
-        w.finish(work).await
+        w.finish_when(work).await
     }
 
     async fn reissue_invitation(

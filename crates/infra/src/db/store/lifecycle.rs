@@ -155,7 +155,7 @@ impl LifecycleStore for SeaStore {
             Ok(true)
         }
         .await;
-        w.finish(work).await
+        w.finish_when(work).await
     }
 
     async fn transfer_ownership(&self, org_id: i64, from: i64, to: i64) -> R<()> {

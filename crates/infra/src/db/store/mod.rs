@@ -3,6 +3,7 @@
 //! `sessions`, `tokens`, `throttle`), with the row conversions in `rows`
 //! and the write transaction in `txn`.
 
+mod audit;
 mod import;
 mod invitations;
 mod invites;

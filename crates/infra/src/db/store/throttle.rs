@@ -121,8 +121,30 @@ async fn count(w: &Write, keys: Vec<(String, Limit)>, now_secs: i64) -> R<(Resul
             Verdict::Admitted(next) => writes.push((key, row, next, limit)),
         }
     }
-    let writes = if refused.is_some() { locks } else { writes };
+    let locking = refused.is_some();
+    let writes = if locking { locks } else { writes };
     let mut inserted = 0;
+    for (key, _, next, _) in writes.iter().filter(|_| locking) {
+        // A key locks now: the audit log says which, and until when.
+        super::audit::insert(
+            &**w,
+            app::AuditEntry {
+                action: "throttle.locked".into(),
+                actor_id: None,
+                actor: None,
+                target_user_id: None,
+                target: Some(key.clone()),
+                organization_id: None,
+                client: None,
+                detail: Some(format!(
+                    "locked until {}",
+                    app::time::iso8601(next.locked_until.saturating_mul(1_000_000))
+                )),
+                at: now_secs.saturating_mul(1_000_000),
+            },
+        )
+        .await?;
+    }
     for (key, row, next, limit) in writes {
         let expires_at = expiry(&next, limit);
         match row {

@@ -234,7 +234,7 @@ impl TokenStore for SeaStore {
     async fn revoke_personal_token(&self, jti: &str, now: i64) -> R<bool> {
         let w = self.write().await?;
         let work = revoke_in(&w, jti, now).await;
-        w.finish(work).await
+        w.finish_when(work).await
     }
 
     async fn rotate_personal_token(

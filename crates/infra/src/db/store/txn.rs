@@ -46,6 +46,14 @@ impl Write {
     ) -> R<T> {
         match work {
             Ok(value) => {
+                // The audit entry of the work this write belongs to, if
+                // any: stored with the change or not at all.
+                if let Some(entry) = super::audit::take_pending()
+                    && let Err(e) = super::audit::insert(&self.txn, entry).await
+                {
+                    self.rollback().await;
+                    return Err(e);
+                }
                 self.txn.commit().await.map_err(commit_error)?;
                 Ok(value)
             }
@@ -53,6 +61,18 @@ impl Write {
                 self.rollback().await;
                 Err(e)
             }
+        }
+    }
+
+    /// Commits when `work` is `Ok(true)`; on `Ok(false)` (nothing was
+    /// changed) rolls back, so no audit entry is written for it.
+    pub(super) async fn finish_when(self, work: R<bool>) -> R<bool> {
+        match work {
+            Ok(false) => {
+                self.rollback().await;
+                Ok(false)
+            }
+            other => self.finish(other).await,
         }
     }
 

@@ -182,6 +182,7 @@ impl SeaStore {
                 .map_err(backend)?;
         }
         insert_membership(w, user.id, org.id, role, new.now).await?;
+        super::audit::complete_pending(user.id, org.id);
         if let AccountPlacement::Invited { invitation, .. } = &new.placement {
             super::invitations::consume_invitation(w, invitation, org.id, user.id, new.now).await?;
         }
