@@ -13,3 +13,4 @@ fi
 cargo build --release --locked -p ls-server -p ls-admin
 cargo bench --locked -p ls-integration --bench perf
 cargo bench --locked -p ls-integration --bench import
+cargo bench --locked -p ls-integration --bench audit
