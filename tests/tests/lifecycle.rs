@@ -98,6 +98,7 @@ fn reset_links_guessed_replaced_reused_expired_or_read_from_a_dump_change_nothin
         assert_eq!(r.status, 404, "{what}: {}", r.body);
         assert!(r.body.contains("not valid"), "{what}");
         assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
         let r = set_password(c, link, "a-password-from-outside");
         assert_eq!(r.status, 404, "{what}: {}", r.body);
         assert_eq!(&t.snapshot(), before, "{what} changed nothing");
@@ -448,8 +449,14 @@ fn members_are_managed_from_the_page_by_those_with_the_right_only() {
         &[("role", "administrator")],
     );
     assert_eq!(role_of(&t, member_id), Some(Role::Administrator));
+    // Back down: only the owner outranks an administrator.
+    let r = admin.form(
+        &format!("/organization/members/{member_id}/role"),
+        &[("role", "member")],
+    );
+    assert_eq!(r.status, 403);
     act(
-        &mut admin,
+        &mut owner,
         format!("/organization/members/{member_id}/role"),
         &[("role", "member")],
     );

@@ -57,7 +57,7 @@ pub(crate) fn entry(
         actor: actor.map(|u| u.email.as_str().to_owned()),
         target_user_id: target.map(|u| u.id),
         target: target.map(|u| u.email.as_str().to_owned()),
-        organization_id: organization_id.or(target.and_then(|u| u.active_organization)),
+        organization_id,
         client: client(),
         detail: None,
         at: now,
@@ -96,6 +96,18 @@ impl<S: Store> Services<S> {
         entry(action, actor, target, organization_id, self.now_micros())
     }
 
+    /// The organization a user's own events belong to: their active one,
+    /// while they are a current member of it (a removed member's events are
+    /// no longer that organization's business).
+    pub(crate) async fn member_org(&self, user: &UserRecord) -> Option<i64> {
+        let org = user.active_organization?;
+        self.current_membership(user.id, org)
+            .await
+            .ok()
+            .flatten()
+            .map(|_| org)
+    }
+
     /// [`Services::audit_entry`] about the account `target_id`, read now.
     pub(crate) async fn audit_entry_on(
         &self,
@@ -105,14 +117,20 @@ impl<S: Store> Services<S> {
         organization_id: Option<i64>,
     ) -> Result<AuditEntry, AppError> {
         let target = self.store.user_by_id(target_id).await?;
+        let organization_id = match (organization_id, &target) {
+            (Some(o), _) => Some(o),
+            (None, Some(t)) => self.member_org(t).await,
+            (None, None) => None,
+        };
         let mut e = self.audit_entry(action, actor, target.as_ref(), organization_id);
         e.target_user_id = Some(target_id);
         Ok(e)
     }
 
     /// A page of the caller's organization's entries, newest first: for
-    /// its owner and administrators; the owner also sees the instance's own
-    /// (throttle locks, the operator's changes to accounts of no organization).
+    /// its owner and administrators; the first organization's owner also
+    /// sees the instance's own (throttle locks, reset mails asked for, the
+    /// operator's changes to accounts).
     pub async fn audit_log(
         &self,
         caller: &Caller,
@@ -122,6 +140,11 @@ impl<S: Store> Services<S> {
         if !role.is_manager() {
             return Err(AppError::Forbidden);
         }
+        // The instance's own entries (throttle locks, reset mails asked for,
+        // the operator's changes) name people of every organization: only
+        // the owner of the first organization, the deployment's, reads them.
+        let first = self.store.first_organization().await?.map(|o| o.id);
+        let instance_wide = role == orgs::Role::Owner && first == Some(org_id);
         let clean = |s: Option<String>| {
             s.map(|v| v.trim().to_lowercase())
                 .filter(|v| !v.is_empty() && v.len() <= 254)
@@ -130,7 +153,7 @@ impl<S: Store> Services<S> {
             .store
             .audit_page(AuditQuery {
                 organization_id: Some(org_id),
-                instance_wide: role == orgs::Role::Owner,
+                instance_wide,
                 action: clean(filter.action),
                 person: clean(filter.person),
                 before: filter.before,

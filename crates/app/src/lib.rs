@@ -30,6 +30,7 @@ mod invites;
 mod lifecycle;
 mod login;
 pub mod mail;
+mod mailer;
 mod members;
 mod organizations;
 mod permissions;

@@ -7,7 +7,6 @@
 //! [`MAX_ATTEMPTS`], with a warning that says what was dropped.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,21 +21,7 @@ pub const MAX_ATTEMPTS: i64 = 10;
 /// How long a claimed row is left to the instance that claimed it.
 const LEASE_SECS: i64 = 120;
 
-/// Sends one mail (`infra`: SMTP with lettre). The error is for the log.
-pub trait MailSender: Send + Sync + std::fmt::Debug {
-    fn send<'a>(
-        &'a self,
-        to: &'a str,
-        subject: &'a str,
-        body: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-}
-
-/// Mail, when configured.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub sender: Arc<dyn MailSender>,
-}
+pub use crate::mailer::{Mail, MailSender};
 
 /// What one delivery step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +216,7 @@ impl<S: Store> Services<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::pin::Pin;
     use std::sync::Mutex;
 
     use super::*;

@@ -215,8 +215,10 @@ impl<S: Store> Services<S> {
         Ok((member, user))
     }
 
-    /// Owner and administrators make a member an administrator or back.
-    /// Nobody changes their own role or the owner's, and there is one owner.
+    /// Owner and administrators make a member an administrator or back,
+    /// each only for someone below them (the owner for administrators:
+    /// an administrator demoted by another could then be reset and taken
+    /// over). Nobody changes their own role or the owner's; one owner.
     pub async fn change_role(
         &self,
         user: &UserRecord,
@@ -233,7 +235,9 @@ impl<S: Store> Services<S> {
             .current_membership(member_id, org_id)
             .await?
             .ok_or(AppError::MemberNotFound)?;
-        if member_id == user.id || target.role == Role::Owner {
+        // Only over someone below: an administrator changes members, not
+        // another administrator (who could then be reset and taken over).
+        if member_id == user.id || !crate::lifecycle::outranks(actor_role, target.role) {
             return Err(AppError::Forbidden);
         }
         let audit = self
@@ -270,7 +274,7 @@ impl<S: Store> Services<S> {
             .current_membership(member_id, org_id)
             .await?
             .ok_or(AppError::MemberNotFound)?;
-        if target.role == Role::Owner {
+        if !crate::lifecycle::outranks(role, target.role) {
             return Err(AppError::Forbidden);
         }
         let audit = self

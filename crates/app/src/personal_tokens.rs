@@ -86,7 +86,7 @@ impl<S: Store> Services<S> {
             "personal_token.created",
             Some(&caller.user),
             Some(&caller.user),
-            None,
+            self.member_org(&caller.user).await,
         );
         self.store
             .audited(audit, self.store.create_personal_token(record.clone(), now))
@@ -135,7 +135,7 @@ impl<S: Store> Services<S> {
             "personal_token.revoked",
             Some(&caller.user),
             Some(&caller.user),
-            None,
+            self.member_org(&caller.user).await,
         );
         if !self
             .store
@@ -291,7 +291,7 @@ impl<S: Store> Services<S> {
             "personal_token.revoked",
             Some(&caller.user),
             Some(&caller.user),
-            None,
+            self.member_org(&caller.user).await,
         );
         if !self
             .store
@@ -321,7 +321,7 @@ impl<S: Store> Services<S> {
             "personal_token.rotated",
             Some(&caller.user),
             Some(&caller.user),
-            None,
+            self.member_org(&caller.user).await,
         );
         if !self
             .store

@@ -39,7 +39,7 @@ pub struct Services<S> {
     /// The OpenID providers to log in with, if any are configured.
     pub(crate) sso: Option<Arc<dyn crate::identity_providers::IdentityProviders>>,
     /// Mail, when SMTP is configured.
-    pub(crate) mail: Option<crate::mail::Mail>,
+    pub(crate) mail: Option<crate::mailer::Mail>,
 }
 
 impl<S: Store> Services<S> {
@@ -67,7 +67,7 @@ impl<S: Store> Services<S> {
     }
 
     /// The same services sending mail through `mail`.
-    pub fn with_mail(mut self, mail: crate::mail::Mail) -> Self {
+    pub fn with_mail(mut self, mail: crate::mailer::Mail) -> Self {
         self.mail = Some(mail);
         self
     }

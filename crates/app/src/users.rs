@@ -67,7 +67,8 @@ impl<S: Store> Services<S> {
             .hasher
             .hash(password, self.random::<SALT_LEN>()?)
             .await?;
-        let audit = self.audit_entry("password.set_by_operator", None, Some(&user), None);
+        let org = self.member_org(&user).await;
+        let audit = self.audit_entry("password.set_by_operator", None, Some(&user), org);
         self.store
             .audited(
                 audit,
@@ -103,7 +104,8 @@ impl<S: Store> Services<S> {
         } else {
             "user.deactivated"
         };
-        let audit = self.audit_entry(action, None, Some(&user), None);
+        let org = self.member_org(&user).await;
+        let audit = self.audit_entry(action, None, Some(&user), org);
         self.store
             .audited(
                 audit,

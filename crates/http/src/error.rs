@@ -175,7 +175,8 @@ fn app_error(e: &AppError) -> Response {
         | AppError::LastOwner
         | AppError::InactiveOwner
         | AppError::Store(app::StoreError::Conflict(_)) => StatusCode::CONFLICT,
-        AppError::ResetLinkInvalid => StatusCode::NOT_FOUND,
+        AppError::ResetLinkInvalid | AppError::InvitationInvalid => StatusCode::NOT_FOUND,
+        AppError::InvitationForAnother => return validation([("email".to_owned(), e.to_string())]),
         AppError::PersonalTokenRevoked => StatusCode::NOT_FOUND,
         AppError::PersonalTokensDisabled | AppError::NotTokenOwner => StatusCode::FORBIDDEN,
         AppError::Invalid { field, source } => {

@@ -161,7 +161,8 @@ impl<S: Store> Services<S> {
         if !self.organizations_owned(user.id).await?.is_empty() {
             return Err(AppError::LastOwner);
         }
-        let audit = self.audit_entry("user.deleted", None, Some(&user), None);
+        let org = self.member_org(&user).await;
+        let audit = self.audit_entry("user.deleted", None, Some(&user), org);
         self.store
             .audited(audit, self.store.delete_user(user.id))
             .await?;

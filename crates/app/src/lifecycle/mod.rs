@@ -50,7 +50,7 @@ impl<S: Store> Services<S> {
 }
 
 /// Owner above administrator above member.
-fn outranks(mine: Role, theirs: Role) -> bool {
+pub(crate) fn outranks(mine: Role, theirs: Role) -> bool {
     let rank = |r| match r {
         Role::Owner => 3,
         Role::Administrator => 2,

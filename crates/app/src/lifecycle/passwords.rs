@@ -87,7 +87,12 @@ impl<S: Store> Services<S> {
             None
         };
         let audit = self
-            .audit_entry("password.changed", Some(user), Some(user), None)
+            .audit_entry(
+                "password.changed",
+                Some(user),
+                Some(user),
+                self.member_org(user).await,
+            )
             .detail(if req.new_api_token {
                 "other sessions, devices and personal access tokens ended; API token replaced"
             } else {

@@ -83,6 +83,10 @@ impl<S: Store> Services<S> {
                 .password_reset_ttl_secs
                 .saturating_mul(1_000_000),
         );
+        let organization_id = match organization_id {
+            Some(o) => Some(o),
+            None => self.member_org(&user).await,
+        };
         let audit = self.audit_entry(
             "password.reset_link_made",
             actor,
@@ -129,6 +133,7 @@ impl<S: Store> Services<S> {
             .store
             .user_by_id(link.user_id)
             .await?
+            .filter(|u| u.is_active)
             .ok_or(AppError::ResetLinkInvalid)?;
         Ok((link, user))
     }
@@ -162,7 +167,12 @@ impl<S: Store> Services<S> {
             now: self.now_micros(),
         };
         let audit = self
-            .audit_entry("password.reset", Some(&user), Some(&user), None)
+            .audit_entry(
+                "password.reset",
+                Some(&user),
+                Some(&user),
+                self.member_org(&user).await,
+            )
             .detail("through a one-time link; every session ended");
         let used = self
             .store

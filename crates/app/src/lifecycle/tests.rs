@@ -375,3 +375,30 @@ async fn ownership_moves_whole_and_the_owner_never_just_leaves() {
         Err(AppError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn an_administrator_cannot_demote_remove_then_take_over_another() {
+    let f = fixture(ServicesConfig::default());
+    let (owner, admin, _, org) = team(&f).await;
+    let other = f.add("admin2@example.com", Role::Administrator).await;
+    assert!(forbidden(
+        &f.svc
+            .change_role(&admin.user, org, other.user.id, Role::Member)
+            .await
+    ));
+    assert!(forbidden(
+        &f.svc.remove_member(&admin.user, org, other.user.id).await
+    ));
+    assert!(forbidden(
+        &f.svc.make_reset_link(&admin.user, org, other.user.id).await
+    ));
+    assert_eq!(
+        f.svc.role_in(other.user.id, org).await.unwrap(),
+        Role::Administrator
+    );
+    // The owner may.
+    f.svc
+        .change_role(&owner.user, org, other.user.id, Role::Member)
+        .await
+        .unwrap();
+}

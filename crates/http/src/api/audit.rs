@@ -36,16 +36,22 @@ fn number(name: &str, v: Option<&str>) -> Result<Option<i64>> {
 }
 
 /// The audit log, newest first.
-#[utoipa::path(get, path = "/api/audit-log", tag = "audit log", params(("before" = Option<i64>, Query, description = "Only entries with a smaller id (the previous page's last)"), ("limit" = Option<i64>, Query, description = "Entries per page, 1–200 (default 50)"), ("action" = Option<String>, Query, description = "An action (password.changed), or a prefix ending in a dot (password.)"), ("person" = Option<String>, Query, description = "Part of the actor's or the target's email")), responses((status = 200, description = "A page of entries and the next page's URL", body = super::schema::AuditPage), super::schema::Errors))]
+#[utoipa::path(get, path = "/api/audit-log", tag = "audit log", params(("before" = Option<i64>, Query, minimum = 1, description = "Only entries with a smaller id (the previous page's last)"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Entries per page, 1–200 (default 50)"), ("action" = Option<String>, Query, description = "An action (password.changed), or a prefix ending in a dot (password.)"), ("person" = Option<String>, Query, description = "Part of the actor's or the target's email")), responses((status = 200, description = "A page of entries and the next page's URL", body = super::schema::AuditPage), super::schema::Errors))]
 pub(super) async fn audit_log<S: Store>(
     State(st): State<Shared<S>>,
     auth: Authenticated,
     Query(q): Query<AuditParams>,
 ) -> Result<Json<Value>> {
     let before = number("before", q.before.as_deref())?;
-    let limit = number("limit", q.limit.as_deref())?
-        .map_or(DEFAULT_LIMIT, |n| usize::try_from(n).unwrap_or(usize::MAX))
-        .min(app::audit::AUDIT_PAGE_MAX);
+    let limit = match number("limit", q.limit.as_deref())? {
+        None => DEFAULT_LIMIT,
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= app::audit::AUDIT_PAGE_MAX)
+            .ok_or_else(|| {
+                ApiError::Validation(vec![("limit".into(), "At most 200 entries a page.".into())])
+            })?,
+    };
     let entries = st
         .services
         .audit_log(

@@ -210,8 +210,10 @@ pub(super) struct AuditPage {
 #[derive(ToSchema)]
 pub(super) struct PasswordChange {
     /// The password now in use.
+    #[schema(min_length = 1, max_length = 4096)]
     current_password: String,
-    /// The new one (the password policy applies).
+    /// The new one (the password policy applies: 8–128 characters by default).
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
     /// Also replace the API token (the new one is in the answer, once). Default false.
     reset_api_token: Option<bool>,

@@ -12,6 +12,7 @@ use orgs::Role;
 
 use super::forms::Form;
 use super::organization::{OrgQuery, Outcome, organization_page};
+use super::reset_password::no_store;
 use super::{Layout, Page, form_action, message, not_permitted, page, redirect};
 use crate::state::Shared;
 
@@ -148,11 +149,11 @@ pub(super) async fn accept_form<S: Store>(
     uri: Uri,
 ) -> Page {
     let Some(t) = token(&uri) else {
-        return invalid(&st, &headers);
+        return invalid(&st, &headers).map(no_store);
     };
     match st.services.invitation(&t).await {
-        Ok(i) => form_page(&st, &headers, &uri, i.email, i.role, None, None),
-        Err(AppError::InvitationInvalid) => invalid(&st, &headers),
+        Ok(i) => form_page(&st, &headers, &uri, i.email, i.role, None, None).map(no_store),
+        Err(AppError::InvitationInvalid) => invalid(&st, &headers).map(no_store),
         Err(e) => Err(e.into()),
     }
 }
@@ -183,7 +184,14 @@ pub(super) async fn accept<S: Store>(State(st): State<Shared<S>>, req: Request) 
             super::login::start_session(&st, headers, created.user.id, Some("/organization/"), true)
                 .await
         }
-        Err(AppError::InvitationInvalid) => invalid(&st, headers),
+        Err(AppError::InvitationInvalid) => invalid(&st, headers).map(no_store),
+        Err(e @ (AppError::SignupDenied(_) | AppError::PasswordLoginDisabled)) => message(
+            &st,
+            headers,
+            StatusCode::FORBIDDEN,
+            "Not permitted",
+            &e.to_string(),
+        ),
         Err(e) => {
             let invitation = match st.services.invitation(&t).await {
                 Ok(i) => i,
@@ -200,6 +208,7 @@ pub(super) async fn accept<S: Store>(State(st): State<Shared<S>>, req: Request) 
                 email_error,
                 password_error,
             )
+            .map(no_store)
         }
     }
 }

@@ -71,7 +71,9 @@ pub(super) async fn act<S: Store>(
 fn refusal<S>(st: &Shared<S>, headers: &axum::http::HeaderMap, e: AppError) -> Page {
     let status = match &e {
         AppError::Forbidden => return not_permitted_action(st, headers),
-        AppError::MemberNotFound | AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::MemberNotFound
+        | AppError::NotFound(_)
+        | AppError::Store(app::StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
         AppError::Validation(_) | AppError::OneOwner => StatusCode::BAD_REQUEST,
         AppError::CannotRemoveSelf
         | AppError::LastOwner
@@ -86,6 +88,7 @@ fn refusal<S>(st: &Shared<S>, headers: &axum::http::HeaderMap, e: AppError) -> P
             .collect::<Vec<_>>()
             .join(" "),
         AppError::CannotRemoveSelf => "You cannot remove yourself.".to_owned(),
+        AppError::Store(_) => "That member is no longer here.".to_owned(),
         other => other.to_string(),
     };
     message(st, headers, status, "Not done", &text)

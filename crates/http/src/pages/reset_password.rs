@@ -31,10 +31,16 @@ fn token(uri: &Uri) -> Option<String> {
     found.next().is_none().then_some(first)
 }
 
-/// Nothing about this page is kept by the browser or a proxy.
-fn no_store(mut resp: Response) -> Response {
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// Nothing about this page is kept by the browser or a proxy, and its
+/// address (which holds the token) is sent as nobody's Referer, not even
+/// with the page's own stylesheet.
+pub(super) fn no_store(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
@@ -100,7 +106,12 @@ pub(super) async fn reset<S: Store>(State(st): State<Shared<S>>, req: Request) -
         )
         .map(no_store),
         Err(AppError::Validation(errors)) => {
-            let email = st.services.reset_link_user(&t).await?.email.as_str().to_owned();
+            // Used from another tab meanwhile: the plain answer, not an error.
+            let email = match st.services.reset_link_user(&t).await {
+                Ok(u) => u.email.as_str().to_owned(),
+                Err(AppError::ResetLinkInvalid) => return invalid(&st, headers).map(no_store),
+                Err(e) => return Err(e.into()),
+            };
             let text = errors
                 .iter()
                 .map(|(f, m)| format!("{f}: {m}"))
