@@ -15,6 +15,9 @@ use serde_json::json;
 const MEMBER: &str = "member@example.com";
 const MEMBER_PASSWORD: &str = "member-password-1";
 
+/// (who, path, form fields, the status expected)
+type Refusal<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16);
+
 fn app() -> TestApp {
     TestApp::with(Options {
         throttle: Some(no_throttling()),
@@ -352,7 +355,7 @@ fn members_are_managed_from_the_page_by_those_with_the_right_only() {
     );
 
     let before = t.snapshot();
-    let refusals: Vec<(&str, String, Vec<(&str, &str)>, u16)> = vec![
+    let refusals: Vec<Refusal<'_>> = vec![
         (
             "member",
             format!("/organization/members/{admin_id}/remove"),

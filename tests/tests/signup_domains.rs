@@ -33,6 +33,9 @@ fn rules() -> DomainRules {
     }
 }
 
+/// One way of making an account: (status, body) for (email, username).
+type Attempt<'a> = &'a dyn Fn(&str, &str) -> (u16, String);
+
 fn app() -> TestApp {
     TestApp::with(Options {
         throttle: Some(no_throttling()),
@@ -49,7 +52,7 @@ fn the_domain_rules_hold_on_the_page_the_invite_link_and_the_api() {
         .as_str()
         .unwrap()
         .to_owned();
-    let paths: [(&str, &dyn Fn(&str, &str) -> (u16, String)); 3] = [
+    let paths: [(&str, Attempt<'_>); 3] = [
         ("sign-up page", &|email, _| {
             let mut c = Client::new(t.addr);
             c.get("/user/signup/");

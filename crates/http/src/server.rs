@@ -77,23 +77,19 @@ pub struct App {
     addr: SocketAddr,
     config: HttpConfig,
     /// The background loop (the mail outbox when SMTP is configured, the
-    /// audit log's retention), given the stop signal: it runs while the
-    /// server serves.
-    mail: Option<MailLoop>,
+    /// audit log's retention), and what stops it: it runs while the server
+    /// serves.
+    background: Background,
 }
 
-struct MailLoop(
-    Box<
-        dyn FnOnce(
-                tokio::sync::watch::Receiver<bool>,
-            ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
-            + Send,
-    >,
-);
+struct Background {
+    task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
 
-impl std::fmt::Debug for MailLoop {
+impl std::fmt::Debug for Background {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MailLoop")
+        f.write_str("Background")
     }
 }
 
@@ -275,24 +271,23 @@ impl Bound {
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
             lists: crate::stream::ListGate::new(config.list_concurrency, config.list_queue_wait),
         });
-        let mail = Some({
-            let services = Arc::clone(&state.services);
-            let base = state.url.base.clone();
-            MailLoop(Box::new(
-                move |mut stop: tokio::sync::watch::Receiver<bool>| {
-                    let run = services.run_background(base, MAIL_IDLE, async move {
-                        let _ = stop.changed().await;
-                    });
-                    Box::pin(run) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let background = Background {
+            task: Box::pin(Arc::clone(&state.services).run_background(
+                state.url.base.clone(),
+                MAIL_IDLE,
+                async move {
+                    let _ = stopped.changed().await;
                 },
-            ))
-        });
+            )),
+            stop,
+        };
         App {
             listener,
             router: router(state, config.request_timeout, config.metrics.clone()),
             addr,
             config,
-            mail,
+            background,
         }
     }
 }
@@ -340,8 +335,11 @@ impl App {
             .max_concurrent_streams(128)
             .keep_alive_interval(Duration::from_secs(30));
         let graceful = GracefulShutdown::new();
-        let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
-        let mail = self.mail.map(|run| tokio::spawn((run.0)(mail_stopped)));
+        let Background {
+            task,
+            stop: background_stop,
+        } = self.background;
+        let background = tokio::spawn(task);
         let connections = Connections::new(self.config.max_connections);
         let header_timeout = self.config.header_read_timeout;
         tokio::pin!(stop);
@@ -423,7 +421,7 @@ impl App {
             }
         }
         drop(self.listener);
-        let _ = mail_stop.send(true);
+        let _ = background_stop.send(true);
         tracing::info!("stopping: draining in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => {}
@@ -431,10 +429,8 @@ impl App {
                 tracing::warn!(seconds = self.config.drain_timeout.as_secs(), "drain timeout reached; closing remaining connections");
             }
         }
-        if let Some(task) = mail {
-            // A mail being sent finishes (its row stays leased otherwise).
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
+        // A mail being sent finishes (its row stays leased otherwise).
+        let _ = tokio::time::timeout(Duration::from_secs(5), background).await;
         Ok(())
     }
 }

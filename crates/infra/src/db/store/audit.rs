@@ -150,7 +150,7 @@ impl AuditStore for SeaStore {
         for org in sets {
             out.extend(self.audit_range(&q, org).await?);
         }
-        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.sort_by_key(|r| std::cmp::Reverse(r.id));
         out.truncate(q.limit);
         Ok(out)
     }
