@@ -101,7 +101,7 @@ fn reset_links_guessed_replaced_reused_expired_or_read_from_a_dump_change_nothin
         assert_eq!(r.status, 404, "{what}: {}", r.body);
         assert!(r.body.contains("not valid"), "{what}");
         assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
-        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
+        assert_eq!(r.header("referrer-policy"), Some("strict-origin"), "{what}");
         let r = set_password(c, link, "a-password-from-outside");
         assert_eq!(r.status, 404, "{what}: {}", r.body);
         assert_eq!(&t.snapshot(), before, "{what} changed nothing");

@@ -1,6 +1,7 @@
 //! Sign-up email-domain rules on every path that makes an account (issue
 //! 17): one table of emails, each tried through the sign-up page, the page
-//! from an invite link, `POST /api/users` and `ls-admin user create`; a
+//! from an invite link, an invitation of one person, `POST /api/users` and
+//! `ls-admin user create`; a
 //! refusal names the email field and stores nothing, and `ls-admin user
 //! create --force` is the one deliberate exception. (Single sign-on and the
 //! first-run account: `app`'s unit tests, `domain_rules_hold_on_…`.)
@@ -9,7 +10,7 @@
 
 use ls_integration::http::Client;
 use ls_integration::process::{Server, admin_ok, command, owner_server, run};
-use ls_integration::server::{OWNER_TOKEN, Options, TestApp, no_throttling};
+use ls_integration::server::{OWNER_PASSWORD, OWNER_TOKEN, Options, TestApp, no_throttling};
 use serde_json::json;
 use signup_policy::domains::{DomainPattern, DomainRules};
 
@@ -52,7 +53,17 @@ fn the_domain_rules_hold_on_the_page_the_invite_link_and_the_api() {
         .as_str()
         .unwrap()
         .to_owned();
-    let paths: [(&str, Attempt<'_>); 3] = [
+    let owner_page = std::cell::RefCell::new({
+        let mut c = Client::new(t.addr);
+        c.get("/user/login/");
+        let r = c.form(
+            "/user/login/",
+            &[("email", "owner@example.com"), ("password", OWNER_PASSWORD)],
+        );
+        assert_eq!(r.status, 302);
+        c
+    });
+    let paths: [(&str, Attempt<'_>); 4] = [
         ("sign-up page", &|email, _| {
             let mut c = Client::new(t.addr);
             c.get("/user/signup/");
@@ -69,6 +80,24 @@ fn the_domain_rules_hold_on_the_page_the_invite_link_and_the_api() {
                 &invite_url,
                 &[("email", email), ("password", "a-long-password-1")],
             );
+            (r.status, r.body)
+        }),
+        ("one-person invitation", &|email, _| {
+            let r = owner_page.borrow_mut().form(
+                "/organization/invitations",
+                &[("email", email), ("role", "member")],
+            );
+            let Some(at) = r.body.find("id=\"invitation-link\"") else {
+                // Refused when it is made: the page says why.
+                return (r.status, r.body);
+            };
+            let rest = &r.body[at..];
+            let url = &rest[rest.find("value=\"").unwrap() + 7..];
+            let url = url[..url.find('"').unwrap()].replace("&amp;", "&");
+            let path = &url[url.find("/user/").unwrap()..];
+            let mut c = Client::new(t.addr);
+            c.get(path);
+            let r = c.form(path, &[("email", email), ("password", "a-long-password-1")]);
             (r.status, r.body)
         }),
         ("POST /api/users", &|email, username| {

@@ -206,7 +206,7 @@ async fn headers(req: Request, next: Next, https: bool) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    // A page that carries a token in its address says no-referrer itself.
+    // A page that carries a token in its address sets its own (strict-origin).
     h.entry(header::REFERRER_POLICY)
         .or_insert(HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));

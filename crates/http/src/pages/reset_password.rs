@@ -32,14 +32,16 @@ fn token(uri: &Uri) -> Option<String> {
 }
 
 /// Nothing about this page is kept by the browser or a proxy, and its
-/// address (which holds the token) is sent as nobody's Referer, not even
-/// with the page's own stylesheet.
+/// address (which holds the token) is never a Referer: `strict-origin`
+/// sends the origin alone, even with the page's own stylesheet. (Not
+/// `no-referrer`: with it Chromium sends `Origin: null` with the page's
+/// form, which the CSRF check rightly refuses.)
 pub(super) fn no_store(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("strict-origin"),
     );
     resp
 }
