@@ -131,6 +131,15 @@ impl<S: Store> Services<S> {
             .await?
             .filter(|r| r.user_id == caller.user.id)
             .ok_or(AppError::NotFound("Token"))?;
+        self.revoke_own(caller, &record).await
+    }
+
+    /// Revokes one of the caller's tokens, with its audit entry.
+    async fn revoke_own(
+        &self,
+        caller: &Caller,
+        record: &PersonalTokenRecord,
+    ) -> Result<(), AppError> {
         let audit = self.audit_entry(
             "personal_token.revoked",
             Some(&caller.user),
@@ -287,25 +296,7 @@ impl<S: Store> Services<S> {
         refresh: &str,
     ) -> Result<(), AppError> {
         let record = self.own_refresh(caller, refresh).await?;
-        let audit = self.audit_entry(
-            "personal_token.revoked",
-            Some(&caller.user),
-            Some(&caller.user),
-            self.member_org(&caller.user).await,
-        );
-        if !self
-            .store
-            .audited(
-                audit,
-                self.store
-                    .revoke_personal_token(&record.jti, self.now_micros()),
-            )
-            .await?
-        {
-            return Err(AppError::PersonalTokenRevoked);
-        }
-        tracing::info!(user_id = caller.user.id, "personal access token revoked");
-        Ok(())
+        self.revoke_own(caller, &record).await
     }
 
     /// `POST /api/token/rotate/`: revokes one of the caller's tokens and

@@ -118,6 +118,16 @@ pub(crate) fn safe_next(next: Option<&str>, prefix: &str) -> String {
     if ok { n.to_owned() } else { fallback }
 }
 
+/// One query parameter given exactly once; repeated, it is nobody's (a
+/// token in a link, a provider's answer).
+pub(crate) fn query_once(uri: &Uri, name: &str) -> Option<String> {
+    let mut found = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned());
+    let first = found.next();
+    if found.next().is_some() { None } else { first }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,12 +101,9 @@ struct InvitationPage {
     password_error: Option<String>,
 }
 
+/// The link's token: exactly one `token` parameter.
 fn token(uri: &Uri) -> Option<String> {
-    let mut found = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned());
-    let first = found.next()?;
-    found.next().is_none().then_some(first)
+    super::forms::query_once(uri, "token")
 }
 
 fn invalid<S>(st: &Shared<S>, headers: &HeaderMap) -> Page {

@@ -24,11 +24,7 @@ struct ResetPage {
 
 /// The link's token: exactly one `token` parameter.
 fn token(uri: &Uri) -> Option<String> {
-    let mut found = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned());
-    let first = found.next()?;
-    found.next().is_none().then_some(first)
+    super::forms::query_once(uri, "token")
 }
 
 /// Nothing about this page is kept by the browser or a proxy, and its

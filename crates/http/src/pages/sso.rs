@@ -62,15 +62,6 @@ fn state_cookie<S: Store>(st: &Shared<S>, value: String, max_age_secs: i64) -> C
         .build()
 }
 
-/// One query parameter exactly once; repeated, it is nobody's.
-fn one(uri: &Uri, name: &str) -> Option<String> {
-    let mut found = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned());
-    let first = found.next();
-    if found.next().is_some() { None } else { first }
-}
-
 /// The login page with a refusal on it.
 fn refused<S: Store>(st: &Shared<S>, headers: &HeaderMap, uri: &Uri, e: AppError) -> Page {
     let (text, status) = match &e {
@@ -179,10 +170,10 @@ pub(super) async fn callback<S: Store>(
     let headers = req.headers().clone();
     let uri = req.uri().clone();
     let (code, state, error, issuer) = (
-        one(&uri, "code"),
-        one(&uri, "state"),
-        one(&uri, "error"),
-        one(&uri, "iss"),
+        super::forms::query_once(&uri, "code"),
+        super::forms::query_once(&uri, "state"),
+        super::forms::query_once(&uri, "error"),
+        super::forms::query_once(&uri, "iss"),
     );
     let browser_secret = browser_secret(&st, &headers);
     let old = cookie(&headers, SESSION_COOKIE);
