@@ -2,7 +2,7 @@
 //! (Debian's `python3-aiosmtpd`, which `tests/run.sh` installs), writing
 //! each mail it receives to a maildir the test reads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -81,10 +81,6 @@ impl SmtpServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-
-    pub fn maildir(&self) -> &Path {
-        &self.maildir
     }
 }
 

@@ -127,10 +127,6 @@ impl std::fmt::Display for DomainRefusal {
 }
 
 impl DomainRules {
-    pub fn is_empty(&self) -> bool {
-        self.allowed.is_empty() && self.blocked.is_empty()
-    }
-
     /// The rule for one email domain (the part after `@`).
     pub fn check(&self, domain: &str) -> Result<(), DomainRefusal> {
         if self.blocked.iter().any(|p| p.matches(domain)) {

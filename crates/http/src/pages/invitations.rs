@@ -12,7 +12,7 @@ use orgs::Role;
 
 use super::forms::Form;
 use super::organization::{OrgQuery, Outcome, organization_page};
-use super::reset_password::no_store;
+use super::reset_password::{link_not_valid, no_store, token};
 use super::{Layout, Page, form_action, message, not_permitted, page, redirect};
 use crate::state::Shared;
 
@@ -101,18 +101,12 @@ struct InvitationPage {
     password_error: Option<String>,
 }
 
-/// The link's token: exactly one `token` parameter.
-fn token(uri: &Uri) -> Option<String> {
-    super::forms::query_once(uri, "token")
-}
-
 fn invalid<S>(st: &Shared<S>, headers: &HeaderMap) -> Page {
-    message(
+    link_not_valid(
         st,
         headers,
-        StatusCode::NOT_FOUND,
         "Invitation not valid",
-        &AppError::InvitationInvalid.to_string(),
+        &AppError::InvitationInvalid,
     )
 }
 
@@ -146,11 +140,11 @@ pub(super) async fn accept_form<S: Store>(
     uri: Uri,
 ) -> Page {
     let Some(t) = token(&uri) else {
-        return invalid(&st, &headers).map(no_store);
+        return invalid(&st, &headers);
     };
     match st.services.invitation(&t).await {
         Ok(i) => form_page(&st, &headers, &uri, i.email, i.role, None, None).map(no_store),
-        Err(AppError::InvitationInvalid) => invalid(&st, &headers).map(no_store),
+        Err(AppError::InvitationInvalid) => invalid(&st, &headers),
         Err(e) => Err(e.into()),
     }
 }
@@ -181,7 +175,7 @@ pub(super) async fn accept<S: Store>(State(st): State<Shared<S>>, req: Request) 
             super::login::start_session(&st, headers, created.user.id, Some("/organization/"), true)
                 .await
         }
-        Err(AppError::InvitationInvalid) => invalid(&st, headers).map(no_store),
+        Err(AppError::InvitationInvalid) => invalid(&st, headers),
         Err(e @ (AppError::SignupDenied(_) | AppError::PasswordLoginDisabled)) => message(
             &st,
             headers,

@@ -22,8 +22,8 @@ struct ResetPage {
     error: Option<String>,
 }
 
-/// The link's token: exactly one `token` parameter.
-fn token(uri: &Uri) -> Option<String> {
+/// A one-time link's token: exactly one `token` parameter.
+pub(super) fn token(uri: &Uri) -> Option<String> {
     super::forms::query_once(uri, "token")
 }
 
@@ -42,13 +42,30 @@ pub(super) fn no_store(mut resp: Response) -> Response {
     resp
 }
 
-fn invalid<S>(st: &Shared<S>, headers: &HeaderMap) -> Page {
+/// The one answer to a one-time link (reset or invitation) that is not
+/// live, whichever way it is not: 404, kept by no cache.
+pub(super) fn link_not_valid<S>(
+    st: &Shared<S>,
+    headers: &HeaderMap,
+    heading: &str,
+    why: &AppError,
+) -> Page {
     message(
         st,
         headers,
         StatusCode::NOT_FOUND,
+        heading,
+        &why.to_string(),
+    )
+    .map(no_store)
+}
+
+fn invalid<S>(st: &Shared<S>, headers: &HeaderMap) -> Page {
+    link_not_valid(
+        st,
+        headers,
         "Reset link not valid",
-        &AppError::ResetLinkInvalid.to_string(),
+        &AppError::ResetLinkInvalid,
     )
 }
 
@@ -78,11 +95,11 @@ pub(super) async fn reset_form<S: Store>(
     uri: Uri,
 ) -> Page {
     let Some(t) = token(&uri) else {
-        return invalid(&st, &headers).map(no_store);
+        return invalid(&st, &headers);
     };
     match st.services.reset_link_user(&t).await {
         Ok(user) => form(&st, &headers, &uri, user.email.as_str().to_owned(), None).map(no_store),
-        Err(AppError::ResetLinkInvalid) => invalid(&st, &headers).map(no_store),
+        Err(AppError::ResetLinkInvalid) => invalid(&st, &headers),
         Err(e) => Err(e.into()),
     }
 }
@@ -91,7 +108,7 @@ pub(super) async fn reset<S: Store>(State(st): State<Shared<S>>, req: Request) -
     let form_data = Form::read_checked(&st, req).await?;
     let headers = &form_data.headers;
     let Some(t) = token(&form_data.uri) else {
-        return invalid(&st, headers).map(no_store);
+        return invalid(&st, headers);
     };
     let password = app::SecretString::new(form_data.field("password").unwrap_or_default());
     match st.services.reset_password(&t, &password).await {
@@ -107,7 +124,7 @@ pub(super) async fn reset<S: Store>(State(st): State<Shared<S>>, req: Request) -
             // Used from another tab meanwhile: the plain answer, not an error.
             let email = match st.services.reset_link_user(&t).await {
                 Ok(u) => u.email.as_str().to_owned(),
-                Err(AppError::ResetLinkInvalid) => return invalid(&st, headers).map(no_store),
+                Err(AppError::ResetLinkInvalid) => return invalid(&st, headers),
                 Err(e) => return Err(e.into()),
             };
             let text = errors
@@ -117,7 +134,7 @@ pub(super) async fn reset<S: Store>(State(st): State<Shared<S>>, req: Request) -
                 .join(" ");
             form(&st, headers, &form_data.uri, email, Some(text)).map(no_store)
         }
-        Err(AppError::ResetLinkInvalid) => invalid(&st, headers).map(no_store),
+        Err(AppError::ResetLinkInvalid) => invalid(&st, headers),
         Err(e) => Err(e.into()),
     }
 }
